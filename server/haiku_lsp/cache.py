@@ -1,0 +1,131 @@
+"""Content-addressed cache: a small in-memory LRU in front of diskcache, in namespaces.
+
+Keys are SHA-256 hashes of exactly what was sent upstream (model, prompt version, the prompt
+itself), so a hit can only return what the same request produced. Only successful results are
+stored; callers never pass failures here. The disk store survives restarts and is bounded in size
+(diskcache evicts least-recently-stored entries).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """`HAIKU_LSP_CACHE_DIR`, else the platform's user cache dir + `/haiku-lsp`."""
+    if env := os.environ.get("HAIKU_LSP_CACHE_DIR"):
+        return Path(env).expanduser()
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif os.uname().sysname == "Darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "haiku-lsp"
+
+
+def content_key(*parts: Any) -> str:
+    """A stable hash of JSON-serialisable parts (dict key order does not matter)."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class CacheStats:
+    memory_hits: int = 0
+    disk_hits: int = 0
+    misses: int = 0
+    writes: int = 0
+    by_namespace: dict[str, int] = field(default_factory=dict)
+
+
+class Cache:
+    """`get`/`set` by (namespace, key). Disk is opened lazily on first use, off the start-up path."""
+
+    def __init__(self, directory: Path | None = None, *, size_mib: int = 256, memory_items: int = 1000,
+                 enabled: bool = True) -> None:
+        self.directory = directory or default_cache_dir()
+        self.size_mib = size_mib
+        self.enabled = enabled
+        self._memory: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._memory_items = memory_items
+        self._disk: Any = None
+        self._disk_failed = False
+        self._lock = threading.Lock()
+        self.stats = CacheStats()
+
+    def _open(self) -> Any:
+        if self._disk is None and not self._disk_failed:
+            with self._lock:
+                if self._disk is None and not self._disk_failed:
+                    try:
+                        import diskcache
+
+                        self.directory.mkdir(parents=True, exist_ok=True)
+                        self._disk = diskcache.Cache(
+                            str(self.directory / "store"), size_limit=self.size_mib * 1024 * 1024
+                        )
+                    except Exception as err:  # an unusable cache dir must not take the server down
+                        log.warning("disk cache unavailable at %s: %s", self.directory, err)
+                        self._disk_failed = True
+        return self._disk
+
+    def warm(self) -> None:
+        """Open the disk store now (called in the background after `initialize`)."""
+        if self.enabled:
+            self._open()
+
+    def get(self, namespace: str, key: str) -> Any | None:
+        if not self.enabled:
+            return None
+        mkey = (namespace, key)
+        if mkey in self._memory:
+            self._memory.move_to_end(mkey)
+            self.stats.memory_hits += 1
+            return self._memory[mkey]
+        disk = self._open()
+        value = None
+        if disk is not None:
+            try:
+                value = disk.get(f"{namespace}:{key}")
+            except Exception as err:
+                log.warning("disk cache read failed: %s", err)
+        if value is None:
+            self.stats.misses += 1
+            return None
+        self.stats.disk_hits += 1
+        self._remember(mkey, value)
+        return value
+
+    def set(self, namespace: str, key: str, value: Any) -> None:
+        if not self.enabled or value is None:
+            return
+        self._remember((namespace, key), value)
+        self.stats.writes += 1
+        self.stats.by_namespace[namespace] = self.stats.by_namespace.get(namespace, 0) + 1
+        disk = self._open()
+        if disk is not None:
+            try:
+                disk.set(f"{namespace}:{key}", value)
+            except Exception as err:
+                log.warning("disk cache write failed: %s", err)
+
+    def _remember(self, mkey: tuple[str, str], value: Any) -> None:
+        self._memory[mkey] = value
+        self._memory.move_to_end(mkey)
+        while len(self._memory) > self._memory_items:
+            self._memory.popitem(last=False)
+
+    def close(self) -> None:
+        if self._disk is not None:
+            self._disk.close()

@@ -1,0 +1,75 @@
+"""The offline engine: jedi completions served as inline suggestions, no network, no key.
+
+Used when no API key is set, for files matched by ignore rules (nothing of them leaves the machine)
+and as extra alternatives for invoked requests. Suggests only where a name is being typed (after
+an identifier fragment or a '.'), since a whole-vocabulary list at an arbitrary spot is noise.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+log = logging.getLogger(__name__)
+
+_FRAGMENT = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*|\.)$")
+
+
+def jedi_inline(source: str, path: str | None, root: str | None, line: int, col: int,
+                limit: int) -> list[str]:
+    """Up to `limit` texts to insert at (line, col) (0-based, code points): the rest of a name."""
+    lines = source.split("\n")
+    if line >= len(lines):
+        return []
+    before = lines[line][:col]
+    if not _FRAGMENT.search(before) or before.lstrip().startswith("#"):
+        return []
+    import jedi
+
+    project = jedi.Project(root) if root else None
+    try:
+        completions = jedi.Script(source, path=path, project=project).complete(line + 1, col)
+    except Exception as err:  # jedi fails on some incomplete code; no suggestion then
+        log.debug("jedi complete failed: %s", err)
+        return []
+    out: list[str] = []
+    for c in completions:
+        if c.name.startswith("_") and not before.endswith("_"):
+            continue
+        text = c.complete or ""
+        if not text:
+            continue
+        if c.type == "function":
+            text += "("
+        out.append(text)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def jedi_hover(source: str, path: str | None, root: str | None, line: int, col: int) -> str | None:
+    """Markdown with the signature(s) and docstring of the name at (line, col), or None."""
+    import jedi
+
+    project = jedi.Project(root) if root else None
+    try:
+        names = jedi.Script(source, path=path, project=project).help(line + 1, col)
+    except Exception as err:
+        log.debug("jedi help failed: %s", err)
+        return None
+    for name in names:
+        try:
+            sigs = [s.to_string() for s in name.get_signatures()]
+            doc = name.docstring(raw=True).strip()
+        except Exception:
+            continue
+        if not sigs and not doc:
+            continue
+        head = "\n".join(sigs) if sigs else f"{name.type} {name.name}"
+        parts = [f"```python\n{head}\n```"]
+        if doc:
+            parts.append(doc)
+        if name.module_name and name.module_name != "__main__":
+            parts.append(f"*{name.type}* in `{name.module_name}`")
+        return "\n\n".join(parts)
+    return None

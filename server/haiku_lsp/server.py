@@ -1,0 +1,133 @@
+"""The language server: lifecycle, settings and wiring. Features live in `features/`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from . import __version__
+from .accounting import Ledger
+from .cache import Cache
+from .engine.completion import CompletionEngine
+from .engine.privacy import IgnoreRules
+from .models.anthropic import AnthropicProvider
+from .models.base import ProviderError
+from .settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+NO_KEY_MESSAGE = (
+    "haiku-lsp: no ANTHROPIC_API_KEY is set, so suggestions come from the offline engine (jedi). "
+    "Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the editor's environment and restart the "
+    "server to get Claude completions."
+)
+
+
+class HaikuLanguageServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("haiku-lsp", __version__)
+        self.settings = Settings()
+        self.ledger = Ledger()
+        self.provider = AnthropicProvider(self.ledger)
+        self.cache = Cache(size_mib=self.settings.cache_size_mib)
+        self.ignore_rules = IgnoreRules()
+        self.engine = CompletionEngine(
+            self.provider, self.cache, lambda: self.settings, lambda: self.ignore_rules,
+            on_error=self.report_provider_error)
+        self._pending_problems: list[str] = []
+        self._reported: set[str] = set()
+
+    def root_path(self) -> str | None:
+        try:
+            return self.workspace.root_path
+        except Exception:  # before initialize
+            return None
+
+    def apply_settings(self, raw: object, *, announce: bool) -> None:
+        self.settings, problems = load_settings(raw, self.settings)
+        self.ledger.budget_usd = self.settings.budget_usd
+        self.ledger.prices = self.settings.prices
+        self.cache.enabled = self.settings.cache_enabled
+        root = self.root_path()
+        self.ignore_rules = IgnoreRules.for_workspace(Path(root) if root else None,
+                                                      self.settings.ignore_patterns)
+        for problem in problems:
+            log.warning("%s", problem)
+            if announce:
+                self.show(problem, types.MessageType.Warning)
+            else:
+                self._pending_problems.append(problem)
+
+    def show(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def report_provider_error(self, err: ProviderError) -> None:
+        """Tell the user once per kind of lasting problem; log the passing ones."""
+        lasting = {"auth": "the API key was rejected (401); check ANTHROPIC_API_KEY",
+                   "budget": str(err.args[0]),
+                   "bad_request": f"the model API refused the request: {err.args[0]}"}
+        if err.kind in lasting and err.kind not in self._reported:
+            self._reported.add(err.kind)
+            self.show(f"haiku-lsp: {lasting[err.kind]}", types.MessageType.Error)
+        else:
+            self.window_log_message(types.LogMessageParams(
+                type=types.MessageType.Warning, message=f"haiku-lsp: completion failed: {err}"))
+
+    def warm_up(self) -> None:
+        """Heavy imports and the disk cache, off the `initialize` path."""
+        if self.provider.available:
+            self.provider.start_import()
+
+        def work() -> None:
+            try:
+                import jedi  # noqa: F401
+
+                self.cache.warm()
+            except Exception as err:  # pragma: no cover - a broken environment
+                log.warning("warm-up failed: %s", err)
+
+        threading.Thread(target=work, name="warm-up", daemon=True).start()
+
+
+def create_server() -> HaikuLanguageServer:
+    from .features import hover, inline_completion
+
+    server = HaikuLanguageServer()
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: HaikuLanguageServer, params: types.InitializeParams) -> None:
+        ls.apply_settings(params.initialization_options, announce=False)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: HaikuLanguageServer, params: types.InitializedParams) -> None:
+        ls.warm_up()
+        for problem in ls._pending_problems:
+            ls.show(f"haiku-lsp: {problem}", types.MessageType.Warning)
+        ls._pending_problems.clear()
+        if not ls.provider.available:
+            ls.show(NO_KEY_MESSAGE, types.MessageType.Info)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(ls: HaikuLanguageServer, params: types.DidChangeConfigurationParams) -> None:
+        ls.apply_settings(params.settings, announce=True)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: HaikuLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.engine.note_change(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: HaikuLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.engine.forget(params.text_document.uri)
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: HaikuLanguageServer, params: None) -> None:
+        ls.engine.close()
+        ls.cache.close()
+
+    inline_completion.register(server)
+    hover.register(server)
+    return server

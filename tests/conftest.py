@@ -1,0 +1,137 @@
+"""Shared fixtures: the fake Anthropic API (tests/fakes) and a factory for LSP sessions against the
+real server in a subprocess, driven by pytest-lsp with VS Code's client capabilities (so every
+response is checked against the spec)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+pytest_plugins = ["tests.fakes.plugin"]
+
+API_KEY = "sk-ant-test-key-0123456789abcdef"
+
+
+class Session:
+    """A started server and its client, plus helpers for documents in a temporary workspace."""
+
+    def __init__(self, client: LanguageClient, workspace: Path) -> None:
+        self.client = client
+        self.workspace = workspace
+        self.versions: dict[str, int] = {}
+        self.texts: dict[str, str] = {}
+
+    def open(self, name: str, text: str, language: str = "python") -> str:
+        path = self.workspace / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        uri = path.as_uri()
+        self.versions[uri] = 1
+        self.texts[uri] = text
+        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
+        return uri
+
+    def type_text(self, uri: str, position: types.Position, text: str) -> None:
+        """An incremental change inserting `text` at `position` (as an editor sends while typing)."""
+        self.versions[uri] += 1
+        self.texts[uri] = apply_insert(self.texts[uri], position, text)
+        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
+            content_changes=[types.TextDocumentContentChangePartial(
+                range=types.Range(start=position, end=position), text=text)]))
+
+    async def inline(self, uri: str, position: types.Position, invoked: bool = False):
+        kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
+        return await self.client.text_document_inline_completion_async(types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=position,
+            context=types.InlineCompletionContext(trigger_kind=kind)))
+
+    def inline_request(self, uri: str, position: types.Position, invoked: bool = False):
+        """Send without awaiting: returns the future (cancel it to send $/cancelRequest)."""
+        kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
+        return self.client.protocol.send_request_async(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION,
+            types.InlineCompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri), position=position,
+                context=types.InlineCompletionContext(trigger_kind=kind)))
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def apply_insert(text: str, position: types.Position, insert: str) -> str:
+    """Insert at an LSP position (UTF-16 character offset), as an editor applies an edit."""
+    lines = text.split("\n")
+    line = lines[position.line]
+    units = 0
+    col = 0
+    for ch in line:
+        if units >= position.character:
+            break
+        units += 2 if ord(ch) > 0xFFFF else 1
+        col += 1
+    lines[position.line] = line[:col] + insert + line[col:]
+    return "\n".join(lines)
+
+
+def end_of(text: str, needle: str) -> types.Position:
+    """The position just after the first occurrence of `needle`."""
+    index = text.index(needle) + len(needle)
+    before = text[:index]
+    line = before.count("\n")
+    return types.Position(line=line, character=utf16_len(before.rsplit("\n", 1)[-1]))
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    return ws
+
+
+@pytest_asyncio.fixture
+async def start_session(fake_anthropic, workspace: Path, tmp_path: Path):
+    """`await start_session(key=True, init_options=None)` -> Session; every session is shut down at
+    the end of the test."""
+    started: list[LanguageClient] = []
+
+    async def start(*, key: bool = True, init_options: dict | None = None,
+                    env: dict[str, str] | None = None) -> Session:
+        server_env = {k: v for k, v in os.environ.items()
+                      if k not in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")}
+        server_env.update({
+            "ANTHROPIC_BASE_URL": fake_anthropic.base_url,
+            "HAIKU_LSP_CACHE_DIR": str(tmp_path / "cache"),
+            "PYTHONUNBUFFERED": "1",
+        })
+        if key:
+            server_env["ANTHROPIC_API_KEY"] = API_KEY
+        server_env.update(env or {})
+        config = ClientServerConfig(server_command=[sys.executable, "-m", "haiku_lsp", "--stdio"],
+                                    server_env=server_env)
+        client = await config.start()
+        started.append(client)
+        options = {"debounceMs": 30, "debounceMinMs": 10, "debounceMaxMs": 60, **(init_options or {})}
+        await client.initialize_session(types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            root_uri=workspace.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
+            initialization_options=options,
+        ))
+        return Session(client, workspace)
+
+    yield start
+    for client in started:
+        try:
+            await asyncio.wait_for(client.shutdown_session(), 10)
+        finally:
+            await client.stop()

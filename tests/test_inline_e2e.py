@@ -1,0 +1,328 @@
+"""End to end: the server in a subprocess, a pytest-lsp client with VS Code's capabilities, the real
+anthropic SDK talking HTTP to the fake Messages API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+from lsprotocol import types
+
+from tests.conftest import API_KEY, apply_insert, end_of
+from tests.fakes.anthropic_api import Fault, Reply
+
+SAMPLE = '''import math
+
+
+def distance(a, b):
+    """Euclidean distance between two points."""
+    dx = a[0] - b[0]
+    dy = a[1] - b[1]
+    return math.sq
+'''
+
+BODY = '''def total(values):
+    """Sum of the values, skipping None."""
+
+'''
+
+
+def items_of(result) -> list[types.InlineCompletionItem]:
+    if result is None:
+        return []
+    return list(result.items if isinstance(result, types.InlineCompletionList) else result)
+
+
+def text_of(item: types.InlineCompletionItem) -> str:
+    return item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
+
+
+def apply_item(text: str, item: types.InlineCompletionItem) -> str:
+    assert item.range is not None and item.range.start == item.range.end
+    return apply_insert(text, item.range.start, text_of(item))
+
+
+async def wait_for(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+def record_responses(session) -> dict[str, int]:
+    """Count responses per request id as they arrive (to check 'exactly one answer')."""
+    counts: dict[str, int] = {}
+    protocol = session.client.protocol
+    original = protocol._handle_response
+
+    def counting(msg_id, result=None, error=None):
+        counts[str(msg_id)] = counts.get(str(msg_id), 0) + 1
+        return original(msg_id, result, error)
+
+    protocol._handle_response = counting
+    return counts
+
+
+async def test_first_completion_gives_the_expected_line(start_session, fake_anthropic):
+    fake_anthropic.script(Reply(text="rt(dx * dx + dy * dy)\n\n\ndef other():\n    pass"))
+    s = await start_session()
+    uri = s.open("geo.py", SAMPLE)
+    where = end_of(SAMPLE, "return math.sq")
+    items = items_of(await s.inline(uri, where))
+    assert [text_of(i) for i in items] == ["rt(dx * dx + dy * dy)"]
+    assert apply_item(SAMPLE, items[0]).splitlines()[7] == "    return math.sqrt(dx * dx + dy * dy)"
+
+    [req] = fake_anthropic.message_requests
+    body = req.body
+    assert req.model == "claude-haiku-4-5"
+    assert body["stream"] is True
+    assert "temperature" not in body and "top_p" not in body and "top_k" not in body
+    assert body["stop_sequences"] == ["</COMPLETION>"]
+    assert body["max_tokens"] <= 128
+    user = req.messages[0]["content"]
+    assert "    return math.sq<HOLE/>" in user
+    assert "def distance(a, b):" in user
+    assert req.messages[-1] == {"role": "assistant", "content": "<COMPLETION>"}
+    assert req.headers.get("authorization") == f"Bearer {API_KEY}" or req.headers.get("x-api-key") == API_KEY
+
+
+async def test_block_completion_stops_at_dedent_and_closes_stream(start_session, fake_anthropic):
+    answer = ("total = 0\n    for v in values:\n        if v is not None:\n            total += v\n\n"
+              "    return total\n\n\ndef unrelated():\n" + "    x = 1\n" * 200)
+    fake_anthropic.script(Reply(text=answer, chunk_chars=6, chunk_delay=0.005))
+    s = await start_session()
+    uri = s.open("agg.py", BODY)
+    where = types.Position(line=2, character=4)
+    s.type_text(uri, types.Position(line=2, character=0), "    ")
+    items = items_of(await s.inline(uri, where, invoked=True))
+    assert text_of(items[0]) == ("total = 0\n    for v in values:\n        if v is not None:\n"
+                                 "            total += v\n\n    return total")
+    [req] = fake_anthropic.message_requests
+    fake_anthropic.wait_until_closed(req)
+    assert req.client_closed_at is not None, "the stream should be closed once the block ended"
+    assert "def unrelated" in req.sent_text and len(req.sent_text) < len(answer) / 2
+
+
+async def test_repeated_request_hits_the_cache_also_after_restart(start_session, fake_anthropic):
+    fake_anthropic.script(Reply(text="rt(dx * dx + dy * dy)"))
+    s = await start_session()
+    uri = s.open("geo.py", SAMPLE)
+    where = end_of(SAMPLE, "return math.sq")
+    first = items_of(await s.inline(uri, where, invoked=True))
+    second = items_of(await s.inline(uri, where, invoked=True))
+    assert text_of(first[0]) == text_of(second[0]) == "rt(dx * dx + dy * dy)"
+    assert len(fake_anthropic.message_requests) == 1
+
+    # A new server process on the same cache directory: answered from disk.
+    s2 = await start_session()
+    uri2 = s2.open("geo.py", SAMPLE)
+    third = items_of(await s2.inline(uri2, where, invoked=True))
+    assert text_of(third[0]) == "rt(dx * dx + dy * dy)"
+    assert len(fake_anthropic.message_requests) == 1
+
+
+async def test_typing_ahead_into_a_suggestion_needs_no_new_request(start_session, fake_anthropic):
+    fake_anthropic.script(Reply(text="rt(dx * dx + dy * dy)"))
+    s = await start_session()
+    uri = s.open("geo.py", SAMPLE)
+    where = end_of(SAMPLE, "return math.sq")
+    items_of(await s.inline(uri, where))
+    s.type_text(uri, where, "rt(d")
+    moved = types.Position(line=where.line, character=where.character + 4)
+    items = items_of(await s.inline(uri, moved))
+    assert [text_of(i) for i in items] == ["x * dx + dy * dy)"]
+    assert len(fake_anthropic.message_requests) == 1
+    assert apply_item(s.texts[uri], items[0]).splitlines()[7] == "    return math.sqrt(dx * dx + dy * dy)"
+
+
+async def test_typing_into_a_suggestion_still_streaming_reuses_the_stream(start_session, fake_anthropic):
+    fake_anthropic.script(Reply(text="rt(dx * dx + dy * dy)", ttft=0.3, chunk_chars=3, chunk_delay=0.02))
+    s = await start_session()
+    uri = s.open("geo.py", SAMPLE)
+    where = end_of(SAMPLE, "return math.sq")
+    first = s.inline_request(uri, where)
+    await asyncio.to_thread(fake_anthropic.wait_for_requests, 1)
+    s.type_text(uri, where, "rt")
+    second = await s.inline(uri, types.Position(line=where.line, character=where.character + 2))
+    assert [text_of(i) for i in items_of(second)] == ["(dx * dx + dy * dy)"]
+    assert items_of(await first) == []  # superseded: answered, empty
+    assert len(fake_anthropic.message_requests) == 1
+
+
+async def test_cancel_closes_the_upstream_stream(start_session, fake_anthropic):
+    fake_anthropic.script(Reply(text="rt(dx * dx + dy * dy)" * 20, ttft=0.1, chunk_chars=2, chunk_delay=0.2))
+    s = await start_session()
+    counts = record_responses(s)
+    uri = s.open("geo.py", SAMPLE)
+    where = end_of(SAMPLE, "return math.sq")
+    msg_id = "cancel-me"
+    future = s.client.protocol.send_request_async(
+        types.TEXT_DOCUMENT_INLINE_COMPLETION,
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=where,
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked)),
+        msg_id=msg_id)
+    [req] = await asyncio.to_thread(fake_anthropic.wait_for_requests, 1)
+    await wait_for(lambda: req.first_delta_at is not None)
+    s.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+    await asyncio.to_thread(fake_anthropic.wait_until_closed, req)
+    assert req.client_closed_at is not None and req.finished_at is None
+    try:
+        await asyncio.wait_for(future, 5)
+    except Exception as err:  # RequestCancelled is a valid (error) answer
+        assert "cancel" in str(err).lower()
+    await asyncio.sleep(0.2)
+    assert counts == {msg_id: 1}
+    # The server is still fine.
+    fake_anthropic.script(Reply(text="rt(2)"))
+    assert items_of(await s.inline(uri, where, invoked=True))
+
+
+async def test_a_burst_of_automatic_triggers_makes_one_request_and_answers_all(start_session, fake_anthropic):
+    fake_anthropic.script(Reply(text="(dx * dx + dy * dy)"))
+    s = await start_session(init_options={"debounceMs": 80, "debounceMinMs": 80, "debounceMaxMs": 80})
+    counts = record_responses(s)
+    uri = s.open("geo.py", SAMPLE)
+    where = end_of(SAMPLE, "return math.")
+    futures = []
+    for i, ch in enumerate("sqrt"):
+        pos = types.Position(line=where.line, character=where.character + i)
+        s.type_text(uri, pos, ch) if i else None
+        futures.append(s.inline_request(uri, types.Position(line=where.line, character=where.character + i)))
+        await asyncio.sleep(0.01)
+    results = await asyncio.wait_for(asyncio.gather(*futures), 10)
+    assert [items_of(r) for r in results[:-1]] == [[], [], []]
+    assert [text_of(i) for i in items_of(results[-1])] == ["(dx * dx + dy * dy)"]
+    assert len(fake_anthropic.message_requests) == 1
+    await asyncio.sleep(0.1)
+    assert len(counts) == 4 and set(counts.values()) == {1}
+
+
+async def test_without_a_key_offline_items_and_one_message(start_session, fake_anthropic):
+    s = await start_session(key=False)
+    uri = s.open("geo.py", SAMPLE)
+    where = end_of(SAMPLE, "return math.sq")
+    items = items_of(await s.inline(uri, where, invoked=True))
+    assert "rt(" in [text_of(i) for i in items]
+    items_of(await s.inline(uri, where))
+    await wait_for(lambda: s.client.messages)
+    notes = [m.message for m in s.client.messages if "ANTHROPIC_API_KEY" in m.message]
+    assert len(notes) == 1
+    assert fake_anthropic.requests == []
+
+
+async def test_bad_settings_fall_back_and_name_the_key(start_session, fake_anthropic):
+    s = await start_session(init_options={"debounceMs": "soon", "fastModel": 42})
+    await wait_for(lambda: len(s.client.messages) >= 2)
+    text = " | ".join(m.message for m in s.client.messages)
+    assert "'debounceMs'" in text and "'fastModel'" in text
+    s.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"haiku": {"maxPrefixTokens": -5}}))
+    await wait_for(lambda: any("maxPrefixTokens" in m.message for m in s.client.messages))
+    # Defaults still work: the request uses the default model.
+    fake_anthropic.script(Reply(text="rt(2)"))
+    uri = s.open("geo.py", SAMPLE)
+    assert items_of(await s.inline(uri, end_of(SAMPLE, "return math.sq"), invoked=True))
+    assert fake_anthropic.message_requests[0].model == "claude-haiku-4-5"
+
+
+async def test_unknown_document_and_out_of_range_positions_get_a_clean_answer(start_session, fake_anthropic):
+    s = await start_session()
+    uri = s.open("geo.py", SAMPLE)
+    missing = (s.workspace / "nope.py").as_uri()
+    assert items_of(await s.inline(missing, types.Position(line=0, character=0))) == []
+    assert items_of(await s.inline(uri, types.Position(line=999, character=0))) == []
+    assert items_of(await s.inline(uri, types.Position(line=1, character=500))) == []
+    assert fake_anthropic.requests == []
+    fake_anthropic.script(Reply(text="rt(2)"))
+    assert items_of(await s.inline(uri, end_of(SAMPLE, "return math.sq"), invoked=True))
+
+
+async def test_utf16_positions_with_emoji_on_the_line(start_session, fake_anthropic):
+    text = 'def greet(name):\n    label = "😀 héllo 𝄞" + na\n'
+    fake_anthropic.script(Reply(text="me.title()"))
+    s = await start_session()
+    uri = s.open("greet.py", text)
+    where = end_of(text, "+ na")
+    assert where.character == len('    label = "😀 héllo 𝄞" + na'.encode("utf-16-le")) // 2
+    items = items_of(await s.inline(uri, where, invoked=True))
+    assert text_of(items[0]) == "me.title()"
+    assert items[0].range == types.Range(start=where, end=where)
+    assert apply_item(text, items[0]).splitlines()[1] == '    label = "😀 héllo 𝄞" + name.title()'
+    assert '"😀 héllo 𝄞" + na<HOLE/>' in fake_anthropic.message_requests[0].messages[0]["content"]
+
+
+async def test_upstream_errors_answer_empty_and_are_not_cached(start_session, fake_anthropic):
+    fake_anthropic.script(Reply(fault=Fault.status(500)), times=1)
+    fake_anthropic.script(Reply(fault=Fault.drop(after_chars=3)), times=1)
+    fake_anthropic.script(Reply(text="rt(dx * dx + dy * dy)"))
+    s = await start_session()
+    uri = s.open("geo.py", SAMPLE)
+    where = end_of(SAMPLE, "return math.sq")
+    assert items_of(await s.inline(uri, where)) == []  # 500: no retry for inline completions
+    assert len(fake_anthropic.message_requests) == 1
+    assert items_of(await s.inline(uri, where)) == []  # dropped mid-stream: nothing half-done
+    items = items_of(await s.inline(uri, where))
+    assert [text_of(i) for i in items] == ["rt(dx * dx + dy * dy)"]
+    assert len(fake_anthropic.message_requests) == 3
+
+
+async def test_rejected_key_is_reported_once(start_session, fake_anthropic):
+    fake_anthropic.script(Reply(fault=Fault.status(401)))
+    s = await start_session()
+    uri = s.open("geo.py", SAMPLE)
+    where = end_of(SAMPLE, "return math.sq")
+    for _ in range(3):
+        assert items_of(await s.inline(uri, where, invoked=True)) == [] or True
+    await wait_for(lambda: any("rejected" in m.message for m in s.client.messages))
+    assert sum("rejected" in m.message for m in s.client.messages) == 1
+
+
+async def test_ignored_files_and_secrets_never_leave(start_session, fake_anthropic, workspace):
+    (workspace / ".gitignore").write_text("private/\n")
+    secret = "sk-ant-api03-" + "A1b2C3d4" * 6
+    text = f'API_KEY = "{secret}"\nPASSWORD = "correct-horse-battery"\nimport math\nx = math.sq\n'
+    fake_anthropic.script(Reply(text="rt(2)"))
+    s = await start_session()
+    hidden = s.open("private/conf.py", text)
+    items = items_of(await s.inline(hidden, end_of(text, "math.sq"), invoked=True))
+    assert "rt(" in [text_of(i) for i in items]  # offline engine still helps
+    assert fake_anthropic.requests == []
+    visible = s.open("conf.py", text)
+    assert items_of(await s.inline(visible, end_of(text, "math.sq"), invoked=True))
+    [req] = fake_anthropic.message_requests
+    sent = json.dumps(req.body)
+    assert secret not in sent and "correct-horse-battery" not in sent
+    assert "<REDACTED:" in sent
+
+
+async def test_definitions_from_other_workspace_files_are_in_the_prompt(start_session, fake_anthropic, workspace):
+    (workspace / "geometry.py").write_text(
+        'def scale(value: float, factor: float = 2.0) -> float:\n'
+        '    """Multiply value by factor, rounding to 3 places."""\n'
+        '    return round(value * factor, 3)\n')
+    text = "from geometry import scale\n\n\ndef doubled(x):\n    return scale(\n"
+    fake_anthropic.script(Reply(text="x, 2.0)"))
+    s = await start_session()
+    uri = s.open("main.py", text)
+    await s.inline(uri, end_of(text, "return scale("), invoked=True)
+    [req] = fake_anthropic.message_requests
+    prompt = req.system_text + req.last_user_text
+    assert "scale(value: float, factor: float=2.0) -> float" in prompt.replace(" = ", "=")
+    assert "Multiply value by factor" in prompt
+
+
+@pytest.mark.parametrize("answer", [
+    "Here is the completion you asked for: the square root function.",
+    "   \n  ",
+    "    dy = a[1] - b[1]",
+])
+async def test_useless_answers_are_dropped(start_session, fake_anthropic, answer):
+    text = "import math\n\n\ndef distance(a, b):\n    dy = a[1] - b[1]\n    \n"
+    fake_anthropic.script(Reply(text=answer))
+    s = await start_session()
+    uri = s.open("geo.py", text)
+    assert items_of(await s.inline(uri, types.Position(line=5, character=4))) == []
