@@ -54,14 +54,15 @@ class Session:
             text_document=types.TextDocumentIdentifier(uri=uri), position=position,
             context=types.InlineCompletionContext(trigger_kind=kind)))
 
-    def inline_request(self, uri: str, position: types.Position, invoked: bool = False):
+    def inline_request(self, uri: str, position: types.Position, invoked: bool = False,
+                       msg_id: str | None = None) -> asyncio.Future:
         """Send without awaiting: returns the future (cancel it to send $/cancelRequest)."""
         kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
-        return self.client.protocol.send_request_async(
+        return asyncio.ensure_future(self.client.protocol.send_request_async(
             types.TEXT_DOCUMENT_INLINE_COMPLETION,
             types.InlineCompletionParams(
                 text_document=types.TextDocumentIdentifier(uri=uri), position=position,
-                context=types.InlineCompletionContext(trigger_kind=kind)))
+                context=types.InlineCompletionContext(trigger_kind=kind)), msg_id=msg_id))
 
 
 def utf16_len(text: str) -> int:

@@ -159,12 +159,7 @@ async def test_cancel_closes_the_upstream_stream(start_session, fake_anthropic):
     uri = s.open("geo.py", SAMPLE)
     where = end_of(SAMPLE, "return math.sq")
     msg_id = "cancel-me"
-    future = s.client.protocol.send_request_async(
-        types.TEXT_DOCUMENT_INLINE_COMPLETION,
-        types.InlineCompletionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri), position=where,
-            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked)),
-        msg_id=msg_id)
+    future = s.inline_request(uri, where, invoked=True, msg_id=msg_id)
     [req] = await asyncio.to_thread(fake_anthropic.wait_for_requests, 1)
     await wait_for(lambda: req.first_delta_at is not None)
     s.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
@@ -276,7 +271,8 @@ async def test_rejected_key_is_reported_once(start_session, fake_anthropic):
     uri = s.open("geo.py", SAMPLE)
     where = end_of(SAMPLE, "return math.sq")
     for _ in range(3):
-        assert items_of(await s.inline(uri, where, invoked=True)) == [] or True
+        # Invoked: the offline engine still offers the name ("rt(") when the model fails.
+        assert [text_of(i) for i in items_of(await s.inline(uri, where, invoked=True))] == ["rt("]
     await wait_for(lambda: any("rejected" in m.message for m in s.client.messages))
     assert sum("rejected" in m.message for m in s.client.messages) == 1
 
@@ -306,7 +302,7 @@ async def test_definitions_from_other_workspace_files_are_in_the_prompt(start_se
         '    return round(value * factor, 3)\n')
     text = "from geometry import scale\n\n\ndef doubled(x):\n    return scale(\n"
     fake_anthropic.script(Reply(text="x, 2.0)"))
-    s = await start_session()
+    s = await start_session(init_options={"contextTimeBudgetMs": 5000})
     uri = s.open("main.py", text)
     await s.inline(uri, end_of(text, "return scale("), invoked=True)
     [req] = fake_anthropic.message_requests

@@ -255,12 +255,12 @@ class CompletionEngine:
         gen.attach()
         try:
             while True:
+                if gen.done.is_set() and gen.error is not None:
+                    raise gen.error
                 verdict = gen.agrees_with(typed)
                 if verdict is False:
                     return None
                 if gen.done.is_set():
-                    if gen.error is not None:
-                        raise gen.error
                     return gen.result[len(typed):] if verdict else None
                 gen.changed.clear()
                 waiter = asyncio.ensure_future(gen.changed.wait())
