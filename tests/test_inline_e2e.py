@@ -103,7 +103,8 @@ async def test_block_completion_stops_at_dedent_and_closes_stream(start_session,
     [req] = fake_anthropic.message_requests
     fake_anthropic.wait_until_closed(req)
     assert req.client_closed_at is not None, "the stream should be closed once the block ended"
-    assert "def unrelated" in req.sent_text and len(req.sent_text) < len(answer) / 2
+    # Closed as soon as the dedent showed, not after the 200 lines that followed.
+    assert "return total\n\n\nd" in req.sent_text and len(req.sent_text) < len(answer) / 4
 
 
 async def test_repeated_request_hits_the_cache_also_after_restart(start_session, fake_anthropic):

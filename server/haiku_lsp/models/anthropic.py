@@ -159,7 +159,9 @@ class AnthropicProvider:
                     return ProviderError("server", message, status)
                 kind = _STATUS_KINDS.get(status or 0, "server" if (status or 0) >= 500 else "bad_request")
                 return ProviderError(kind, message, status)
-        # The transport's errors (a connection dropped mid-stream) are not wrapped by the SDK.
+        # The transport's errors (a connection dropped mid-stream, a read timeout) are not wrapped.
+        if "Timeout" in type(err).__name__:
+            return ProviderError("timeout", "the model stopped sending")
         return ProviderError("connection", f"{type(err).__name__}: {err}")
 
     def _check_budget(self) -> None:
