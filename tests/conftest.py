@@ -106,7 +106,7 @@ async def start_session(fake_anthropic, workspace: Path, tmp_path: Path):
     started: list[LanguageClient] = []
 
     async def start(*, key: bool = True, init_options: dict | None = None,
-                    env: dict[str, str] | None = None) -> Session:
+                    env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Session:
         server_env = {k: v for k, v in os.environ.items()
                       if k not in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")}
         server_env.update({
@@ -117,7 +117,7 @@ async def start_session(fake_anthropic, workspace: Path, tmp_path: Path):
         if key:
             server_env["ANTHROPIC_API_KEY"] = API_KEY
         server_env.update(env or {})
-        config = ClientServerConfig(server_command=[sys.executable, "-m", "haiku_lsp", "--stdio"],
+        config = ClientServerConfig(server_command=[sys.executable, "-m", "haiku_lsp", "--stdio", *args],
                                     server_env=server_env)
         client = await config.start()
         started.append(client)

@@ -1,0 +1,52 @@
+"""The completion prompt: hole marker, prefill rules, cache_control only when it can pay off."""
+
+from __future__ import annotations
+
+from haiku_lsp.engine.context import Snippet, build_context, windows
+from haiku_lsp.engine.prompts import HOLE, completion_request
+from haiku_lsp.models.base import supports_prefill
+
+LINES = ["import math", "", "def f(x):", "    return math.sq", "", "print(f(2))"]
+
+
+def ctx(snippets=()):
+    return build_context(lines=LINES, line=3, col=len(LINES[3]), path="pkg/f.py", language="python",
+                         max_prefix_tokens=500, max_suffix_tokens=100, max_lines=40, snippets=snippets)
+
+
+def test_hole_and_windows():
+    req = completion_request(ctx(), model="claude-haiku-4-5", max_tokens=64)
+    user = req.messages[0]["content"]
+    assert f"    return math.sq{HOLE}\n\nprint(f(2))" in user and 'path="pkg/f.py"' in user
+    assert req.stop_sequences == ("</COMPLETION>",) and req.max_tokens == 64
+
+
+def test_windows_respect_the_budget():
+    lines = [f"line_{i} = {i} * 2  # some comment here" for i in range(2000)]
+    prefix, suffix = windows(lines, 1000, 5, max_prefix_tokens=200, max_suffix_tokens=50)
+    assert prefix.endswith("line_") and suffix.startswith("1000 = ")
+    assert len(prefix) / 3.5 <= 210 and len(suffix) / 3.5 <= 60
+    assert prefix.startswith("line_") and "\n" in prefix  # whole lines only
+
+
+def test_prefill_only_where_the_model_accepts_it():
+    assert supports_prefill("claude-haiku-4-5") and supports_prefill("claude-sonnet-4-5")
+    assert not supports_prefill("claude-sonnet-4-6") and not supports_prefill("claude-opus-4-7")
+    haiku = completion_request(ctx(), model="claude-haiku-4-5", max_tokens=64)
+    assert haiku.messages[-1] == {"role": "assistant", "content": "<COMPLETION>"}
+    assert not haiku.messages[-1]["content"][-1].isspace()
+    sonnet = completion_request(ctx(), model="claude-sonnet-4-6", max_tokens=64)
+    assert sonnet.messages[-1]["role"] == "user"
+
+
+def test_cache_control_only_when_the_stable_part_is_long_enough():
+    short = completion_request(ctx((Snippet("a.py", "def a(): ..."),)), model="claude-haiku-4-5",
+                               max_tokens=64)
+    assert all("cache_control" not in b for b in short.system)
+    big = tuple(Snippet(f"m{i}.py", f"def function_{i}(argument_{i}: int) -> int: ...  # doc " * 4)
+                for i in range(300))
+    long_haiku = completion_request(ctx(big), model="claude-haiku-4-5", max_tokens=64)
+    assert long_haiku.system[-1]["cache_control"] == {"type": "ephemeral"}
+    mid = big[:40]  # ~1,500 tokens: enough for Sonnet (1,024), not for Haiku (4,096)
+    assert "cache_control" in completion_request(ctx(mid), model="claude-sonnet-4-5", max_tokens=64).system[-1]
+    assert "cache_control" not in completion_request(ctx(mid), model="claude-haiku-4-5", max_tokens=64).system[-1]

@@ -1,0 +1,57 @@
+"""The server process as a whole: CLI, start-up, logs, secrets, models without prefill."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from lsprotocol import types
+
+from haiku_lsp import __version__
+from tests.conftest import API_KEY, end_of
+from tests.fakes.anthropic_api import Reply
+from tests.test_inline_e2e import SAMPLE, items_of, text_of
+
+
+def test_version_and_help():
+    out = subprocess.run([sys.executable, "-m", "haiku_lsp", "--version"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == f"haiku-lsp {__version__}"
+    bad = subprocess.run([sys.executable, "-m", "haiku_lsp", "--tcp", "nonsense"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and "HOST:PORT" in bad.stderr
+
+
+async def test_initialize_advertises_inline_completion_and_hover(start_session):
+    s = await start_session()
+    caps = s.client.capabilities  # what we sent; the server's answer is checked below
+    assert caps is not None
+    result = await s.client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=s.open("geo.py", SAMPLE)),
+        position=end_of(SAMPLE, "def dist")))
+    assert result is None or isinstance(result, types.Hover)
+
+
+async def test_the_key_never_reaches_logs_or_cache(start_session, fake_anthropic, tmp_path):
+    log_file = tmp_path / "server.log"
+    fake_anthropic.script(Reply(text="rt(dx * dx + dy * dy)"))
+    s = await start_session(args=("-vv", "--log-file", str(log_file)))
+    uri = s.open("geo.py", SAMPLE)
+    assert items_of(await s.inline(uri, end_of(SAMPLE, "return math.sq"), invoked=True))
+    logged = log_file.read_text()
+    assert "inline" in logged or logged  # the debug log was written
+    assert API_KEY not in logged
+    for path in (tmp_path / "cache").rglob("*"):
+        if path.is_file():
+            assert API_KEY.encode() not in path.read_bytes()
+
+
+async def test_a_model_without_prefill_gets_no_prefill_and_tags_are_stripped(start_session, fake_anthropic):
+    fake_anthropic.script(Reply(text="<COMPLETION>rt(dx * dx + dy * dy)</COMPLETION>\nWait, let me redo"))
+    s = await start_session(init_options={"fastModel": "claude-sonnet-4-6"})
+    uri = s.open("geo.py", SAMPLE)
+    items = items_of(await s.inline(uri, end_of(SAMPLE, "return math.sq"), invoked=True))
+    assert text_of(items[0]) == "rt(dx * dx + dy * dy)"  # then offline alternatives (invoked)
+    [req] = fake_anthropic.message_requests
+    assert req.model == "claude-sonnet-4-6" and req.messages[-1]["role"] == "user"
+    assert req.status == 200
