@@ -49,7 +49,8 @@ class Session:
                 range=types.Range(start=position, end=position), text=text)]))
 
     async def inline(self, uri: str, position: types.Position, invoked: bool = False):
-        kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
+        kinds = types.InlineCompletionTriggerKind
+        kind = kinds.Invoked if invoked else kinds.Automatic
         return await self.client.text_document_inline_completion_async(types.InlineCompletionParams(
             text_document=types.TextDocumentIdentifier(uri=uri), position=position,
             context=types.InlineCompletionContext(trigger_kind=kind)))
@@ -57,7 +58,8 @@ class Session:
     def inline_request(self, uri: str, position: types.Position, invoked: bool = False,
                        msg_id: str | None = None) -> asyncio.Future:
         """Send without awaiting: returns the future (cancel it to send $/cancelRequest)."""
-        kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
+        kinds = types.InlineCompletionTriggerKind
+        kind = kinds.Invoked if invoked else kinds.Automatic
         return asyncio.ensure_future(self.client.protocol.send_request_async(
             types.TEXT_DOCUMENT_INLINE_COMPLETION,
             types.InlineCompletionParams(

@@ -296,7 +296,8 @@ async def test_ignored_files_and_secrets_never_leave(start_session, fake_anthrop
     assert "<REDACTED:" in sent
 
 
-async def test_definitions_from_other_workspace_files_are_in_the_prompt(start_session, fake_anthropic, workspace):
+async def test_definitions_from_other_workspace_files_are_in_the_prompt(start_session, fake_anthropic,
+                                                                        workspace):
     (workspace / "geometry.py").write_text(
         'def scale(value: float, factor: float = 2.0) -> float:\n'
         '    """Multiply value by factor, rounding to 3 places."""\n'

@@ -48,5 +48,6 @@ def test_cache_control_only_when_the_stable_part_is_long_enough():
     long_haiku = completion_request(ctx(big), model="claude-haiku-4-5", max_tokens=64)
     assert long_haiku.system[-1]["cache_control"] == {"type": "ephemeral"}
     mid = big[:40]  # ~1,500 tokens: enough for Sonnet (1,024), not for Haiku (4,096)
-    assert "cache_control" in completion_request(ctx(mid), model="claude-sonnet-4-5", max_tokens=64).system[-1]
-    assert "cache_control" not in completion_request(ctx(mid), model="claude-haiku-4-5", max_tokens=64).system[-1]
+    sonnet = completion_request(ctx(mid), model="claude-sonnet-4-5", max_tokens=64)
+    haiku = completion_request(ctx(mid), model="claude-haiku-4-5", max_tokens=64)
+    assert "cache_control" in sonnet.system[-1] and "cache_control" not in haiku.system[-1]

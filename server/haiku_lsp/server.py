@@ -119,6 +119,12 @@ def create_server() -> HaikuLanguageServer:
     def did_change(ls: HaikuLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         ls.engine.note_change(params.text_document.uri)
 
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: HaikuLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+        doc = params.text_document
+        if doc.language_id == "python":
+            ls.engine.warm(doc.text, ls.workspace.get_text_document(doc.uri).path, ls.root_path())
+
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: HaikuLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.engine.forget(params.text_document.uri)

@@ -157,6 +157,18 @@ class CompletionEngine:
         if state and state.pending and not state.pending.done():
             state.pending.set_result(None)
 
+    def warm(self, source: str, path: str | None, root: str | None) -> None:
+        """Parse a just-opened file in the jedi thread, so the first completion's context is quick."""
+        def work() -> None:
+            try:
+                import jedi
+
+                jedi.Script(source, path=path, project=jedi.Project(root) if root else None).get_names()
+            except Exception as err:  # best effort
+                log.debug("jedi warm-up failed: %s", err)
+
+        self.jedi_executor.submit(work)
+
     def debounce_s(self, uri: str) -> float:
         s = self._settings()
         state = self._docs.get(uri)
@@ -178,10 +190,15 @@ class CompletionEngine:
         if previous is not None and not previous.done():
             previous.set_result(None)
         work = asyncio.ensure_future(self._complete(q, state))
+        t0 = time.perf_counter()
         try:
             await asyncio.wait({work, signal}, return_when=asyncio.FIRST_COMPLETED)
             if work.done():
-                return work.result()
+                items = work.result()
+                log.debug("inline completion %s:%d:%d: %s in %.1f ms", q.uri, q.line + 1, q.col + 1,
+                          ", ".join(f"{s.source} {len(s.text)} chars" for s in items) or "nothing",
+                          (time.perf_counter() - t0) * 1000)
+                return items
             self.stats.superseded += 1
             work.cancel()
             await asyncio.gather(work, return_exceptions=True)
