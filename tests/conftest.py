@@ -27,6 +27,26 @@ class Session:
         self.workspace = workspace
         self.versions: dict[str, int] = {}
         self.texts: dict[str, str] = {}
+        self.applied_edits: list[types.ApplyWorkspaceEditParams] = []
+        self.message_requests: list[types.ShowMessageRequestParams] = []
+        self.answer_message_request: str | None = None  # the title the "user" clicks
+        self.apply_edits = True
+
+        @client.feature(types.WORKSPACE_APPLY_EDIT)
+        def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+            self.applied_edits.append(params)
+            return types.ApplyWorkspaceEditResult(applied=self.apply_edits)
+
+        @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+        def message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+            self.message_requests.append(params)
+            if self.answer_message_request is None:
+                return None
+            return types.MessageActionItem(title=self.answer_message_request)
+
+    async def command(self, name: str, *arguments):
+        return await self.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=name, arguments=list(arguments)))
 
     def open(self, name: str, text: str, language: str = "python") -> str:
         path = self.workspace / name

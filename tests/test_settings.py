@@ -8,7 +8,8 @@ PUBLIC_KEYS = {
     "fastModel", "plannerModel", "inlineEnabled", "debounceMs", "debounceMinMs", "debounceMaxMs",
     "maxPrefixTokens", "maxSuffixTokens", "maxContextTokens", "contextTimeBudgetMs", "maxLineTokens",
     "maxBlockTokens", "maxBlockLines", "inlineTimeoutMs", "actionTimeoutS", "ignorePatterns",
-    "redactSecrets", "cacheEnabled", "cacheSizeMib", "prices", "budgetUsd",
+    "redactSecrets", "cacheEnabled", "cacheSizeMib", "prices", "budgetUsd", "testPython", "testTimeoutS",
+    "hoverExplanations", "hoverBudgetMs",
 }
 
 

@@ -43,6 +43,13 @@ class Settings:
     # An inline completion never waits longer than this on the model (no SDK retries for it).
     inline_timeout_ms: int = field(default=5000, metadata=_bounded(200, 120_000))
     action_timeout_s: float = field(default=60.0, metadata=_bounded(1, 3600))
+    # Generated tests are run before they are offered: with this interpreter ("" = the workspace's
+    # .venv, else the server's own Python), killed after this many seconds.
+    test_python: str = field(default="", metadata={"allow_empty": True})
+    test_timeout_s: float = field(default=120.0, metadata=_bounded(1, 3600))
+    # Hover adds a model explanation when it is cached or arrives within this budget.
+    hover_explanations: bool = True
+    hover_budget_ms: int = field(default=600, metadata=_bounded(0, 30_000))
     ignore_patterns: tuple[str, ...] = ()
     redact_secrets: bool = True
     cache_enabled: bool = True
@@ -75,6 +82,8 @@ def _check(f: dataclasses.Field, value: Any) -> Any:
             raise ValueError(f"expected a value between {lo:g} and {hi:g}")
         return type(default)(value)
     if isinstance(default, str):
+        if isinstance(value, str) and not value.strip() and f.metadata.get("allow_empty"):
+            return ""
         if not isinstance(value, str) or not value.strip():
             raise ValueError("expected a non-empty string")
         if f.metadata.get("model") and not _MODEL_ID.match(value):

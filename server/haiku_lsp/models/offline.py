@@ -73,3 +73,41 @@ def jedi_hover(source: str, path: str | None, root: str | None, line: int, col: 
             parts.append(f"*{name.type}* in `{name.module_name}`")
         return "\n\n".join(parts)
     return None
+
+
+def jedi_definition(source: str, path: str | None, root: str | None, line: int, col: int,
+                    max_lines: int = 120) -> dict | None:
+    """The definition of the function/class/method at (line, col): name, kind, file and its source."""
+    import jedi
+
+    project = jedi.Project(root) if root else None
+    try:
+        names = jedi.Script(source, path=path, project=project).goto(line + 1, col, follow_imports=True)
+    except Exception as err:
+        log.debug("jedi goto failed: %s", err)
+        return None
+    for name in names:
+        if name.type not in ("function", "class") or name.line is None:
+            continue
+        try:
+            start = name.get_definition_start_position()
+            end = name.get_definition_end_position()
+        except Exception:
+            continue
+        if start is None or end is None:
+            continue
+        module_path = str(name.module_path) if name.module_path else None
+        if module_path and path and module_path == path:
+            text_lines = source.split("\n")
+        elif module_path:
+            try:
+                with open(module_path, encoding="utf-8") as f:
+                    text_lines = f.read().split("\n")
+            except OSError:
+                continue
+        else:
+            continue
+        body = text_lines[start[0] - 1 : min(end[0], start[0] - 1 + max_lines)]
+        return {"name": name.full_name or name.name, "kind": name.type, "path": module_path,
+                "line": start[0], "source": "\n".join(body)}
+    return None
