@@ -124,6 +124,10 @@ class AnthropicProvider:
 
         threading.Thread(target=work, name="import-anthropic", daemon=True).start()
 
+    async def ready(self) -> None:
+        """Wait for the SDK import and the client (ProviderError "no_key" without a key)."""
+        await self._ensure_client()
+
     async def _ensure_client(self) -> Any:
         if self._client is not None:
             return self._client
