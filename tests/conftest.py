@@ -143,14 +143,18 @@ async def start_session(fake_anthropic, workspace: Path, tmp_path: Path):
                                     server_env=server_env)
         client = await config.start()
         started.append(client)
-        options = {"debounceMs": 30, "debounceMinMs": 10, "debounceMaxMs": 60, **(init_options or {})}
-        await client.initialize_session(types.InitializeParams(
+        # Generous timeouts: CI machines are shared; tests assert behaviour, not speed.
+        options = {"debounceMs": 30, "debounceMinMs": 10, "debounceMaxMs": 60, "inlineTimeoutMs": 30000,
+                   **(init_options or {})}
+        result = await client.initialize_session(types.InitializeParams(
             capabilities=client_capabilities("visual-studio-code"),
             root_uri=workspace.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
             initialization_options=options,
         ))
-        return Session(client, workspace)
+        session = Session(client, workspace)
+        session.init_result = result
+        return session
 
     yield start
     for client in started:
