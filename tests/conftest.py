@@ -8,6 +8,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Union
 
 import pytest
 import pytest_asyncio
@@ -31,6 +32,7 @@ class Session:
         self.message_requests: list[types.ShowMessageRequestParams] = []
         self.answer_message_request: str | None = None  # the title the "user" clicks
         self.apply_edits = True
+        fix_code_action_decoding(client)
 
         @client.feature(types.WORKSPACE_APPLY_EDIT)
         def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
@@ -85,6 +87,18 @@ class Session:
             types.InlineCompletionParams(
                 text_document=types.TextDocumentIdentifier(uri=uri), position=position,
                 context=types.InlineCompletionContext(trigger_kind=kind)), msg_id=msg_id))
+
+
+def fix_code_action_decoding(client: LanguageClient) -> None:
+    """lsprotocol decodes every CodeAction that carries a command as a bare Command (it only checks
+    that a "command" key exists); VS Code tells them apart by the key's type. Do the same here."""
+    converter = client.protocol._converter
+
+    def hook(obj, _type):
+        kind = types.Command if isinstance(obj.get("command"), str) else types.CodeAction
+        return converter.structure(obj, kind)
+
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], hook)
 
 
 def utf16_len(text: str) -> int:

@@ -87,12 +87,14 @@ async def _session(path: Path) -> int:
     else:
         print("  (no hover)")
 
-    print("\n--- code actions on line 1")
+    where = _find(lines, "def inventory_value")
+    print(f"\n--- code actions on line {where.line + 1} (listed without any model call)")
     try:
+        unused = types.Diagnostic(range=types.Range(start=where, end=where), source="Ruff", code="F841",
+                                  message="Local variable `unused` is assigned to but never used")
         actions = await client.text_document_code_action_async(types.CodeActionParams(
-            text_document=doc, range=types.Range(start=types.Position(line=0, character=0),
-                                                 end=types.Position(line=0, character=0)),
-            context=types.CodeActionContext(diagnostics=[])))
+            text_document=doc, range=types.Range(start=where, end=where),
+            context=types.CodeActionContext(diagnostics=[unused])))
         for action in actions or []:
             print(f"  {action.title}")
         if not actions:

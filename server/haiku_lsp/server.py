@@ -13,7 +13,10 @@ from . import __version__
 from .accounting import Ledger
 from .cache import Cache
 from .engine.completion import CompletionEngine
+from .engine.explain import SuggestedFix
+from .engine.hover import HoverExplainer
 from .engine.privacy import IgnoreRules
+from .features.code_actions import symbol_lookup
 from .models.anthropic import AnthropicProvider
 from .models.base import ProviderError
 from .settings import Settings, load_settings
@@ -40,6 +43,9 @@ class HaikuLanguageServer(LanguageServer):
             on_error=self.report_provider_error)
         self._pending_problems: list[str] = []
         self._reported: set[str] = set()
+        self.suggested_fixes: dict[str, SuggestedFix] = {}
+        self.symbols_at = symbol_lookup()
+        self.hover = HoverExplainer(self.provider, self.cache)
 
     def root_path(self) -> str | None:
         try:
@@ -65,12 +71,69 @@ class HaikuLanguageServer(LanguageServer):
     def show(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
-    def report_provider_error(self, err: ProviderError) -> None:
-        """Tell the user once per kind of lasting problem; log the passing ones."""
+    def offline_for(self, path: str | None) -> bool:
+        """True when nothing of this file may go upstream (no key, or an ignore rule matches)."""
+        return not self.provider.available or (path is not None and self.ignore_rules.is_ignored(path))
+
+    def shown_path(self, path: str | None) -> str:
+        root = self.root_path()
+        if path and root:
+            try:
+                return Path(path).relative_to(root).as_posix()
+            except ValueError:
+                pass
+        return path or "untitled"
+
+    def write_doc(self, name: str, text: str) -> str:
+        """Write a Markdown document under the cache dir; its URI."""
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:120]
+        folder = self.cache.directory / "docs"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / safe
+        path.write_text(text, encoding="utf-8")
+        return path.as_uri()
+
+    async def open_doc(self, uri_or_name: str) -> None:
+        uri = uri_or_name if "://" in uri_or_name else (self.cache.directory / "docs" / uri_or_name).as_uri()
+        window = self.client_capabilities.window
+        if window and window.show_document and window.show_document.support:
+            await self.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True))
+        else:
+            self.show(f"Haiku: see {uri}")
+
+    def stats(self) -> dict:
+        e, c = self.engine.stats, self.cache.stats
+        return {
+            "usd": round(self.ledger.total_usd, 6),
+            "budgetUsd": self.ledger.budget_usd,
+            "models": {m: vars(t) for m, t in self.ledger.by_model.items()},
+            "features": dict(self.ledger.by_feature),
+            "inline": vars(e),
+            "cache": {"memoryHits": c.memory_hits, "diskHits": c.disk_hits, "misses": c.misses,
+                      "writes": c.writes},
+        }
+
+    def stats_markdown(self, stats: dict) -> str:
+        rows = ["| model | calls | input | output | cache write | cache read | USD |",
+                "|---|---|---|---|---|---|---|"]
+        for model, t in stats["models"].items():
+            rows.append(f"| {model} | {t['calls']} | {t['input']} | {t['output']} | {t['cache_write']} | "
+                        f"{t['cache_read']} | {t['usd']:.4f} |")
+        inline = ", ".join(f"{k} {v}" for k, v in stats["inline"].items())
+        cache = ", ".join(f"{k} {v}" for k, v in stats["cache"].items())
+        budget = f" of a ${stats['budgetUsd']:.2f} budget" if stats["budgetUsd"] else ""
+        return (f"# Haiku usage in this session\n\nSpent ${stats['usd']:.4f}{budget}.\n\n" + "\n".join(rows)
+                + f"\n\nInline completions: {inline}.\n\nCache: {cache}.\n")
+
+    def report_provider_error(self, err: ProviderError, action: bool = False) -> None:
+        """Tell the user once per kind of lasting problem (always for an action they asked for);
+        log the passing ones."""
         lasting = {"auth": "the API key was rejected (401); check ANTHROPIC_API_KEY",
                    "budget": str(err.args[0]),
                    "bad_request": f"the model API refused the request: {err.args[0]}"}
-        if err.kind in lasting and err.kind not in self._reported:
+        if action:
+            self.show(f"Haiku: {lasting.get(err.kind, err)}", types.MessageType.Error)
+        elif err.kind in lasting and err.kind not in self._reported:
             self._reported.add(err.kind)
             self.show(f"haiku-lsp: {lasting[err.kind]}", types.MessageType.Error)
         else:
@@ -94,7 +157,7 @@ class HaikuLanguageServer(LanguageServer):
 
 
 def create_server() -> HaikuLanguageServer:
-    from .features import hover, inline_completion
+    from .features import code_actions, commands, hover, inline_completion
 
     server = HaikuLanguageServer()
 
@@ -136,4 +199,6 @@ def create_server() -> HaikuLanguageServer:
 
     inline_completion.register(server)
     hover.register(server)
+    code_actions.register(server)
+    commands.register(server)
     return server

@@ -1,4 +1,5 @@
-"""textDocument/hover: jedi's signature and docstring, at once."""
+"""textDocument/hover: jedi's signature and docstring at once, plus Haiku's explanation when it is
+cached or arrives within the budget (otherwise it is fetched in the background for next time)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from ..models.offline import jedi_hover
+from ..models.offline import jedi_definition, jedi_hover
 from .convert import code_point_position, split_lines
 
 if TYPE_CHECKING:
@@ -25,8 +26,24 @@ def register(server: HaikuLanguageServer) -> None:
         if cursor is None:
             return None
         source, path, root = "\n".join(lines), document.path, ls.root_path()
-        markdown = await asyncio.get_running_loop().run_in_executor(
+        loop = asyncio.get_running_loop()
+        markdown = await loop.run_in_executor(
             ls.engine.jedi_executor, lambda: jedi_hover(source, path, root, cursor[0], cursor[1]))
         if not markdown:
             return None
+        settings = ls.settings
+        if settings.hover_explanations and not ls.offline_for(path):
+            definition = await loop.run_in_executor(
+                ls.engine.jedi_executor, lambda: jedi_definition(source, path, root, cursor[0], cursor[1]))
+            if definition is not None and not ls.ignore_rules.is_ignored(definition["path"]):
+                key = ls.hover.key(settings.fast_model, definition)
+                text = ls.hover.cached(key)
+                if text is None:
+                    task = ls.hover.fetch(key, settings.fast_model, definition, settings.action_timeout_s)
+                    try:
+                        text = await asyncio.wait_for(asyncio.shield(task), settings.hover_budget_ms / 1000)
+                    except TimeoutError:
+                        text = None  # still running: cached for the next hover
+                if text:
+                    markdown += f"\n\n---\n**Haiku:** {text}"
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown))

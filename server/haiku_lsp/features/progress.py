@@ -20,14 +20,23 @@ T = TypeVar("T")
 
 
 class Reporter:
+    """Reports progress; a cancel from the client cancels the work task (never the request's own
+    task: pygls would then leave the request unanswered)."""
+
     def __init__(self, ls: HaikuLanguageServer, token: str | None) -> None:
         self._ls, self.token = ls, token
         self.cancelled = False
+        self.work: asyncio.Future | None = None
 
     def report(self, message: str, percentage: int | None = None) -> None:
         if self.token is not None:
             value = types.WorkDoneProgressReport(message=message, percentage=percentage, cancellable=True)
             self._ls.work_done_progress.report(self.token, value)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.work is not None:
+            self.work.cancel()
 
 
 def _supports_progress(ls: HaikuLanguageServer) -> bool:
@@ -37,7 +46,7 @@ def _supports_progress(ls: HaikuLanguageServer) -> bool:
 
 @contextlib.asynccontextmanager
 async def work_done(ls: HaikuLanguageServer, title: str) -> AsyncIterator[Reporter]:
-    """Begin/end a progress; a cancel from the client cancels the task running the block."""
+    """Begin/end a progress around the block; run the work with `run_cancellable(reporter, ...)`."""
     token: str | None = None
     if _supports_progress(ls):
         token = f"haiku-{uuid.uuid4().hex[:12]}"
@@ -47,17 +56,12 @@ async def work_done(ls: HaikuLanguageServer, title: str) -> AsyncIterator[Report
             log.info("progress not created: %s", err)
             token = None
     reporter = Reporter(ls, token)
-    task = asyncio.current_task()
     if token is not None:
         ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, cancellable=True,
                                                                        percentage=0))
         future = ls.work_done_progress.tokens.get(token)
-        if future is not None and task is not None:
-            def on_cancel(f: Any) -> None:
-                if f.cancelled():
-                    reporter.cancelled = True
-                    task.cancel()
-            future.add_done_callback(on_cancel)
+        if future is not None:
+            future.add_done_callback(lambda f: reporter.cancel() if f.cancelled() else None)
     try:
         yield reporter
     finally:
@@ -67,14 +71,15 @@ async def work_done(ls: HaikuLanguageServer, title: str) -> AsyncIterator[Report
             ls.work_done_progress.tokens.pop(token, None)
 
 
-async def run_cancellable(work: Awaitable[T]) -> tuple[T | None, bool]:
+async def run_cancellable(reporter: Reporter, work: Awaitable[T]) -> tuple[T | None, bool]:
     """Run `work` in its own task: (result, False), or (None, True) when a progress cancel stopped it.
-    A cancel of the request itself still propagates."""
+    A cancel of the request itself cancels the work too and propagates."""
     inner = asyncio.ensure_future(work)
+    reporter.work = inner
     try:
         return await asyncio.shield(inner), False
     except asyncio.CancelledError:
-        if inner.cancelled():
+        if inner.cancelled() and reporter.cancelled:
             return None, True
         inner.cancel()
         raise
