@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -13,13 +14,14 @@ from . import __version__
 from .accounting import Ledger
 from .cache import Cache
 from .engine.completion import CompletionEngine
-from .engine.explain import SuggestedFix
 from .engine.hover import HoverExplainer
 from .engine.privacy import IgnoreRules
-from .features.code_actions import symbol_lookup
 from .models.anthropic import AnthropicProvider
 from .models.base import ProviderError
 from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from .engine.explain import SuggestedFix
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,6 @@ class HaikuLanguageServer(LanguageServer):
         self._pending_problems: list[str] = []
         self._reported: set[str] = set()
         self.suggested_fixes: dict[str, SuggestedFix] = {}
-        self.symbols_at = symbol_lookup()
         self.hover = HoverExplainer(self.provider, self.cache)
 
     def root_path(self) -> str | None:
@@ -149,6 +150,8 @@ class HaikuLanguageServer(LanguageServer):
             try:
                 import jedi  # noqa: F401
 
+                from .engine import traceback  # noqa: F401  (code action listing needs it)
+
                 self.cache.warm()
             except Exception as err:  # pragma: no cover - a broken environment
                 log.warning("warm-up failed: %s", err)
@@ -182,11 +185,9 @@ def create_server() -> HaikuLanguageServer:
     def did_change(ls: HaikuLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         ls.engine.note_change(params.text_document.uri)
 
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: HaikuLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-        doc = params.text_document
-        if doc.language_id == "python":
-            ls.engine.warm(doc.text, ls.workspace.get_text_document(doc.uri).path, ls.root_path())
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: HaikuLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+        ls.engine.note_save()
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: HaikuLanguageServer, params: types.DidCloseTextDocumentParams) -> None:

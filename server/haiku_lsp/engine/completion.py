@@ -28,7 +28,7 @@ from ..models.anthropic import AnthropicProvider
 from ..models.base import ModelRequest, ProviderError
 from ..models.offline import jedi_inline
 from ..settings import Settings
-from .context import build_context, cursor_context, jedi_snippets
+from .context import build_context, cursor_context, names_near, resolve_names, select_snippets
 from .privacy import IgnoreRules
 from .prompts import PROMPT_VERSION, completion_request
 from .shaping import CompletionShaper, CursorContext
@@ -36,6 +36,7 @@ from .shaping import CompletionShaper, CursorContext
 log = logging.getLogger(__name__)
 
 CANCEL_GRACE_S = 0.03  # a request following a cancel within this time may reuse the stream
+NAME_TTL_S = 120.0  # a remembered jedi resolution is refreshed after this long
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ class _DocState:
     pending: asyncio.Future | None = None
     shown: deque = field(default_factory=lambda: deque(maxlen=8))
     generation: _Generation | None = None
-    snippet_memo: tuple | None = None
+    names: dict = field(default_factory=dict)  # name -> (Resolved | None, monotonic time)
 
 
 class CompletionEngine:
@@ -152,22 +153,15 @@ class CompletionEngine:
             state.gaps.append(now - state.last_change)
         state.last_change = now
 
+    def note_save(self) -> None:
+        """A saved file may move definitions: resolve names afresh."""
+        for state in self._docs.values():
+            state.names.clear()
+
     def forget(self, uri: str) -> None:
         state = self._docs.pop(uri, None)
         if state and state.pending and not state.pending.done():
             state.pending.set_result(None)
-
-    def warm(self, source: str, path: str | None, root: str | None) -> None:
-        """Parse a just-opened file in the jedi thread, so the first completion's context is quick."""
-        def work() -> None:
-            try:
-                import jedi
-
-                jedi.Script(source, path=path, project=jedi.Project(root) if root else None).get_names()
-            except Exception as err:  # best effort
-                log.debug("jedi warm-up failed: %s", err)
-
-        self.jedi_executor.submit(work)
 
     def debounce_s(self, uri: str) -> float:
         s = self._settings()
@@ -241,12 +235,16 @@ class CompletionEngine:
         # 2. cache (the context must be built first: the key is the hash of what would be sent)
         debounce = 0.0 if q.invoked else self.debounce_s(q.uri)
         started = time.monotonic()
-        snippets = await self._snippets(q, state, settings)
+        offline = asyncio.ensure_future(self._offline(q)) if q.invoked else None  # alternatives, in parallel
+        snippets = await self._snippets(q, state, settings,
+                                        max(debounce, settings.context_time_budget_ms / 1000))
         request = self._request(q, snippets, settings)
         key = content_key(PROMPT_VERSION, request.payload())
         if (hit := self.cache.get("inline", key)) is not None:
             self.stats.cache_hits += 1
             state.shown.append(_Shown(before, after, hit))
+            if offline is not None:
+                offline.cancel()
             return [Suggestion(hit, "cache")]
 
         # 3. debounce, then one stream
@@ -261,10 +259,14 @@ class CompletionEngine:
             text = await self._follow(gen, "")
         except ProviderError as err:
             self._on_error(err)
-            return await self._offline(q) if q.invoked else []
+            return await offline if offline is not None else []
+        except BaseException:
+            if offline is not None:
+                offline.cancel()
+            raise
         items = [Suggestion(text, "model")] if text else []
-        if q.invoked:
-            items += [s for s in await self._offline(q) if s.text != text]
+        if offline is not None:
+            items += [s for s in await offline if s.text != text]
         return items
 
     async def _follow(self, gen: _Generation, typed: str) -> str | None:
@@ -280,12 +282,7 @@ class CompletionEngine:
                 if gen.done.is_set():
                     return gen.result[len(typed):] if verdict else None
                 gen.changed.clear()
-                waiter = asyncio.ensure_future(gen.changed.wait())
-                try:
-                    await asyncio.wait({waiter, asyncio.ensure_future(gen.done.wait())},
-                                       return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    waiter.cancel()
+                await gen.changed.wait()  # set on every chunk and when the stream ends
         finally:
             gen.release()
 
@@ -309,7 +306,8 @@ class CompletionEngine:
                 raise ProviderError("incomplete", "the stream ended before message_stop")
             gen.result = gen.shaper.finish()
             if gen.result:
-                self.cache.set("inline", gen.key, gen.result)
+                # Written after the waiting requests have been answered: the disk write is not theirs to wait on.
+                asyncio.get_running_loop().call_soon(self.cache.set, "inline", gen.key, gen.result)
                 state.shown.append(_Shown(gen.before, gen.after, gen.result))
             else:
                 self.stats.dropped += 1
@@ -328,29 +326,38 @@ class CompletionEngine:
             gen.done.set()
             gen.changed.set()
 
-    async def _snippets(self, q: CompletionQuery, state: _DocState, settings: Settings) -> tuple:
-        memo_key = (q.uri, q.version, q.line, q.col, settings.max_context_tokens)
-        if state.snippet_memo and state.snippet_memo[0] == memo_key:
-            return state.snippet_memo[1]
+    async def _snippets(self, q: CompletionQuery, state: _DocState, settings: Settings, wait_s: float) -> tuple:
+        """Definitions of the names near the cursor. Resolutions are remembered per document and name
+        (typing rarely changes where a name is defined), so only new names cost a jedi call; those get
+        up to `wait_s` (the debounce overlaps it) and otherwise fill in for the next request."""
         if settings.max_context_tokens <= 0 or q.language != "python":
             return ()
-        source = "\n".join(q.lines)
-        first = max(0, q.line - 60)
-        fut = asyncio.get_running_loop().run_in_executor(
-            self.jedi_executor, lambda: jedi_snippets(
-                source, q.path, q.root, q.line, q.col, window_first_line=first,
-                window_last_line=q.line + 20, budget_tokens=settings.max_context_tokens,
-                ignore=self._ignore()))
-        try:
-            snippets = await asyncio.wait_for(asyncio.shield(fut), settings.context_time_budget_ms / 1000)
-        except TimeoutError:
-            log.debug("jedi context over its time budget; sent without it")
-            return ()
-        except Exception as err:
-            log.debug("jedi context failed: %s", err)
-            return ()
-        state.snippet_memo = (memo_key, snippets)
-        return snippets
+        names = names_near(q.lines, q.line, q.col)[:10]
+        now = time.monotonic()
+        known = state.names
+        missing = [n for n in names if n not in known or now - known[n][1] > NAME_TTL_S]
+        if missing:
+            source = "\n".join(q.lines)
+            ignore = self._ignore()
+            fut = asyncio.get_running_loop().run_in_executor(
+                self.jedi_executor, lambda: resolve_names(source, q.path, q.root, q.line, q.col, missing, ignore))
+
+            def remember(f: asyncio.Future) -> None:
+                if not f.cancelled() and f.exception() is None:
+                    stamp = time.monotonic()
+                    known.update({n: (r, stamp) for n, r in f.result().items()})
+
+            fut.add_done_callback(remember)
+            try:
+                await asyncio.wait_for(asyncio.shield(fut), wait_s)
+                await asyncio.sleep(0)  # let `remember` run
+            except TimeoutError:
+                log.debug("jedi context for %s over its time budget; sent without it", missing)
+            except Exception as err:
+                log.debug("jedi context failed: %s", err)
+        resolved = {n: known[n][0] for n in names if n in known}
+        return select_snippets(resolved, names, q.path, max(0, q.line - 60), q.line + 20,
+                               settings.max_context_tokens)
 
     def _request(self, q: CompletionQuery, snippets: tuple, settings: Settings) -> ModelRequest:
         shown_path = q.path or q.uri

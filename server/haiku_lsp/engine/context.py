@@ -7,22 +7,30 @@ Positions here are code points (the LSP boundary converted them). Token counts a
 
 from __future__ import annotations
 
+import functools
 import keyword
 import logging
 import re
 import sys
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..models.offline import trim_parser_cache
 from .privacy import IgnoreRules, redact
 from .shaping import CursorContext
 
 log = logging.getLogger(__name__)
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_STDLIB = {p for p in (sysconfig.get_paths().get("stdlib"), sysconfig.get_paths().get("platstdlib")) if p}
+
+
+@functools.cache
+def _stdlib_paths() -> tuple[str, ...]:
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return tuple(p for p in (paths.get("stdlib"), paths.get("platstdlib")) if p)
 
 
 def estimate_tokens(text: str) -> int:
@@ -103,9 +111,11 @@ def build_context(*, lines: list[str], line: int, col: int, path: str, language:
 
 
 def names_near(lines: list[str], line: int, col: int, above: int = 8) -> list[str]:
-    """Identifiers on the cursor line (before the cursor) and the lines above, nearest first."""
+    """Identifiers on the cursor line (before the cursor) and the lines above, nearest first. The
+    word being typed at the cursor is left out: it changes with every keystroke and is no name yet."""
     seen: dict[str, None] = {}
-    chunks = [lines[line][:col] if line < len(lines) else ""]
+    current = lines[line][:col] if line < len(lines) else ""
+    chunks = [_IDENT_TAIL.sub("", current)]
     chunks += [lines[i] for i in range(line - 1, max(-1, line - above - 1), -1)]
     for chunk in chunks:
         code = chunk.split("#", 1)[0]
@@ -116,11 +126,16 @@ def names_near(lines: list[str], line: int, col: int, above: int = 8) -> list[st
     return list(seen)
 
 
+_IDENT_TAIL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+
+
 def _is_stdlib(path: Path | None) -> bool:
     if path is None:
         return True
     s = str(path)
-    return any(s.startswith(p) for p in _STDLIB) and "site-packages" not in s
+    if "typeshed" in s:  # jedi's bundled stubs: builtins and the stdlib
+        return True
+    return any(s.startswith(p) for p in _stdlib_paths()) and "site-packages" not in s
 
 
 def _describe(name: Any, *, full: bool) -> str | None:
@@ -160,23 +175,28 @@ def _describe(name: Any, *, full: bool) -> str | None:
         return None
 
 
-def jedi_snippets(source: str, path: str | None, root: str | None, line: int, col: int,
-                  *, window_first_line: int, window_last_line: int, budget_tokens: int,
-                  ignore: IgnoreRules, max_names: int = 10) -> tuple[Snippet, ...]:
-    """Definitions of the names used near the cursor that are *not* already in the prompt's
-    windows: other workspace files first (with docstrings), library ones as signatures only."""
-    if budget_tokens <= 0:
-        return ()
+@dataclass(frozen=True)
+class Resolved:
+    """Where a name is defined and how it is shown to the model."""
+
+    module_path: str | None
+    line: int  # 0-based line of the definition
+    source: str  # workspace-relative path or module name
+    text: str
+
+
+def resolve_names(source: str, path: str | None, root: str | None, line: int, col: int, names: list[str],
+                  ignore: IgnoreRules) -> dict[str, Resolved | None]:
+    """jedi: the definition of each name (its last occurrence at or above the cursor). None for names
+    worth nothing to the model (builtins, stdlib functions, ignored files, unresolvable)."""
     import jedi
 
     lines = source.split("\n")
     project = jedi.Project(root) if root else None
     script = jedi.Script(source, path=path, project=project)
-    out: list[Snippet] = []
-    used = 0
-    seen: set[tuple[str, int]] = set()
-    for name in names_near(lines, line, col)[:max_names]:
-        # The last occurrence of the name at or above the cursor.
+    out: dict[str, Resolved | None] = {}
+    for name in names:
+        out[name] = None
         pos = None
         for i in range(line, max(-1, line - 12), -1):
             text = lines[i][:col] if i == line else lines[i]
@@ -193,31 +213,43 @@ def jedi_snippets(source: str, path: str | None, root: str | None, line: int, co
             log.debug("jedi goto failed for %s: %s", name, err)
             continue
         for d in defs[:1]:
-            mpath = d.module_path
-            dline = (d.line or 1) - 1
-            key = (str(mpath), dline)
-            if key in seen:
-                continue
-            seen.add(key)
+            mpath = str(d.module_path) if d.module_path else None
             same_file = path is not None and mpath is not None and Path(mpath) == Path(path)
-            if same_file and window_first_line <= dline <= window_last_line:
-                continue  # already visible in the prompt
             if mpath is not None and ignore.is_ignored(mpath):
                 continue  # never send ignored files, not even a signature
-            in_workspace = root is not None and mpath is not None and str(mpath).startswith(root)
-            if not in_workspace and (mpath is None or _is_stdlib(mpath)) and d.type != "class":
-                # Builtins and stdlib are known to the model; signatures only for classes.
-                continue
+            in_workspace = root is not None and mpath is not None and mpath.startswith(root)
+            if not in_workspace and _is_stdlib(Path(mpath) if mpath else None) and d.type != "class":
+                continue  # builtins and stdlib functions are known to the model
             text = _describe(d, full=in_workspace or same_file)
             if not text:
                 continue
             text, _ = redact(text)
-            cost = estimate_tokens(text) + 8
-            if used + cost > budget_tokens:
-                continue
-            used += cost
-            src = str(Path(mpath).relative_to(root)) if in_workspace and root else (d.module_name or "")
-            out.append(Snippet(src, text))
+            src = str(Path(mpath).relative_to(root)) if in_workspace and root and mpath else (d.module_name or "")
+            out[name] = Resolved(mpath, (d.line or 1) - 1, src, text)
+    trim_parser_cache()
+    return out
+
+
+def select_snippets(resolved: dict[str, Resolved | None], names: list[str], path: str | None,
+                    window_first_line: int, window_last_line: int, budget_tokens: int) -> tuple[Snippet, ...]:
+    """The resolved definitions worth sending, nearest names first, within the token budget; those
+    already visible in the prompt's windows are skipped."""
+    out: list[Snippet] = []
+    used = 0
+    seen: set[tuple[str | None, int]] = set()
+    for name in names:
+        r = resolved.get(name)
+        if r is None or (r.module_path, r.line) in seen:
+            continue
+        seen.add((r.module_path, r.line))
+        same_file = path is not None and r.module_path is not None and Path(r.module_path) == Path(path)
+        if same_file and window_first_line <= r.line <= window_last_line:
+            continue
+        cost = estimate_tokens(r.text) + 8
+        if used + cost > budget_tokens:
+            continue
+        used += cost
+        out.append(Snippet(r.source, r.text))
     return tuple(out)
 
 

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from ..engine.testgen import symbols
-from ..engine.traceback import find_traceback
+from ..engine.outline import enclosing_definition
 from .convert import code_point_position, split_lines
 
 if TYPE_CHECKING:
@@ -57,6 +56,8 @@ def register(server: HaikuLanguageServer) -> None:
                 command=types.Command(title=title, command="haiku.fixDiagnostic",
                                       arguments=[uri, ls.protocol._converter.unstructure(diagnostic)])))
 
+        from ..engine.traceback import find_traceback  # imported in the background after start-up
+
         if _wanted(KIND_EXPLAIN, only) and find_traceback(lines, start[0], end[0]) is not None:
             title = "Explain this stack trace with Haiku"
             actions.append(types.CodeAction(title=title, kind=KIND_EXPLAIN, command=types.Command(
@@ -64,25 +65,10 @@ def register(server: HaikuLanguageServer) -> None:
                 arguments=[uri, ls.protocol._converter.unstructure(params.range)])))
 
         if document.language_id == "python" and _wanted(KIND_TEST, only):
-            symbol = ls.symbols_at(uri, document.version, document.source, start[0])
-            if symbol is not None:
-                title = f"Generate a unit test for `{symbol.qualname}` with Haiku"
+            qualname = enclosing_definition(lines, start[0])
+            if qualname is not None:
+                title = f"Generate a unit test for `{qualname}` with Haiku"
                 actions.append(types.CodeAction(title=title, kind=KIND_TEST, command=types.Command(
                     title=title, command="haiku.generateTest",
                     arguments=[uri, ls.protocol._converter.unstructure(params.range.start)])))
         return actions
-
-
-def symbol_lookup():
-    """`symbol_at` with one parse per document version (listing runs on every cursor move)."""
-    memo: dict[str, tuple[int | None, int, list]] = {}
-
-    def lookup(uri: str, version: int | None, source: str, line: int):
-        entry = memo.get(uri)
-        if entry is None or entry[0] != version or entry[1] != len(source):
-            entry = (version, len(source), symbols(source))
-            memo[uri] = entry
-        inside = [s for s in entry[2] if s.start_line <= line <= s.end_line]
-        return min(inside, key=lambda s: s.end_line - s.start_line) if inside else None
-
-    return lookup

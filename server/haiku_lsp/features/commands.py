@@ -17,10 +17,7 @@ from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
 from ..engine import quickfix
-from ..engine.explain import explain
 from ..engine.structured import ActionError
-from ..engine.testflow import propose_test
-from ..engine.traceback import find_traceback, resolve_frames
 from ..models.base import ProviderError
 from .convert import split_lines
 from .progress import Reporter, apply_document_changes, run_cancellable, text_edit, work_done
@@ -175,6 +172,8 @@ def register(server: HaikuLanguageServer) -> None:
         line = int((position or {}).get("line", 0))
 
         async def work(reporter: Reporter) -> dict:
+            from ..engine.testflow import propose_test
+
             proposal = await propose_test(
                 provider=ls.provider, cache=ls.cache, model=ls.settings.fast_model,
                 timeout=ls.settings.action_timeout_s, root=root, path=path, source=document.source, line=line,
@@ -222,6 +221,9 @@ def register(server: HaikuLanguageServer) -> None:
         uri, range = _arg(args, 0, str, "uri"), _arg(args, 1, dict, "range", required=False)
         document = open_document(ls, uri)
         lines = split_lines(document.source)
+        from ..engine.explain import explain
+        from ..engine.traceback import find_traceback, resolve_frames
+
         first = int(((range or {}).get("start") or {}).get("line", 0))
         last = int(((range or {}).get("end") or {}).get("line", len(lines) - 1))
         tb = find_traceback(lines, first, last)

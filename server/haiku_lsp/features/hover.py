@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from ..models.offline import jedi_definition, jedi_hover
+from ..models.offline import hover_info
 from .convert import code_point_position, split_lines
 
 if TYPE_CHECKING:
@@ -26,24 +26,21 @@ def register(server: HaikuLanguageServer) -> None:
         if cursor is None:
             return None
         source, path, root = "\n".join(lines), document.path, ls.root_path()
-        loop = asyncio.get_running_loop()
-        markdown = await loop.run_in_executor(
-            ls.engine.jedi_executor, lambda: jedi_hover(source, path, root, cursor[0], cursor[1]))
+        settings = ls.settings
+        explain = settings.hover_explanations and not ls.offline_for(path)
+        markdown, definition = await asyncio.get_running_loop().run_in_executor(
+            ls.engine.jedi_executor, lambda: hover_info(source, path, root, cursor[0], cursor[1], explain))
         if not markdown:
             return None
-        settings = ls.settings
-        if settings.hover_explanations and not ls.offline_for(path):
-            definition = await loop.run_in_executor(
-                ls.engine.jedi_executor, lambda: jedi_definition(source, path, root, cursor[0], cursor[1]))
-            if definition is not None and not ls.ignore_rules.is_ignored(definition["path"]):
-                key = ls.hover.key(settings.fast_model, definition)
-                text = ls.hover.cached(key)
-                if text is None:
-                    task = ls.hover.fetch(key, settings.fast_model, definition, settings.action_timeout_s)
-                    try:
-                        text = await asyncio.wait_for(asyncio.shield(task), settings.hover_budget_ms / 1000)
-                    except TimeoutError:
-                        text = None  # still running: cached for the next hover
-                if text:
-                    markdown += f"\n\n---\n**Haiku:** {text}"
+        if definition is not None and not ls.ignore_rules.is_ignored(definition["path"]):
+            key = ls.hover.key(settings.fast_model, definition)
+            text = ls.hover.cached(key)
+            if text is None:
+                task = ls.hover.fetch(key, settings.fast_model, definition, settings.action_timeout_s)
+                try:
+                    text = await asyncio.wait_for(asyncio.shield(task), settings.hover_budget_ms / 1000)
+                except TimeoutError:
+                    text = None  # still running: cached for the next hover
+            if text:
+                markdown += f"\n\n---\n**Haiku:** {text}"
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown))
