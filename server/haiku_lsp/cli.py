@@ -16,7 +16,9 @@ class _SecretFilter(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.secrets = [v for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN") if (v := os.environ.get(k))]
+        # Short values (test keys like "k") would mangle every log line and cannot be real keys.
+        self.secrets = [v for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+                        if (v := os.environ.get(k)) and len(v) >= 8]
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:

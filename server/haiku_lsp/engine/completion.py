@@ -126,7 +126,6 @@ class _DocState:
     pending: asyncio.Future | None = None
     shown: deque = field(default_factory=lambda: deque(maxlen=8))
     generation: _Generation | None = None
-    names: dict = field(default_factory=dict)  # name -> (Resolved | None, monotonic time)
 
 
 class CompletionEngine:
@@ -139,6 +138,9 @@ class CompletionEngine:
         self._ignore = ignore
         self._on_error = on_error
         self._docs: dict[str, _DocState] = {}
+        # name -> (Resolved | None, monotonic time), per document URI; kept when a document is closed
+        # (reopening it should not cost the jedi work again), bounded to the most recent 64 documents.
+        self._names: dict[str, dict] = {}
         self.jedi_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jedi")
         self.stats = EngineStats()
         self.last_request: ModelRequest | None = None
@@ -155,8 +157,7 @@ class CompletionEngine:
 
     def note_save(self) -> None:
         """A saved file may move definitions: resolve names afresh."""
-        for state in self._docs.values():
-            state.names.clear()
+        self._names.clear()
 
     def forget(self, uri: str) -> None:
         state = self._docs.pop(uri, None)
@@ -235,7 +236,6 @@ class CompletionEngine:
         # 2. cache (the context must be built first: the key is the hash of what would be sent)
         debounce = 0.0 if q.invoked else self.debounce_s(q.uri)
         started = time.monotonic()
-        offline = asyncio.ensure_future(self._offline(q)) if q.invoked else None  # alternatives, in parallel
         snippets = await self._snippets(q, state, settings,
                                         max(debounce, settings.context_time_budget_ms / 1000))
         request = self._request(q, snippets, settings)
@@ -243,8 +243,6 @@ class CompletionEngine:
         if (hit := self.cache.get("inline", key)) is not None:
             self.stats.cache_hits += 1
             state.shown.append(_Shown(before, after, hit))
-            if offline is not None:
-                offline.cancel()
             return [Suggestion(hit, "cache")]
 
         # 3. debounce, then one stream
@@ -259,15 +257,12 @@ class CompletionEngine:
             text = await self._follow(gen, "")
         except ProviderError as err:
             self._on_error(err)
-            return await offline if offline is not None else []
-        except BaseException:
-            if offline is not None:
-                offline.cancel()
-            raise
-        items = [Suggestion(text, "model")] if text else []
-        if offline is not None:
-            items += [s for s in await offline if s.text != text]
-        return items
+            text = None
+        if text:
+            return [Suggestion(text, "model")]
+        # Invoked and the model had nothing (or failed): the offline engine may still help. Not run in
+        # parallel with the stream: its CPU time would slow the common case down.
+        return await self._offline(q) if q.invoked else []
 
     async def _follow(self, gen: _Generation, typed: str) -> str | None:
         """Wait on a generation until it agrees or disagrees with `typed`; the rest, or None."""
@@ -334,7 +329,11 @@ class CompletionEngine:
             return ()
         names = names_near(q.lines, q.line, q.col)[:10]
         now = time.monotonic()
-        known = state.names
+        known = self._names.get(q.uri)
+        if known is None:
+            known = self._names[q.uri] = {}
+            while len(self._names) > 64:
+                self._names.pop(next(iter(self._names)))
         missing = [n for n in names if n not in known or now - known[n][1] > NAME_TTL_S]
         if missing:
             source = "\n".join(q.lines)
