@@ -126,7 +126,7 @@ def jedi_definition(source: str, path: str | None, root: str | None, line: int, 
     return None
 
 
-def trim_parser_cache(keep: int = 12) -> None:
+def trim_parser_cache(keep: int = 6) -> None:
     """parso keeps every parsed module (~1.8 MiB per 2,000-line file) for 10 minutes; keep only the
     most recently used few, so memory stays flat with many open documents."""
     try:
