@@ -24,6 +24,7 @@ from .testgen import (
     ghostwriter_test,
     merge_test,
     module_name,
+    new_test_ids,
     normalise_test_path,
     symbol_at,
     test_target,
@@ -80,7 +81,9 @@ async def propose_test(*, provider: Any, cache: Any, model: str, timeout: float,
         report("Running pytest")
         t0 = time.monotonic()
         rel = test_path.relative_to(root).as_posix()
-        result = await run_pytest(root, {**overlay, rel: content}, [rel], python=interpreter,
+        # Only the new tests: a test already failing in that file says nothing about this one.
+        ids = new_test_ids(rel, read_text(test_path), content) or [rel]
+        result = await run_pytest(root, {**overlay, rel: content}, ids, python=interpreter,
                                   timeout_s=test_timeout, ignore=ignore)
         timings["pytest"] += time.monotonic() - t0
         return result
