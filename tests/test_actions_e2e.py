@@ -127,7 +127,8 @@ async def test_generate_test_runs_it_and_applies_with_the_result(start_session, 
     assert kinds == ["CreateFile", "TextDocumentEdit"]
     assert edit.edit.document_changes[0].uri.endswith("/tests/test_calc.py")
     assert "def test_add_negative" in edits_text(edit)
-    assert {"begin", "end"} <= set(progress_kinds(s))
+    kinds = progress_kinds(s)
+    assert kinds[0] == "begin" and "report" in kinds and kinds[-1] == "end"
     assert any("2 passed" in m.message for m in s.client.messages)
 
     # The same request on unchanged code costs nothing.
@@ -306,3 +307,18 @@ async def test_cancelling_the_progress_closes_the_stream_and_applies_nothing(sta
     await asyncio.to_thread(fake_anthropic.wait_until_closed, req)
     assert req.client_closed_at is not None and req.finished_at is None
     assert [getattr(v, "kind", None) for v in s.client.progress_reports[token]][-1] == "end"
+
+
+async def test_offline_fix_is_ruffs_own_and_still_checked(start_session, fake_anthropic):
+    s = await start_session(key=False)
+    uri = s.open("calc.py", CALC)
+    diag = {"range": {"start": {"line": 15, "character": 4}, "end": {"line": 15, "character": 5}},
+            "message": "Local variable `x` is assigned to but never used", "source": "Ruff", "code": "F841"}
+    result = await s.command("haiku.fixDiagnostic", uri, diag)
+    assert result["status"] == "applied" and result["origin"] == "ruff", result
+    [edit] = s.applied_edits
+    assert "x = 1" not in edits_text(edit) and "return 2" in edits_text(edit)
+    not_ruff = {**diag, "source": "pyright", "code": "reportUnusedVariable"}
+    result = await s.command("haiku.fixDiagnostic", uri, not_ruff)
+    assert result["status"] == "no-fix"
+    assert fake_anthropic.requests == []

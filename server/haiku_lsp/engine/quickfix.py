@@ -199,13 +199,15 @@ async def offline_fix(lines: list[str], path: Path, root: Path | None, diagnosti
     _, fixed = await ruff_check(original, path, root, fix_code=code)
     if not fixed or fixed.rstrip("\n") == original.rstrip("\n"):
         return None
+    # Compare without the trailing blank lines: ruff normalises the file's end.
     fixed_lines = fixed.rstrip("\n").split("\n")
-    tail = len(lines) - scope.end - 1
-    if fixed_lines[: scope.start] != lines[: scope.start] or (
-        tail and fixed_lines[-tail:] != lines[scope.end + 1 :]
+    code_lines = original.rstrip("\n").split("\n")
+    tail = len(code_lines) - scope.end - 1
+    if fixed_lines[: scope.start] != code_lines[: scope.start] or (
+        tail > 0 and fixed_lines[-tail:] != code_lines[scope.end + 1 :]
     ):
         return None  # ruff changed something outside the scope: not this fix
-    new_scope = fixed_lines[scope.start : len(fixed_lines) - tail]
+    new_scope = fixed_lines[scope.start : len(fixed_lines) - max(tail, 0)]
     replacement = "\n".join(new_scope)
     if await check_fix(original, replace_scope(lines, scope, replacement), path, root, diagnostic, scope,
                        len(new_scope)):
