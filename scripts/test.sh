@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install haiku-lsp with its test extras into .venv (created if missing) and run every test.
+# Install haiku-lsp with its test extras into .venv (created if missing) and run every test:
+# ruff, the Python test suite, and the VS Code extension's type check and unit tests (when npm exists).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -8,4 +9,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 .venv/bin/ruff check server tests $(ls -d bench 2>/dev/null)
+if command -v npm >/dev/null 2>&1; then
+  (cd vscode-extension && npm ci --no-audit --no-fund --loglevel=error && npm run --silent typecheck && npm test --silent)
+else
+  echo "npm not found: skipping the VS Code extension's tests" >&2
+fi
 exec .venv/bin/python -m pytest -q "$@"
