@@ -62,12 +62,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="serve LSP (the default)")
     demo = sub.add_parser("demo", help="run a real LSP session on a sample file and print the results")
     demo.add_argument("file", nargs="?", help="a Python file (default: a bundled sample)")
+    refactor = sub.add_parser("refactor", help="plan + parallel workers + validation on one file, headless")
+    refactor.add_argument("file", help="the Python file to refactor")
+    refactor.add_argument("-m", "--message", required=True, help="the instruction, e.g. 'add type hints'")
+    mode = refactor.add_mutually_exclusive_group()
+    mode.add_argument("--diff", action="store_true", help="print the diff only (the default)")
+    mode.add_argument("--apply", action="store_true", help="write the result when validation passed")
+    refactor.add_argument("--planner-model", help="override the planner model")
+    refactor.add_argument("--worker-model", help="override the worker model")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose, args.log_file)
+    if args.command == "refactor":
+        from .refactor_cli import run
+
+        return run(args.file, args.message, args.apply, args.planner_model, args.worker_model)
     if args.command == "demo":
         from .demo import run_demo
 

@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 KIND_TEST = types.CodeActionKind.Refactor + ".haiku.generateTest"
 KIND_EXPLAIN = types.CodeActionKind.Refactor + ".haiku.explainStackTrace"
 KIND_FIX = types.CodeActionKind.QuickFix + ".haiku"
-KINDS = [types.CodeActionKind.QuickFix, types.CodeActionKind.Refactor, KIND_FIX, KIND_TEST, KIND_EXPLAIN]
+KIND_REWRITE = types.CodeActionKind.RefactorRewrite
+KINDS = [types.CodeActionKind.QuickFix, types.CodeActionKind.Refactor, KIND_FIX, KIND_TEST, KIND_EXPLAIN,
+         KIND_REWRITE]
 
 
 def _wanted(kind: str, only: list[str] | None) -> bool:
@@ -71,4 +73,8 @@ def register(server: HaikuLanguageServer) -> None:
                 actions.append(types.CodeAction(title=title, kind=KIND_TEST, command=types.Command(
                     title=title, command="haiku.generateTest",
                     arguments=[uri, ls.protocol._converter.unstructure(params.range.start)])))
+        if document.language_id == "python" and _wanted(KIND_REWRITE, only):
+            title = "Refactor file with a plan…"
+            actions.append(types.CodeAction(title=title, kind=KIND_REWRITE, command=types.Command(
+                title=title, command="haiku.refactorFile", arguments=[uri])))
         return actions

@@ -124,6 +124,12 @@ class AnthropicProvider:
 
         threading.Thread(target=work, name="import-anthropic", daemon=True).start()
 
+    async def aclose(self) -> None:
+        """Close the HTTP connections (a headless run ends with this)."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = self._inline_client = None
+
     async def ready(self) -> None:
         """Wait for the SDK import and the client (ProviderError "no_key" without a key)."""
         await self._ensure_client()
