@@ -107,3 +107,22 @@ def test_headless_cli_prints_the_diff_and_applies(fake_anthropic, tmp_path):
     out = subprocess.run([sys.executable, "-m", "haiku_lsp", "refactor", str(target), "-m", "x"],
                          capture_output=True, text=True, env=missing_key, timeout=120)
     assert out.returncode == 2 and "ANTHROPIC_API_KEY" in out.stderr
+
+
+async def test_cancelling_mid_run_applies_nothing_and_closes_the_streams(start_session, fake_anthropic):
+    fake_anthropic.script(Reply(text=json.dumps(PLAN)), match=lambda body: body["model"] == "claude-sonnet-4-6")
+    for sid, answer in WORKERS.items():
+        fake_anthropic.script(Reply(text=json.dumps(answer), ttft=0.2, chunk_chars=4, chunk_delay=0.3),
+                              match=f"Subtask {sid}:")
+    s = await start_session()
+    uri = s.open("calc.py", MODULE)
+    task = asyncio.ensure_future(s.command("haiku.refactorFile", uri, "add type hints"))
+    requests = await asyncio.to_thread(fake_anthropic.wait_for_requests, 3)
+    workers = [r for r in requests if r.model == "claude-haiku-4-5"]
+    token = next(iter(s.client.progress_reports))
+    s.client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+    result = await asyncio.wait_for(task, 30)
+    assert result["status"] == "cancelled" and s.applied_edits == []
+    for req in workers:
+        await asyncio.to_thread(fake_anthropic.wait_until_closed, req)
+        assert req.client_closed_at is not None and req.finished_at is None
