@@ -539,3 +539,18 @@ def test_presets_and_instructions():
     assert resolve_instruction("  Inline the helper ") == "Inline the helper"
     with pytest.raises(ActionError, match="pick a preset: Add type hints"):
         resolve_instruction(" ")
+
+
+async def test_imports_asked_for_by_workers_are_sorted_where_the_project_sorts_them(tmp_path):
+    from haiku_lsp.engine.refactor.merge import Merged
+    from haiku_lsp.engine.refactor.pipeline import _Run
+
+    (tmp_path / "pyproject.toml").write_text('[tool.ruff.lint]\nselect = ["I"]\n')
+    original = "import json\n\n\ndef f():\n    return json.dumps(1)\n"
+    run = _Run(None, None, original, tmp_path / "m.py", tmp_path, "x", "p", "w", 10.0, 4, 10.0, None,
+               lambda *a: None)
+    merged = Merged("import json\nimport os\nfrom typing import Any\nimport abc\n\n\ndef f():\n    return 1\n",
+                    regions={"s1": (6, 7)}, import_owners={1: ["s1"], 2: ["s1"], 3: ["s1"]})
+    fixed = await run.sort_added_imports(merged)
+    assert fixed.text.split("\n")[:4] == ["import abc", "import json", "import os", "from typing import Any"]
+    assert fixed.regions == merged.regions

@@ -11,6 +11,7 @@ reviews are cached by content, so re-running an unchanged refactor makes no mode
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from collections import Counter
@@ -75,6 +76,7 @@ class _Run:
         self.prices = getattr(getattr(provider, "ledger", None), "prices", None)
         self.planner_model, self.timeout, self.concurrency, self._report = planner_model, timeout, concurrency, report
         self.shown = _shown(path, root)
+        self.path, self.root = Path(path), root
         self.outline = outline(text)
         self.workers = Workers(self.meter, cache, worker_model, timeout, self.shown, instruction, self.outline, text)
         self.validator = Validator(original=text, path=path, root=root, python=python, test_timeout=test_timeout,
@@ -165,6 +167,8 @@ class _Run:
             self.failures[sid] = SubtaskFailed(why, reviewable=False)
         if not merged.changed:
             return merged, ValidationReport(notes=["no subtask changed the file"])
+        if merged.import_owners:
+            merged = await self.sort_added_imports(merged)
 
         def isolated(sid: str) -> str:
             keep = self.plan.ancestors(sid) | {sid}
@@ -176,6 +180,28 @@ class _Run:
                                                   ancestors=self.plan.ancestors)
             self.report("Validating", 1, 1)
         return merged, validation
+
+    async def sort_added_imports(self, merged: Merged) -> Merged:
+        """Imports the workers asked for go in after the file's own, in the order asked; where the project
+        sorts imports (ruff I001), let ruff put them in place, so an import order nobody wrote is not
+        blamed on every subtask. Only when it keeps the line count: the regions stay where they are."""
+        from ..quickfix import ruff_check
+
+        try:
+            before, _ = await ruff_check(self.text, self.path, self.root)
+            if any(i.code == "I001" for i in before):
+                return merged  # the file was not sorted to begin with: leave it to the project
+            _, fixed = await ruff_check(merged.text, self.path, self.root, fix_code="I001")
+        except (OSError, RuntimeError, ValueError) as err:
+            log.info("import sorting skipped: %s", err)
+            return merged
+        if not fixed or fixed == merged.text:
+            return merged
+        if fixed.endswith("\n") and not merged.text.endswith("\n"):
+            fixed = fixed[:-1]
+        if fixed.count("\n") != merged.text.count("\n"):
+            return merged
+        return dataclasses.replace(merged, text=fixed)
 
     def failing(self, validation: ValidationReport) -> list[str]:
         """Subtasks for the planner to review: blamed by validation and not accepted, or without a usable
