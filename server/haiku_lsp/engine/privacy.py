@@ -157,14 +157,17 @@ _SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-# One cheap pass first: most text holds none of the markers every pattern needs.
-_HINT = re.compile(r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox|AIza|eyJ|-----BEGIN|"
-                   r"(?i:passw|secret|token|api_?key|access_key|private_key)")
+# Cheap checks first: most text holds none of the markers every pattern needs (plain substring tests
+# on the lower-cased text are ~20x faster than one case-insensitive alternation).
+_MARKERS = ("sk-", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "aiza", "eyj",
+            "-----begin", "passw", "secret", "token",
+            "api_key", "apikey", "access_key", "private_key")
 
 
 def redact(text: str) -> tuple[str, int]:
     """Replace secret-looking strings by `<REDACTED:KIND>`; return the text and how many were found."""
-    if not _HINT.search(text):
+    low = text.lower()
+    if not any(m in low for m in _MARKERS):
         return text, 0
     count = 0
     for kind, pattern in _SECRET_PATTERNS:
