@@ -11,7 +11,6 @@ import functools
 import keyword
 import logging
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -251,7 +250,3 @@ def select_snippets(resolved: dict[str, Resolved | None], names: list[str], path
         used += cost
         out.append(Snippet(r.source, r.text))
     return tuple(out)
-
-
-def python_version() -> str:
-    return f"{sys.version_info.major}.{sys.version_info.minor}"

@@ -27,9 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("haiku.generateTest", "haiku.explainStackTrace", "haiku.fixDiagnostic", "haiku.showStats",
-            "haiku.applySuggestedFix", "haiku.refactorFile")
-
 
 def _utf16(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
