@@ -35,7 +35,6 @@ import platform
 import random
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
+from _common import med, ms, pct, table, write_section  # bench/ is on sys.path when run
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
@@ -62,37 +62,12 @@ Reply: Any = None
 # Statistics and tables
 
 
-def pct(values: list[float], q: float) -> float:
-    """Percentile with linear interpolation (q in 0..100)."""
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    k = (len(s) - 1) * q / 100
-    lo = int(k)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
-def med(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
-
-
 def sec(seconds: float) -> str:
     return f"{seconds:.2f}"
 
 
 def ms_stats(values: list[float]) -> tuple[str, str]:
     return ms(med(values)), ms(pct(values, 95))
-
-
-def table(header: list[str], rows: list[list[Any]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
 
 
 @dataclass
@@ -1031,17 +1006,6 @@ def render(report: Report, command: str, elapsed: float) -> str:
         out += [f"### {title}", "", body, ""]
     out.append(END)
     return "\n".join(out)
-
-
-def write_section(section: str) -> None:
-    text = MD_PATH.read_text(encoding="utf-8") if MD_PATH.exists() else "# Benchmarks\n"
-    if START in text and END in text and text.index(START) < text.index(END):
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1]
-        text = before + section + after
-    else:
-        text = text + ("" if text.endswith("\n") else "\n") + "\n" + section + "\n"
-    MD_PATH.write_text(text, encoding="utf-8")
 
 
 async def run(cfg: Config, report: Report, only: set[str]) -> None:

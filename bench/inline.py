@@ -25,7 +25,6 @@ import os
 import platform
 import random
 import shutil
-import statistics
 import sys
 import sysconfig
 import tempfile
@@ -34,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _common import med, met, ms, pct, table, write_section  # bench/ is on sys.path when run
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
@@ -53,35 +53,6 @@ count_tokens: Any = None
 
 # --------------------------------------------------------------------------------------------------
 # Statistics and tables
-
-
-def pct(values: list[float], q: float) -> float:
-    """Percentile with linear interpolation (q in 0..100)."""
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    k = (len(s) - 1) * q / 100
-    lo = int(k)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
-def med(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
-
-
-def met(ok: bool) -> str:
-    return "yes" if ok else "**no**"
-
-
-def table(header: list[str], rows: list[list[Any]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
 
 
 @dataclass
@@ -1122,20 +1093,6 @@ def render(report: Report, command: str, elapsed: float) -> str:
     return "\n".join(head + body + [END])
 
 
-def write_markdown(section: str) -> None:
-    if MD_PATH.exists():
-        text = MD_PATH.read_text(encoding="utf-8")
-        if START in text and END in text:
-            before, rest = text.split(START, 1)
-            _, after = rest.split(END, 1)
-            text = before + section + after
-        else:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-    else:
-        text = "# Benchmarks\n\n" + section + "\n"
-    MD_PATH.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples (for a smoke run)")
@@ -1165,7 +1122,7 @@ def main() -> None:
         print("\nNotes:\n" + "\n".join(f"- {n}" for n in report.notes))
     print(f"\nDone in {elapsed:.0f} s.")
     if not args.no_write:
-        write_markdown(section)
+        write_section(MD_PATH, START, END, section)
         print(f"Wrote {MD_PATH.relative_to(ROOT)} ({START} ... {END}).")
 
 

@@ -41,7 +41,6 @@ import os
 import platform
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -49,6 +48,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from _common import med, table, write_section  # bench/ is on sys.path when run
 
 ROOT = Path(__file__).resolve().parents[1]
 MD_PATH = ROOT / "BENCHMARKS.md"
@@ -459,16 +460,6 @@ async def one_run(scenario: str, fake: Any, provider: Any, ws: Path, cache: Any,
 # --------------------------------------------------------------------------------------------------
 # Tables
 
-def med(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
-
-
 def s(x: float) -> str:
     return f"{x:.2f}"
 
@@ -680,17 +671,6 @@ def render(runs: dict[str, list[Run]], scale: float, reps: int, command: str, el
     return "\n".join(out)
 
 
-def write_section(section: str) -> None:
-    data = MD_PATH.read_bytes().decode("utf-8") if MD_PATH.exists() else "# Benchmarks\n"
-    if START in data and END in data and data.index(START) < data.index(END):
-        before, rest = data.split(START, 1)
-        after = rest.split(END, 1)[1]
-        data = before + section + after
-    else:
-        data = data + ("" if data.endswith("\n") else "\n") + "\n" + section + "\n"
-    MD_PATH.write_bytes(data.encode("utf-8"))
-
-
 # --------------------------------------------------------------------------------------------------
 # Main
 
@@ -769,7 +749,7 @@ def main() -> None:
     print(f"\nDone in {elapsed:.0f} s.", flush=True)
     if args.no_write:
         return
-    write_section(section)
+    write_section(MD_PATH, START, END, section)
     print(f"Wrote {MD_PATH.relative_to(ROOT)} ({START} ... {END}).")
 
 

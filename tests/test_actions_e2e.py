@@ -31,6 +31,10 @@ def unused():
     return 2
 '''
 
+# ruff's F841 on `x = 1` in `unused()` of CALC, as an editor passes it to haiku.fixDiagnostic.
+UNUSED_X = {"range": {"start": {"line": 15, "character": 4}, "end": {"line": 15, "character": 5}},
+            "message": "Local variable `x` is assigned to but never used", "source": "Ruff", "code": "F841"}
+
 PASSING_TEST = {
     "test_path": "tests/test_calc.py",
     "code": "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\ndef test_add_negative():\n"
@@ -197,8 +201,7 @@ async def test_fix_diagnostic_is_checked_by_ruff_and_applied_with_the_version(st
                                                  "explanation": "Removed the unused variable."})))
     s = await start_session()
     uri = s.open("calc.py", CALC)
-    diag = {"range": {"start": {"line": 15, "character": 4}, "end": {"line": 15, "character": 5}},
-            "message": "Local variable `x` is assigned to but never used", "source": "Ruff", "code": "F841"}
+    diag = UNUSED_X
     result = await s.command("haiku.fixDiagnostic", uri, diag)
     assert result["status"] == "applied", result
     [req] = fake_anthropic.message_requests
@@ -214,8 +217,7 @@ async def test_a_fix_that_ruff_still_flags_is_repaired_then_refused(start_sessio
                                                  "explanation": "Changed the value."})))
     s = await start_session()
     uri = s.open("calc.py", CALC)
-    diag = {"range": {"start": {"line": 15, "character": 4}, "end": {"line": 15, "character": 5}},
-            "message": "Local variable `x` is assigned to but never used", "source": "Ruff", "code": "F841"}
+    diag = UNUSED_X
     result = await s.command("haiku.fixDiagnostic", uri, diag)
     assert result["status"] == "error" and "F841" in result["message"]
     assert len(fake_anthropic.message_requests) == 2 and s.applied_edits == []
@@ -226,8 +228,7 @@ async def test_a_document_edited_during_the_run_is_not_overwritten(start_session
                                                  "explanation": "Removed it."}), ttft=1.0))
     s = await start_session()
     uri = s.open("calc.py", CALC)
-    diag = {"range": {"start": {"line": 15, "character": 4}, "end": {"line": 15, "character": 5}},
-            "message": "Local variable `x` is assigned to but never used", "source": "Ruff", "code": "F841"}
+    diag = UNUSED_X
     task = asyncio.ensure_future(s.command("haiku.fixDiagnostic", uri, diag))
     await asyncio.to_thread(fake_anthropic.wait_for_requests, 1)
     s.type_text(uri, types.Position(line=0, character=0), "# edited\n")
@@ -296,8 +297,7 @@ async def test_cancelling_the_progress_closes_the_stream_and_applies_nothing(sta
                                 chunk_delay=0.3))
     s = await start_session()
     uri = s.open("calc.py", CALC)
-    diag = {"range": {"start": {"line": 15, "character": 4}, "end": {"line": 15, "character": 5}},
-            "message": "Local variable `x` is assigned to but never used", "source": "Ruff", "code": "F841"}
+    diag = UNUSED_X
     task = asyncio.ensure_future(s.command("haiku.fixDiagnostic", uri, diag))
     [req] = await asyncio.to_thread(fake_anthropic.wait_for_requests, 1)
     token = next(iter(s.client.progress_reports))
@@ -312,8 +312,7 @@ async def test_cancelling_the_progress_closes_the_stream_and_applies_nothing(sta
 async def test_offline_fix_is_ruffs_own_and_still_checked(start_session, fake_anthropic):
     s = await start_session(key=False)
     uri = s.open("calc.py", CALC)
-    diag = {"range": {"start": {"line": 15, "character": 4}, "end": {"line": 15, "character": 5}},
-            "message": "Local variable `x` is assigned to but never used", "source": "Ruff", "code": "F841"}
+    diag = UNUSED_X
     result = await s.command("haiku.fixDiagnostic", uri, diag)
     assert result["status"] == "applied" and result["origin"] == "ruff", result
     [edit] = s.applied_edits

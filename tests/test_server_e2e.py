@@ -23,13 +23,16 @@ def test_version_and_help():
 
 
 async def test_initialize_advertises_inline_completion_and_hover(start_session):
-    s = await start_session()
-    caps = s.client.capabilities  # what we sent; the server's answer is checked below
-    assert caps is not None
+    s = await start_session(init_options={"hoverExplanations": False})
+    caps = s.init_result.capabilities
+    assert caps.inline_completion_provider is not None and caps.hover_provider
+    assert caps.code_action_provider and caps.execute_command_provider
+    assert s.init_result.server_info.name == "haiku-lsp"
     result = await s.client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=s.open("geo.py", SAMPLE)),
         position=end_of(SAMPLE, "def dist")))
-    assert result is None or isinstance(result, types.Hover)
+    assert isinstance(result, types.Hover) and "distance(a, b)" in result.contents.value
+    assert "Euclidean distance between two points." in result.contents.value
 
 
 async def test_the_key_never_reaches_logs_or_cache(start_session, fake_anthropic, tmp_path):
