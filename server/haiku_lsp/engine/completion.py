@@ -15,6 +15,7 @@ after a cancel may still reuse it). Failures are never cached. Nothing here know
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import statistics
 import time
@@ -64,10 +65,35 @@ class Suggestion:
     source: str  # model | cache | typed-ahead | in-flight | offline
 
 
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """Where a suggestion was made, without keeping two copies of the document: the length and hash
+    of the text before the cursor, and the hash of the text after it."""
+
+    before_len: int
+    before_hash: bytes
+    after_hash: bytes
+
+    @classmethod
+    def of(cls, before: str, after_hash: bytes) -> _Anchor:
+        return cls(len(before), _digest(before), after_hash)
+
+    def typed(self, before: str, after_hash: bytes) -> str | None:
+        """What was typed at this spot since (the text after the cursor unchanged), else None."""
+        if after_hash != self.after_hash or len(before) < self.before_len:
+            return None
+        if _digest(before[: self.before_len]) != self.before_hash:
+            return None
+        return before[self.before_len :]
+
+
 @dataclass(frozen=True)
 class _Shown:
-    before: str
-    after: str
+    anchor: _Anchor
     text: str
 
 
@@ -87,8 +113,8 @@ class EngineStats:
 class _Generation:
     """One upstream stream shared by every request that agrees with it."""
 
-    def __init__(self, before: str, after: str, cursor: CursorContext, key: str) -> None:
-        self.before, self.after, self.key = before, after, key
+    def __init__(self, anchor: _Anchor, cursor: CursorContext, key: str) -> None:
+        self.anchor, self.key = anchor, key
         self.shaper = CompletionShaper(cursor)
         self.result: str | None = None
         self.error: ProviderError | None = None
@@ -212,19 +238,19 @@ class CompletionEngine:
             return []
         if not self.provider.available or ignored:
             return await self._offline(q)
-        before, after = q.before(), q.after()
+        before, after_hash = q.before(), _digest(q.after())
 
         # 1. typed-ahead into a suggestion already shown here
         for shown in reversed(state.shown):
-            if shown.after == after and before.startswith(shown.before):
-                typed = before[len(shown.before):]
+            typed = shown.anchor.typed(before, after_hash)
+            if typed is not None:
                 if shown.text.startswith(typed) and len(shown.text) > len(typed):
                     self.stats.typed_ahead += 1
                     return [Suggestion(shown.text[len(typed):], "typed-ahead")]
         # ... or into one still streaming
         gen = state.generation
-        if gen is not None and not gen.done.is_set() and gen.after == after and before.startswith(gen.before):
-            typed = before[len(gen.before):]
+        typed = gen.anchor.typed(before, after_hash) if gen is not None and not gen.done.is_set() else None
+        if gen is not None and typed is not None:
             try:
                 text = await self._follow(gen, typed)
             except ProviderError:
@@ -242,7 +268,7 @@ class CompletionEngine:
         key = content_key(PROMPT_VERSION, request.payload())
         if (hit := self.cache.get("inline", key)) is not None:
             self.stats.cache_hits += 1
-            state.shown.append(_Shown(before, after, hit))
+            state.shown.append(_Shown(_Anchor.of(before, after_hash), hit))
             return [Suggestion(hit, "cache")]
 
         # 3. debounce, then one stream
@@ -250,7 +276,7 @@ class CompletionEngine:
         if remaining > 0:
             await asyncio.sleep(remaining)
         cursor = cursor_context(q.lines, q.line, q.col, settings.max_block_lines)
-        gen = _Generation(before, after, cursor, key)
+        gen = _Generation(_Anchor.of(before, after_hash), cursor, key)
         state.generation = gen
         gen.task = asyncio.ensure_future(self._run(gen, request, state, settings))
         try:
@@ -303,7 +329,7 @@ class CompletionEngine:
             if gen.result:
                 # Written after the waiting requests have been answered: the disk write is not theirs to wait on.
                 asyncio.get_running_loop().call_soon(self.cache.set, "inline", gen.key, gen.result)
-                state.shown.append(_Shown(gen.before, gen.after, gen.result))
+                state.shown.append(_Shown(gen.anchor, gen.result))
             else:
                 self.stats.dropped += 1
                 log.debug("completion dropped: %s", gen.shaper.drop_reason)
