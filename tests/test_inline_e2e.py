@@ -313,6 +313,40 @@ async def test_definitions_from_other_workspace_files_are_in_the_prompt(start_se
     assert "Multiply value by factor" in prompt
 
 
+async def test_requests_during_a_jedi_resolution_wait_on_it_instead_of_queueing_it_again(
+        start_session, fake_anthropic, workspace):
+    """With no time budget every request goes out without waiting for jedi; the names near the cursor
+    are resolved once in the background (not once per request) and the next request carries them."""
+    (workspace / "geometry.py").write_text(
+        'def scale(value: float, factor: float = 2.0) -> float:\n'
+        '    """Multiply value by factor, rounding to 3 places."""\n'
+        '    return round(value * factor, 3)\n'
+        # a long module: parsing it keeps the resolution busy while the requests below come in
+        + "".join(f"\n\ndef helper_{i}(a, b):\n    return a * {i} + b\n" for i in range(3000)))
+    text = "from geometry import scale\n\n\ndef doubled(x):\n    return scale(\n"
+    fake_anthropic.script(Reply(text="x, 2.0)"))
+    s = await start_session(init_options={"contextTimeBudgetMs": 0})
+    notes = s.open("notes.txt", "Remember to ", language="plaintext")  # no jedi: waits for the SDK only
+    await s.inline(notes, types.Position(line=0, character=12), invoked=True)
+    uri = s.open("main.py", text)
+
+    def edit_and_request(i: int) -> asyncio.Future:
+        # Each edit makes a new prompt: neither the cache nor typed-ahead answers.
+        s.type_text(uri, types.Position(line=1, character=0), f"# {i}\n")
+        return s.inline_request(uri, end_of(s.texts[uri], "return scale("), invoked=True)
+
+    for i in range(6):  # one after another, while the first resolution is still running
+        await asyncio.wait_for(edit_and_request(i), 10)
+    deadline = time.monotonic() + 30
+    while "Multiply value by factor" not in (fake_anthropic.message_requests[-1].system_text
+                                             + fake_anthropic.message_requests[-1].last_user_text):
+        assert time.monotonic() < deadline, "the resolved names never reached a prompt"
+        await asyncio.sleep(0.2)
+        await asyncio.wait_for(edit_and_request(99), 10)
+    stats = await s.command("haiku.showStats")
+    assert stats["inline"]["jedi_resolutions"] == 1
+
+
 @pytest.mark.parametrize("answer", [
     "Here is the completion you asked for: the square root function.",
     "   \n  ",

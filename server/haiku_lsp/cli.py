@@ -85,11 +85,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_demo(args.file)
     from .server import create_server
+    from .stdio import serve_stdio
 
     server = create_server()
     if args.tcp:
         host, port = args.tcp
         server.start_tcp(host, port)
     else:
-        server.start_io()
+        serve_stdio(server)
     return 0

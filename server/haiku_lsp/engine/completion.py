@@ -15,7 +15,6 @@ after a cancel may still reuse it). Failures are never cached. Nothing here know
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import statistics
 import time
@@ -65,30 +64,43 @@ class Suggestion:
     source: str  # model | cache | typed-ahead | in-flight | offline
 
 
-def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+def _digest(text: str) -> int:
+    """A fingerprint of text for in-memory comparisons (never stored). The interpreter's own string
+    hash, not hashlib: hashlib drops the GIL for inputs over 2 KiB, and on a busy server getting it back
+    can cost a whole switch interval (5 ms) per call, while this costs a few microseconds."""
+    return hash(text)
+
+
+_TAIL = 48  # characters kept verbatim before an anchor: most edits elsewhere are told apart without a hash
 
 
 @dataclass(frozen=True)
 class _Anchor:
     """Where a suggestion was made, without keeping two copies of the document: the length and hash
-    of the text before the cursor, and the hash of the text after it."""
+    of the text before the cursor, its last few characters, and the hash of the text after it."""
 
     before_len: int
-    before_hash: bytes
-    after_hash: bytes
+    before_hash: int
+    tail: str
+    after_hash: int
 
     @classmethod
-    def of(cls, before: str, after_hash: bytes) -> _Anchor:
-        return cls(len(before), _digest(before), after_hash)
+    def of(cls, before: str, after_hash: int) -> _Anchor:
+        return cls(len(before), _digest(before), before[-_TAIL:], after_hash)
 
-    def typed(self, before: str, after_hash: bytes) -> str | None:
-        """What was typed at this spot since (the text after the cursor unchanged), else None."""
-        if after_hash != self.after_hash or len(before) < self.before_len:
+    def typed(self, before: str, after_hash: int, memo: dict[int, int] | None = None) -> str | None:
+        """What was typed at this spot since (the text after the cursor unchanged), else None. `memo`
+        (prefix length -> hash) lets several anchors checked against one request share the hashing."""
+        n = self.before_len
+        if after_hash != self.after_hash or len(before) < n or before[n - len(self.tail):n] != self.tail:
             return None
-        if _digest(before[: self.before_len]) != self.before_hash:
+        if memo is None:
+            memo = {}
+        if n not in memo:
+            memo[n] = _digest(before[:n])
+        if memo[n] != self.before_hash:
             return None
-        return before[self.before_len :]
+        return before[n:]
 
 
 @dataclass(frozen=True)
@@ -108,6 +120,7 @@ class EngineStats:
     errors: int = 0
     offline: int = 0
     dropped: int = 0
+    jedi_resolutions: int = 0  # jobs started on the jedi thread for names near the cursor
 
 
 class _Generation:
@@ -167,6 +180,9 @@ class CompletionEngine:
         # name -> (Resolved | None, monotonic time), per document URI; kept when a document is closed
         # (reopening it should not cost the jedi work again), bounded to the most recent 64 documents.
         self._names: dict[str, dict] = {}
+        # uri -> (names, future) of the jedi resolutions running for that document: a request waits on
+        # those for names already being resolved instead of queueing the same jedi work again.
+        self._resolving: dict[str, list[tuple[frozenset, asyncio.Future]]] = {}
         self.jedi_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jedi")
         self.stats = EngineStats()
         self.last_request: ModelRequest | None = None
@@ -241,15 +257,16 @@ class CompletionEngine:
         before, after_hash = q.before(), _digest(q.after())
 
         # 1. typed-ahead into a suggestion already shown here
+        memo: dict[int, int] = {}
         for shown in reversed(state.shown):
-            typed = shown.anchor.typed(before, after_hash)
+            typed = shown.anchor.typed(before, after_hash, memo)
             if typed is not None:
                 if shown.text.startswith(typed) and len(shown.text) > len(typed):
                     self.stats.typed_ahead += 1
                     return [Suggestion(shown.text[len(typed):], "typed-ahead")]
         # ... or into one still streaming
         gen = state.generation
-        typed = gen.anchor.typed(before, after_hash) if gen is not None and not gen.done.is_set() else None
+        typed = gen.anchor.typed(before, after_hash, memo) if gen is not None and not gen.done.is_set() else None
         if gen is not None and typed is not None:
             try:
                 text = await self._follow(gen, typed)
@@ -362,19 +379,14 @@ class CompletionEngine:
                 self._names.pop(next(iter(self._names)))
         missing = [n for n in names if n not in known or now - known[n][1] > NAME_TTL_S]
         if missing:
-            source = "\n".join(q.lines)
-            ignore = self._ignore()
-            fut = asyncio.get_running_loop().run_in_executor(
-                self.jedi_executor, lambda: resolve_names(source, q.path, q.root, q.line, q.col, missing, ignore))
-
-            def remember(f: asyncio.Future) -> None:
-                if not f.cancelled() and f.exception() is None:
-                    stamp = time.monotonic()
-                    known.update({n: (r, stamp) for n, r in f.result().items()})
-
-            fut.add_done_callback(remember)
+            waits = [fut for names_, fut in self._resolving.get(q.uri, ()) if names_.intersection(missing)]
+            busy = set().union(*(names_ for names_, _ in self._resolving.get(q.uri, ())))
+            if new := [n for n in missing if n not in busy]:
+                waits.append(self._resolve(q, known, new))
+            both = asyncio.gather(*waits)
+            both.add_done_callback(lambda f: f.cancelled() or f.exception())  # failures: logged below or moot
             try:
-                await asyncio.wait_for(asyncio.shield(fut), wait_s)
+                await asyncio.wait_for(asyncio.shield(both), wait_s)
                 await asyncio.sleep(0)  # let `remember` run
             except TimeoutError:
                 log.debug("jedi context for %s over its time budget; sent without it", missing)
@@ -383,6 +395,29 @@ class CompletionEngine:
         resolved = {n: known[n][0] for n in names if n in known}
         return select_snippets(resolved, names, q.path, max(0, q.line - 60), q.line + 20,
                                settings.max_context_tokens)
+
+    def _resolve(self, q: CompletionQuery, known: dict, missing: list[str]) -> asyncio.Future:
+        """Start resolving `missing` on the jedi thread; the results land in `known` when done."""
+        self.stats.jedi_resolutions += 1
+        source = "\n".join(q.lines)
+        ignore = self._ignore()
+        fut = asyncio.get_running_loop().run_in_executor(
+            self.jedi_executor, lambda: resolve_names(source, q.path, q.root, q.line, q.col, missing, ignore))
+        entry = (frozenset(missing), fut)
+        self._resolving.setdefault(q.uri, []).append(entry)
+
+        def remember(f: asyncio.Future) -> None:
+            running = self._resolving.get(q.uri, [])
+            if entry in running:
+                running.remove(entry)
+            if not running:
+                self._resolving.pop(q.uri, None)
+            if not f.cancelled() and f.exception() is None:
+                stamp = time.monotonic()
+                known.update({n: (r, stamp) for n, r in f.result().items()})
+
+        fut.add_done_callback(remember)
+        return fut
 
     def _request(self, q: CompletionQuery, snippets: tuple, settings: Settings) -> ModelRequest:
         shown_path = q.path or q.uri

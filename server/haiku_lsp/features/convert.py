@@ -16,6 +16,8 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 def split_lines(source: str) -> list[str]:
     """LSP's lines: '\\n', '\\r\\n' and '\\r' end a line; a final terminator opens an empty line."""
+    if "\r" not in source:
+        return source.split("\n")  # the common case, several times faster than the regex
     return _LINE_BREAK.split(source)
 
 

@@ -1,0 +1,132 @@
+"""The stdio transport: LSP framing read by the event loop (haiku_lsp/stdio.py), driven byte by byte
+through real pipes into a server subprocess, and the fallback to pygls' reader for other stdins."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from haiku_lsp.stdio import loop_readable
+
+
+def frame(message: dict) -> bytes:
+    body = json.dumps(message, ensure_ascii=False).encode("utf-8")
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def initialize(msg_id: int, root: Path) -> dict:
+    return {"jsonrpc": "2.0", "id": msg_id, "method": "initialize",
+            "params": {"processId": None, "rootUri": root.as_uri(), "capabilities": {},
+                       "clientInfo": {"name": "clïent ✓ 🐍", "version": "1"}}}
+
+
+SHUTDOWN = {"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": None}
+EXIT = {"jsonrpc": "2.0", "method": "exit", "params": None}
+
+
+def server_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env["HAIKU_LSP_CACHE_DIR"] = str(tmp_path / "cache")
+    return env
+
+
+async def read_message(stdout: asyncio.StreamReader) -> dict:
+    length = None
+    while (line := await stdout.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("ascii").partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    assert length is not None, "no Content-Length header"
+    return json.loads(await stdout.readexactly(length))
+
+
+async def response(stdout: asyncio.StreamReader, msg_id: int) -> dict:
+    while True:  # skip notifications (window/logMessage ...) and server requests
+        message = await asyncio.wait_for(read_message(stdout), 20)
+        if message.get("id") == msg_id and "method" not in message:
+            return message
+
+
+async def spawn(tmp_path: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "haiku_lsp", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL, env=server_env(tmp_path))
+
+
+async def test_messages_split_anywhere_and_batched_are_read_and_answered(tmp_path):
+    proc = await spawn(tmp_path)
+    data = frame(initialize(1, tmp_path))
+    # header split inside "Content-Length", body split inside a multi-byte character
+    cut_body = data.index("✓".encode()) + 1
+    for piece in (data[:5], data[5:20], data[20:cut_body], data[cut_body:]):
+        proc.stdin.write(piece)
+        await proc.stdin.drain()
+        await asyncio.sleep(0.05)
+    answer = await response(proc.stdout, 1)
+    assert answer["result"]["capabilities"]["inlineCompletionProvider"] == {}
+    # several messages in one write
+    proc.stdin.write(frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}) + frame(SHUTDOWN)
+                     + frame(EXIT))
+    await proc.stdin.drain()
+    assert (await response(proc.stdout, 2))["result"] is None
+    assert await asyncio.wait_for(proc.wait(), 20) == 0
+
+
+async def test_end_of_input_in_the_middle_of_a_message_ends_the_server(tmp_path):
+    proc = await spawn(tmp_path)
+    proc.stdin.write(frame(initialize(1, tmp_path)))
+    await proc.stdin.drain()
+    await response(proc.stdout, 1)
+    proc.stdin.write(b"Content-Length: 500\r\n\r\n{\"jsonrpc\": \"2.0\", ")  # the client dies mid-message
+    await proc.stdin.drain()
+    proc.stdin.close()
+    assert await asyncio.wait_for(proc.wait(), 20) in (0, 1)
+
+
+async def test_a_header_line_without_end_ends_the_server_instead_of_growing(tmp_path):
+    proc = await spawn(tmp_path)
+    proc.stdin.write(b"X" * (2 << 20))  # 2 MiB of "header" without a line break: not LSP
+    try:
+        await proc.stdin.drain()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server stopped reading: what this test wants
+    assert await asyncio.wait_for(proc.wait(), 20) in (0, 1)
+
+
+def test_stdin_from_a_regular_file_is_served_by_pygls_reader(tmp_path):
+    messages = tmp_path / "session.bin"
+    messages.write_bytes(frame(initialize(1, tmp_path)) + frame(SHUTDOWN) + frame(EXIT))
+    with messages.open("rb") as stdin:
+        done = subprocess.run([sys.executable, "-m", "haiku_lsp", "--stdio"], stdin=stdin, capture_output=True,
+                              env=server_env(tmp_path), timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    out = done.stdout
+    assert out.startswith(b"Content-Length: ")
+    bodies = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in out.split(b"Content-Length: ")[1:]]
+    assert [b.get("id") for b in bodies if "id" in b] == [1, 2]
+    assert "inlineCompletionProvider" in bodies[0]["result"]["capabilities"]
+
+
+def test_only_pipes_and_sockets_are_read_on_the_loop(tmp_path):
+    r, w = os.pipe()
+    try:
+        with os.fdopen(r, "rb", closefd=False) as pipe:
+            assert loop_readable(pipe)
+    finally:
+        os.close(r)
+        os.close(w)
+    a, b = socket.socketpair()
+    with a, b, a.makefile("rb") as sock_file:
+        assert loop_readable(sock_file)
+    regular = tmp_path / "f"
+    regular.write_bytes(b"")
+    with regular.open("rb") as f:
+        assert not loop_readable(f)
+    closed = regular.open("rb")
+    closed.close()
+    assert not loop_readable(closed)
