@@ -77,6 +77,16 @@ async def test_messages_split_anywhere_and_batched_are_read_and_answered(tmp_pat
     assert await asyncio.wait_for(proc.wait(), 20) == 0
 
 
+async def test_exit_without_shutdown_ends_with_code_1(tmp_path):
+    proc = await spawn(tmp_path)
+    proc.stdin.write(frame(initialize(1, tmp_path)))
+    await proc.stdin.drain()
+    await response(proc.stdout, 1)
+    proc.stdin.write(frame(EXIT))
+    await proc.stdin.drain()
+    assert await asyncio.wait_for(proc.wait(), 20) == 1
+
+
 async def test_end_of_input_in_the_middle_of_a_message_ends_the_server(tmp_path):
     proc = await spawn(tmp_path)
     proc.stdin.write(frame(initialize(1, tmp_path)))
@@ -85,7 +95,7 @@ async def test_end_of_input_in_the_middle_of_a_message_ends_the_server(tmp_path)
     proc.stdin.write(b"Content-Length: 500\r\n\r\n{\"jsonrpc\": \"2.0\", ")  # the client dies mid-message
     await proc.stdin.drain()
     proc.stdin.close()
-    assert await asyncio.wait_for(proc.wait(), 20) in (0, 1)
+    assert await asyncio.wait_for(proc.wait(), 20) == 1  # no shutdown request came
 
 
 async def test_a_header_line_without_end_ends_the_server_instead_of_growing(tmp_path):

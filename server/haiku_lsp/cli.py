@@ -91,6 +91,5 @@ def main(argv: list[str] | None = None) -> int:
     if args.tcp:
         host, port = args.tcp
         server.start_tcp(host, port)
-    else:
-        serve_stdio(server)
-    return 0
+        return 0
+    return serve_stdio(server)

@@ -59,13 +59,14 @@ class _LoopReader:
             return b""
 
 
-def serve_stdio(server: JsonRPCServer, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
-    """Like `server.start_io()`, reading stdin on the event loop when it can."""
+def serve_stdio(server: JsonRPCServer, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
+    """Like `server.start_io()`, reading stdin on the event loop when it can. Returns the exit code
+    LSP asks for: 0 after a `shutdown` request, 1 when the session ended without one."""
     stdin = stdin or sys.stdin.buffer
     stdout = stdout or sys.stdout.buffer
     if not loop_readable(stdin):
         server.start_io(stdin, stdout)
-        return
+        return _exit_code(server)
 
     stop = threading.Event()
     server._stop_event = stop  # what pygls' shutdown() sets
@@ -89,3 +90,8 @@ def serve_stdio(server: JsonRPCServer, stdin: BinaryIO | None = None, stdout: Bi
         pass
     finally:
         server.shutdown()
+    return _exit_code(server)
+
+
+def _exit_code(server: JsonRPCServer) -> int:
+    return 0 if getattr(server.protocol, "_shutdown", False) else 1
