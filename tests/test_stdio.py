@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 from haiku_lsp.stdio import loop_readable
+from tests.conftest import API_KEY
+from tests.fakes.anthropic_api import Reply
 
 
 def frame(message: dict) -> bytes:
@@ -50,6 +52,16 @@ async def response(stdout: asyncio.StreamReader, msg_id: int) -> dict:
         message = await asyncio.wait_for(read_message(stdout), 20)
         if message.get("id") == msg_id and "method" not in message:
             return message
+
+
+async def responses(stdout: asyncio.StreamReader, ids: set[int]) -> dict[int, dict]:
+    """The responses to `ids`, in whatever order they come."""
+    got: dict[int, dict] = {}
+    while set(got) != ids:
+        message = await asyncio.wait_for(read_message(stdout), 20)
+        if message.get("id") in ids and "method" not in message:
+            got[message["id"]] = message
+    return got
 
 
 async def spawn(tmp_path: Path) -> asyncio.subprocess.Process:
@@ -140,3 +152,53 @@ def test_only_pipes_and_sockets_are_read_on_the_loop(tmp_path):
     closed = regular.open("rb")
     closed.close()
     assert not loop_readable(closed)
+
+
+async def test_requests_batched_with_later_edits_are_answered_for_the_text_they_were_sent_for(
+        tmp_path, fake_anthropic):
+    """An editor under load can deliver several keystrokes (didChange + inline request each) in one
+    read. Each request must see the document as it was when the client sent it: here every one is a
+    typed-ahead answer into the shown suggestion, none is dropped as if it had been superseded."""
+    fake_anthropic.script(Reply(text="ta_gamma()"))
+    env = {**server_env(tmp_path), "ANTHROPIC_BASE_URL": fake_anthropic.base_url, "ANTHROPIC_API_KEY": API_KEY}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "haiku_lsp", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL, env=env)
+    message = initialize(1, tmp_path)
+    message["params"]["initializationOptions"] = {"debounceMs": 0, "debounceMinMs": 0, "debounceMaxMs": 0}
+    uri = (tmp_path / "main.py").as_uri()
+    text = "def f():\n    return alpha_be\n"
+    proc.stdin.write(frame(message) + frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}) + frame(
+        {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+            "uri": uri, "languageId": "python", "version": 1, "text": text}}}))
+    await proc.stdin.drain()
+    await response(proc.stdout, 1)
+
+    def inline(msg_id: int, col: int) -> dict:
+        return {"jsonrpc": "2.0", "id": msg_id, "method": "textDocument/inlineCompletion", "params": {
+            "textDocument": {"uri": uri}, "position": {"line": 1, "character": col},
+            "context": {"triggerKind": 2}}}
+
+    def typed(version: int, col: int, ch: str) -> dict:
+        at = {"line": 1, "character": col}
+        return {"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"range": {"start": at, "end": at}, "text": ch}]}}
+
+    col = len("    return alpha_be")
+    proc.stdin.write(frame(inline(2, col)))
+    await proc.stdin.drain()
+    shown = await response(proc.stdout, 2)
+    assert [i["insertText"] for i in shown["result"]["items"]] == ["ta_gamma()"]
+
+    batch = b"".join(frame(typed(2 + k, col + k, ch)) + frame(inline(10 + k, col + k + 1))
+                     for k, ch in enumerate("ta_"))
+    proc.stdin.write(batch)  # one write: the server finds all six messages in its buffer at once
+    await proc.stdin.drain()
+    answers = await responses(proc.stdout, {10, 11, 12})
+    assert [[i["insertText"] for i in answers[m]["result"]["items"]] for m in (10, 11, 12)] == [
+        ["a_gamma()"], ["_gamma()"], ["gamma()"]]
+    assert len(fake_anthropic.message_requests) == 1
+    proc.stdin.write(frame(SHUTDOWN) + frame(EXIT))
+    await proc.stdin.drain()
+    assert await asyncio.wait_for(proc.wait(), 20) == 0

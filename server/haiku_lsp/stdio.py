@@ -46,6 +46,10 @@ class _LoopReader:
         self._stream = stream
 
     async def readline(self) -> bytes:
+        # Let the handlers of the message just read start before the next one is applied: a request
+        # takes its snapshot of the document in the state the client sent it for, also when later
+        # changes already wait in the buffer (pygls' threaded reader yielded on every read as well).
+        await asyncio.sleep(0)
         try:
             return await self._stream.readline()
         except ValueError:  # a "header" line longer than the limit: not LSP framing
