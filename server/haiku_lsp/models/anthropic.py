@@ -130,6 +130,10 @@ class AnthropicProvider:
             await self._client.close()
             self._client = self._inline_client = None
 
+    def wait_for_import(self, timeout: float) -> bool:
+        """Block (a background thread) until the SDK import has ended; False on timeout."""
+        return self._import_done.wait(timeout) if self._import_started else True
+
     async def ready(self) -> None:
         """Wait for the SDK import and the client (ProviderError "no_key" without a key)."""
         await self._ensure_client()

@@ -1,0 +1,47 @@
+"""Memory housekeeping: parso's parser cache stays small, and what start-up imported is frozen out of
+Python's full garbage collections (they stop the event loop while they scan)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import jedi
+from parso.cache import parser_cache
+
+from haiku_lsp.models.offline import trim_parser_cache
+from tests.conftest import end_of
+from tests.fakes.anthropic_api import Reply
+
+
+def test_the_parser_cache_keeps_two_documents_and_the_stubs_in_use(tmp_path):
+    for i in range(5):
+        path = tmp_path / f"m{i}.py"
+        code = f"def f{i}(x):\n    return str(x).upper()\n"
+        path.write_text(code)
+        jedi.Script(code, path=path).infer(2, len("    return str(x).up"))
+    ours = [k for items in parser_cache.values() for k in items if str(k).startswith(str(tmp_path))]
+    assert len(ours) == 5
+    trim_parser_cache()
+    kept = [k for items in parser_cache.values() for k in items]
+    assert sorted(str(k) for k in kept if str(k).startswith(str(tmp_path))) == [
+        str(tmp_path / "m3.py"), str(tmp_path / "m4.py")]  # the two used last
+    stubs = [k for k in kept if str(k).endswith(".pyi")]
+    assert any(str(k).endswith("builtins.pyi") for k in stubs)  # the library stays
+    assert all(len(items) <= 2 + 2 + 8 for items in parser_cache.values())
+
+
+async def test_start_up_objects_are_frozen_once_the_sdk_is_imported(start_session, fake_anthropic):
+    fake_anthropic.script(Reply(text="rt(dx * dx + dy * dy)"))
+    s = await start_session()
+    text = "import math\n\n\ndef dist(dx, dy):\n    return math.sq"
+    uri = s.open("geo.py", text)
+    await s.inline(uri, end_of(text, "math.sq"), invoked=True)  # waits for the SDK import
+    deadline = time.monotonic() + 30
+    while True:
+        stats = await s.command("haiku.showStats")
+        if stats["process"]["gcFrozenObjects"] > 50_000 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert stats["process"]["gcFrozenObjects"] > 50_000
+    assert stats["process"]["rssMiB"] > 10
