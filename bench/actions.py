@@ -1053,7 +1053,7 @@ def main() -> None:
     print(f"\nDone in {elapsed:.0f} s.", flush=True)
     if args.no_write or args.only:
         return
-    write_section(render(report, command, elapsed))
+    write_section(MD_PATH, START, END, render(report, command, elapsed))
     print(f"Wrote {MD_PATH.relative_to(ROOT)} ({START} ... {END}).")
 
 
