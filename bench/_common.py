@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 
-def pct(values: list[float], q: float) -> float:
+def pct(values: Sequence[float], q: float) -> float:
     """Percentile with linear interpolation (q in 0..100)."""
     s = sorted(values)
     if not s:
@@ -18,7 +19,7 @@ def pct(values: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def med(values: list[float]) -> float:
+def med(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 

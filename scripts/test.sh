@@ -9,6 +9,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 .venv/bin/ruff check server tests $(ls -d bench 2>/dev/null)
+if [ -d bench ]; then
+  (cd bench && ../.venv/bin/python -m mypy --no-error-summary --config-file ../pyproject.toml ./*.py)
+fi
 if command -v npm >/dev/null 2>&1; then
   (cd vscode-extension && npm ci --no-audit --no-fund --loglevel=error && npm run --silent typecheck && npm test --silent)
 else
