@@ -64,10 +64,26 @@ async def responses(stdout: asyncio.StreamReader, ids: set[int]) -> dict[int, di
     return got
 
 
-async def spawn(tmp_path: Path) -> asyncio.subprocess.Process:
+async def spawn(tmp_path: Path, **env: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "haiku_lsp", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL, env=server_env(tmp_path))
+        stderr=asyncio.subprocess.DEVNULL, env={**server_env(tmp_path), **env})
+
+
+async def send(proc: asyncio.subprocess.Process, *messages: dict | bytes) -> None:
+    """One write holding all `messages` (framed unless already bytes)."""
+    proc.stdin.write(b"".join(m if isinstance(m, bytes) else frame(m) for m in messages))
+    await proc.stdin.drain()
+
+
+async def initialized(tmp_path: Path, options: dict | None = None, **env: str) -> asyncio.subprocess.Process:
+    """A server past `initialize` and `initialized`."""
+    proc = await spawn(tmp_path, **env)
+    message = initialize(1, tmp_path)
+    message["params"]["initializationOptions"] = options or {}
+    await send(proc, message, {"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    await response(proc.stdout, 1)
+    return proc
 
 
 async def test_messages_split_anywhere_and_batched_are_read_and_answered(tmp_path):
@@ -82,30 +98,20 @@ async def test_messages_split_anywhere_and_batched_are_read_and_answered(tmp_pat
     answer = await response(proc.stdout, 1)
     assert answer["result"]["capabilities"]["inlineCompletionProvider"] == {}
     # several messages in one write
-    proc.stdin.write(frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}) + frame(SHUTDOWN)
-                     + frame(EXIT))
-    await proc.stdin.drain()
+    await send(proc, {"jsonrpc": "2.0", "method": "initialized", "params": {}}, SHUTDOWN, EXIT)
     assert (await response(proc.stdout, 2))["result"] is None
     assert await asyncio.wait_for(proc.wait(), 20) == 0
 
 
 async def test_exit_without_shutdown_ends_with_code_1(tmp_path):
-    proc = await spawn(tmp_path)
-    proc.stdin.write(frame(initialize(1, tmp_path)))
-    await proc.stdin.drain()
-    await response(proc.stdout, 1)
-    proc.stdin.write(frame(EXIT))
-    await proc.stdin.drain()
+    proc = await initialized(tmp_path)
+    await send(proc, EXIT)
     assert await asyncio.wait_for(proc.wait(), 20) == 1
 
 
 async def test_end_of_input_in_the_middle_of_a_message_ends_the_server(tmp_path):
-    proc = await spawn(tmp_path)
-    proc.stdin.write(frame(initialize(1, tmp_path)))
-    await proc.stdin.drain()
-    await response(proc.stdout, 1)
-    proc.stdin.write(b"Content-Length: 500\r\n\r\n{\"jsonrpc\": \"2.0\", ")  # the client dies mid-message
-    await proc.stdin.drain()
+    proc = await initialized(tmp_path)
+    await send(proc, b"Content-Length: 500\r\n\r\n{\"jsonrpc\": \"2.0\", ")  # the client dies mid-message
     proc.stdin.close()
     assert await asyncio.wait_for(proc.wait(), 20) == 1  # no shutdown request came
 
@@ -160,19 +166,11 @@ async def test_requests_batched_with_later_edits_are_answered_for_the_text_they_
     read. Each request must see the document as it was when the client sent it: here every one is a
     typed-ahead answer into the shown suggestion, none is dropped as if it had been superseded."""
     fake_anthropic.script(Reply(text="ta_gamma()"))
-    env = {**server_env(tmp_path), "ANTHROPIC_BASE_URL": fake_anthropic.base_url, "ANTHROPIC_API_KEY": API_KEY}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "haiku_lsp", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL, env=env)
-    message = initialize(1, tmp_path)
-    message["params"]["initializationOptions"] = {"debounceMs": 0, "debounceMinMs": 0, "debounceMaxMs": 0}
+    proc = await initialized(tmp_path, {"debounceMs": 0, "debounceMinMs": 0, "debounceMaxMs": 0},
+                             ANTHROPIC_BASE_URL=fake_anthropic.base_url, ANTHROPIC_API_KEY=API_KEY)
     uri = (tmp_path / "main.py").as_uri()
-    text = "def f():\n    return alpha_be\n"
-    proc.stdin.write(frame(message) + frame({"jsonrpc": "2.0", "method": "initialized", "params": {}}) + frame(
-        {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
-            "uri": uri, "languageId": "python", "version": 1, "text": text}}}))
-    await proc.stdin.drain()
-    await response(proc.stdout, 1)
+    await send(proc, {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+        "uri": uri, "languageId": "python", "version": 1, "text": "def f():\n    return alpha_be\n"}}})
 
     def inline(msg_id: int, col: int) -> dict:
         return {"jsonrpc": "2.0", "id": msg_id, "method": "textDocument/inlineCompletion", "params": {
@@ -186,19 +184,16 @@ async def test_requests_batched_with_later_edits_are_answered_for_the_text_they_
             "contentChanges": [{"range": {"start": at, "end": at}, "text": ch}]}}
 
     col = len("    return alpha_be")
-    proc.stdin.write(frame(inline(2, col)))
-    await proc.stdin.drain()
+    await send(proc, inline(2, col))
     shown = await response(proc.stdout, 2)
     assert [i["insertText"] for i in shown["result"]["items"]] == ["ta_gamma()"]
 
-    batch = b"".join(frame(typed(2 + k, col + k, ch)) + frame(inline(10 + k, col + k + 1))
-                     for k, ch in enumerate("ta_"))
-    proc.stdin.write(batch)  # one write: the server finds all six messages in its buffer at once
-    await proc.stdin.drain()
+    # one write: the server finds all six messages in its buffer at once
+    keystrokes = [(typed(2 + k, col + k, ch), inline(10 + k, col + k + 1)) for k, ch in enumerate("ta_")]
+    await send(proc, *(message for pair in keystrokes for message in pair))
     answers = await responses(proc.stdout, {10, 11, 12})
     assert [[i["insertText"] for i in answers[m]["result"]["items"]] for m in (10, 11, 12)] == [
         ["a_gamma()"], ["_gamma()"], ["gamma()"]]
     assert len(fake_anthropic.message_requests) == 1
-    proc.stdin.write(frame(SHUTDOWN) + frame(EXIT))
-    await proc.stdin.drain()
+    await send(proc, SHUTDOWN, EXIT)
     assert await asyncio.wait_for(proc.wait(), 20) == 0
