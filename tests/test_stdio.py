@@ -197,3 +197,25 @@ async def test_requests_batched_with_later_edits_are_answered_for_the_text_they_
     assert len(fake_anthropic.message_requests) == 1
     await send(proc, SHUTDOWN, EXIT)
     assert await asyncio.wait_for(proc.wait(), 20) == 0
+
+
+def test_served_over_a_socketpair_as_node_and_neovim_spawn_servers(tmp_path):
+    """libuv (VS Code's Node, Neovim) gives a child UNIX socketpairs, not pipes, as stdin/stdout."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        proc = subprocess.Popen([sys.executable, "-m", "haiku_lsp"], stdin=theirs.fileno(),
+                                stdout=theirs.fileno(), stderr=subprocess.DEVNULL, env=server_env(tmp_path))
+        theirs.close()
+        try:
+            ours.settimeout(30)
+            ours.sendall(frame(initialize(1, tmp_path)) + frame(SHUTDOWN) + frame(EXIT))
+            data = b""
+            while b'"id": 2' not in data and b'"id":2' not in data:
+                chunk = ours.recv(65536)
+                assert chunk, "the server closed the socket before answering"
+                data += chunk
+            assert b"inlineCompletionProvider" in data
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
