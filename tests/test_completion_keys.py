@@ -1,4 +1,4 @@
-"""What the completion hot path compares and stores: typed-ahead anchors (engine/completion.py) and
+"""What the completion hot path compares and stores: typed-ahead anchors (engine/typed_ahead.py) and
 cache keys (cache.py)."""
 
 from __future__ import annotations
@@ -6,48 +6,48 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from haiku_lsp.engine.completion import _TAIL, _Anchor, _digest
+from haiku_lsp.engine.typed_ahead import TAIL, Anchor, digest
 
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
 
 
 @given(before=texts, after=texts, typed=texts)
 def test_typing_at_the_spot_is_returned(before, after, typed):
-    anchor = _Anchor.of(before, _digest(after))
-    assert anchor.typed(before + typed, _digest(after)) == typed
-    assert anchor.typed(before + typed, _digest(after), {}) == typed
+    anchor = Anchor.of(before, digest(after))
+    assert anchor.typed(before + typed, digest(after)) == typed
+    assert anchor.typed(before + typed, digest(after), {}) == typed
 
 
 @given(before=texts, after=texts, at=st.integers(min_value=0), insert=st.text(min_size=1, max_size=5))
 def test_an_edit_before_the_spot_is_noticed(before, after, at, insert):
-    anchor = _Anchor.of(before, _digest(after))
+    anchor = Anchor.of(before, digest(after))
     at = at % (len(before) + 1)
     edited = before[:at] + insert + before[at:]
     # the suggestion's prefix is gone unless the edit left it in place (typing at the very end)
     expected = edited[len(before):] if edited.startswith(before) else None
-    assert anchor.typed(edited, _digest(after)) == expected
+    assert anchor.typed(edited, digest(after)) == expected
 
 
 @given(before=texts, after=texts, other=texts)
 def test_a_different_text_after_the_spot_is_noticed(before, after, other):
-    anchor = _Anchor.of(before, _digest(after))
-    assert anchor.typed(before, _digest(other)) == ("" if other == after else None)
+    anchor = Anchor.of(before, digest(after))
+    assert anchor.typed(before, digest(other)) == ("" if other == after else None)
 
 
 def test_an_edit_far_above_the_spot_is_caught_by_the_hash_not_the_tail():
     before = "x = 1\n" + "pass\n" * 50 + "value = compute("
-    anchor = _Anchor.of(before, _digest(")"))
+    anchor = Anchor.of(before, digest(")"))
     far = "y = 1\n" + before[6:]
-    assert far[-_TAIL:] == before[-_TAIL:]
-    assert anchor.typed(far + "a", _digest(")")) is None
-    assert anchor.typed(before + "a", _digest(")")) == "a"
+    assert far[-TAIL:] == before[-TAIL:]
+    assert anchor.typed(far + "a", digest(")")) is None
+    assert anchor.typed(before + "a", digest(")")) == "a"
 
 
 def test_anchors_checked_against_one_request_share_the_hash_of_a_prefix():
     before = "def f():\n    return g("
-    anchors = [_Anchor.of(before, _digest(")")) for _ in range(5)]
+    anchors = [Anchor.of(before, digest(")")) for _ in range(5)]
     memo: dict[int, int] = {}
-    assert [a.typed(before + "1, ", _digest(")"), memo) for a in anchors] == ["1, "] * 5
+    assert [a.typed(before + "1, ", digest(")"), memo) for a in anchors] == ["1, "] * 5
     assert list(memo) == [len(before)]
 
 

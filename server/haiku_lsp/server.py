@@ -110,7 +110,7 @@ class HaikuLanguageServer(LanguageServer):
             "budgetUsd": self.ledger.budget_usd,
             "models": {m: vars(t) for m, t in self.ledger.by_model.items()},
             "features": dict(self.ledger.by_feature),
-            "inline": vars(e),
+            "inline": {**vars(e), "jedi_resolutions": self.engine.names.jobs},
             "cache": {"memoryHits": c.memory_hits, "diskHits": c.disk_hits, "misses": c.misses,
                       "writes": c.writes},
             "process": {"rssMiB": _rss_mib(), "gcFrozenObjects": gc.get_freeze_count(),

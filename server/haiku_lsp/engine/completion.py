@@ -28,15 +28,16 @@ from ..models.anthropic import AnthropicProvider
 from ..models.base import ModelRequest, ProviderError
 from ..models.offline import jedi_inline
 from ..settings import Settings
-from .context import build_context, cursor_context, names_near, resolve_names, select_snippets
+from .context import build_context, cursor_context
+from .names import NameContext
 from .privacy import IgnoreRules
 from .prompts import PROMPT_VERSION, completion_request
 from .shaping import CompletionShaper, CursorContext
+from .typed_ahead import Anchor, Shown, digest
 
 log = logging.getLogger(__name__)
 
 CANCEL_GRACE_S = 0.03  # a request following a cancel within this time may reuse the stream
-NAME_TTL_S = 120.0  # a remembered jedi resolution is refreshed after this long
 
 
 @dataclass(frozen=True)
@@ -64,51 +65,6 @@ class Suggestion:
     source: str  # model | cache | typed-ahead | in-flight | offline
 
 
-def _digest(text: str) -> int:
-    """A fingerprint of text for in-memory comparisons (never stored). The interpreter's own string
-    hash, not hashlib: hashlib drops the GIL for inputs over 2 KiB, and on a busy server getting it back
-    can cost a whole switch interval (5 ms) per call, while this costs a few microseconds."""
-    return hash(text)
-
-
-_TAIL = 48  # characters kept verbatim before an anchor: most edits elsewhere are told apart without a hash
-
-
-@dataclass(frozen=True)
-class _Anchor:
-    """Where a suggestion was made, without keeping two copies of the document: the length and hash
-    of the text before the cursor, its last few characters, and the hash of the text after it."""
-
-    before_len: int
-    before_hash: int
-    tail: str
-    after_hash: int
-
-    @classmethod
-    def of(cls, before: str, after_hash: int) -> _Anchor:
-        return cls(len(before), _digest(before), before[-_TAIL:], after_hash)
-
-    def typed(self, before: str, after_hash: int, memo: dict[int, int] | None = None) -> str | None:
-        """What was typed at this spot since (the text after the cursor unchanged), else None. `memo`
-        (prefix length -> hash) lets several anchors checked against one request share the hashing."""
-        n = self.before_len
-        if after_hash != self.after_hash or len(before) < n or before[n - len(self.tail):n] != self.tail:
-            return None
-        if memo is None:
-            memo = {}
-        if n not in memo:
-            memo[n] = _digest(before[:n])
-        if memo[n] != self.before_hash:
-            return None
-        return before[n:]
-
-
-@dataclass(frozen=True)
-class _Shown:
-    anchor: _Anchor
-    text: str
-
-
 @dataclass
 class EngineStats:
     requests: int = 0
@@ -120,13 +76,12 @@ class EngineStats:
     errors: int = 0
     offline: int = 0
     dropped: int = 0
-    jedi_resolutions: int = 0  # jobs started on the jedi thread for names near the cursor
 
 
 class _Generation:
     """One upstream stream shared by every request that agrees with it."""
 
-    def __init__(self, anchor: _Anchor, cursor: CursorContext, key: str) -> None:
+    def __init__(self, anchor: Anchor, cursor: CursorContext, key: str) -> None:
         self.anchor, self.key = anchor, key
         self.shaper = CompletionShaper(cursor)
         self.result: str | None = None
@@ -177,13 +132,8 @@ class CompletionEngine:
         self._ignore = ignore
         self._on_error = on_error
         self._docs: dict[str, _DocState] = {}
-        # name -> (Resolved | None, monotonic time), per document URI; kept when a document is closed
-        # (reopening it should not cost the jedi work again), bounded to the most recent 64 documents.
-        self._names: dict[str, dict] = {}
-        # uri -> (names, future) of the jedi resolutions running for that document: a request waits on
-        # those for names already being resolved instead of queueing the same jedi work again.
-        self._resolving: dict[str, list[tuple[frozenset, asyncio.Future]]] = {}
         self.jedi_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jedi")
+        self.names = NameContext(self.jedi_executor, ignore)
         self.stats = EngineStats()
         self.last_request: ModelRequest | None = None
 
@@ -198,8 +148,7 @@ class CompletionEngine:
         state.last_change = now
 
     def note_save(self) -> None:
-        """A saved file may move definitions: resolve names afresh."""
-        self._names.clear()
+        self.names.forget_all()
 
     def forget(self, uri: str) -> None:
         state = self._docs.pop(uri, None)
@@ -254,7 +203,7 @@ class CompletionEngine:
             return []
         if not self.provider.available or ignored:
             return await self._offline(q)
-        before, after_hash = q.before(), _digest(q.after())
+        before, after_hash = q.before(), digest(q.after())
 
         # 1. typed-ahead into a suggestion already shown here
         memo: dict[int, int] = {}
@@ -279,13 +228,13 @@ class CompletionEngine:
         # 2. cache (the context must be built first: the key is the hash of what would be sent)
         debounce = 0.0 if q.invoked else self.debounce_s(q.uri)
         started = time.monotonic()
-        snippets = await self._snippets(q, state, settings,
-                                        max(debounce, settings.context_time_budget_ms / 1000))
+        snippets = await self.names.snippets(q, settings.max_context_tokens,
+                                             max(debounce, settings.context_time_budget_ms / 1000))
         request = self._request(q, snippets, settings)
         key = content_key(PROMPT_VERSION, request.payload())
         if (hit := self.cache.get("inline", key)) is not None:
             self.stats.cache_hits += 1
-            state.shown.append(_Shown(_Anchor.of(before, after_hash), hit))
+            state.shown.append(Shown(Anchor.of(before, after_hash), hit))
             return [Suggestion(hit, "cache")]
 
         # 3. debounce, then one stream
@@ -293,7 +242,7 @@ class CompletionEngine:
         if remaining > 0:
             await asyncio.sleep(remaining)
         cursor = cursor_context(q.lines, q.line, q.col, settings.max_block_lines)
-        gen = _Generation(_Anchor.of(before, after_hash), cursor, key)
+        gen = _Generation(Anchor.of(before, after_hash), cursor, key)
         state.generation = gen
         gen.task = asyncio.ensure_future(self._run(gen, request, state, settings))
         try:
@@ -346,7 +295,7 @@ class CompletionEngine:
             if gen.result:
                 # Written after the waiting requests have been answered: the disk write is not theirs to wait on.
                 asyncio.get_running_loop().call_soon(self.cache.set, "inline", gen.key, gen.result)
-                state.shown.append(_Shown(gen.anchor, gen.result))
+                state.shown.append(Shown(gen.anchor, gen.result))
             else:
                 self.stats.dropped += 1
                 log.debug("completion dropped: %s", gen.shaper.drop_reason)
@@ -363,61 +312,6 @@ class CompletionEngine:
                             gen.error)
             gen.done.set()
             gen.changed.set()
-
-    async def _snippets(self, q: CompletionQuery, state: _DocState, settings: Settings, wait_s: float) -> tuple:
-        """Definitions of the names near the cursor. Resolutions are remembered per document and name
-        (typing rarely changes where a name is defined), so only new names cost a jedi call; those get
-        up to `wait_s` (the debounce overlaps it) and otherwise fill in for the next request."""
-        if settings.max_context_tokens <= 0 or q.language != "python":
-            return ()
-        names = names_near(q.lines, q.line, q.col)[:10]
-        now = time.monotonic()
-        known = self._names.get(q.uri)
-        if known is None:
-            known = self._names[q.uri] = {}
-            while len(self._names) > 64:
-                self._names.pop(next(iter(self._names)))
-        missing = [n for n in names if n not in known or now - known[n][1] > NAME_TTL_S]
-        if missing:
-            waits = [fut for names_, fut in self._resolving.get(q.uri, ()) if names_.intersection(missing)]
-            busy = set().union(*(names_ for names_, _ in self._resolving.get(q.uri, ())))
-            if new := [n for n in missing if n not in busy]:
-                waits.append(self._resolve(q, known, new))
-            both = asyncio.gather(*waits)
-            both.add_done_callback(lambda f: f.cancelled() or f.exception())  # failures: logged below or moot
-            try:
-                await asyncio.wait_for(asyncio.shield(both), wait_s)
-                await asyncio.sleep(0)  # let `remember` run
-            except TimeoutError:
-                log.debug("jedi context for %s over its time budget; sent without it", missing)
-            except Exception as err:
-                log.debug("jedi context failed: %s", err)
-        resolved = {n: known[n][0] for n in names if n in known}
-        return select_snippets(resolved, names, q.path, max(0, q.line - 60), q.line + 20,
-                               settings.max_context_tokens)
-
-    def _resolve(self, q: CompletionQuery, known: dict, missing: list[str]) -> asyncio.Future:
-        """Start resolving `missing` on the jedi thread; the results land in `known` when done."""
-        self.stats.jedi_resolutions += 1
-        source = "\n".join(q.lines)
-        ignore = self._ignore()
-        fut = asyncio.get_running_loop().run_in_executor(
-            self.jedi_executor, lambda: resolve_names(source, q.path, q.root, q.line, q.col, missing, ignore))
-        entry = (frozenset(missing), fut)
-        self._resolving.setdefault(q.uri, []).append(entry)
-
-        def remember(f: asyncio.Future) -> None:
-            running = self._resolving.get(q.uri, [])
-            if entry in running:
-                running.remove(entry)
-            if not running:
-                self._resolving.pop(q.uri, None)
-            if not f.cancelled() and f.exception() is None:
-                stamp = time.monotonic()
-                known.update({n: (r, stamp) for n, r in f.result().items()})
-
-        fut.add_done_callback(remember)
-        return fut
 
     def _request(self, q: CompletionQuery, snippets: tuple, settings: Settings) -> ModelRequest:
         shown_path = q.path or q.uri
