@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+import os
+import platform
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,34 @@ def ms(seconds: float) -> str:
 
 def met(ok: bool) -> str:
     return "yes" if ok else "**no**"
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass
+class Report:
+    sections: list[tuple[str, str]] = field(default_factory=list)  # (title, markdown body)
+    notes: list[str] = field(default_factory=list)
+    summary: list[list[str]] = field(default_factory=list)  # section, measure, figure, baseline, target, met
+
+    def goal(self, section: int, measure: str, figure: str, baseline: str, target: str, ok: bool) -> None:
+        self.summary.append([str(section), measure, figure, baseline, target, met(ok)])
+
+    def add(self, title: str, body: str) -> None:
+        self.sections.append((title, body))
+        print(f"\n### {title}\n\n{body}\n", flush=True)
+
+
+def header(start: str, title: str, command: str, elapsed: float, software: str = "") -> list[str]:
+    """The first lines of a BENCHMARKS.md section: its start marker, title, date, machine, command."""
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return [start, f"## {title}", "",
+            f"- Date: {now}; run took {elapsed:.0f} s",
+            f"- Machine: {len(os.sched_getaffinity(0))} CPUs (`nproc`), {platform.platform()}, "
+            f"Python {platform.python_version()}" + (f" ({software})" if software else ""),
+            f"- Command: `{command}`"]
 
 
 def table(header: list[str], rows: list[list[Any]]) -> str:

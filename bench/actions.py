@@ -31,7 +31,6 @@ import asyncio
 import datetime
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -40,11 +39,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
-from _common import med, ms, pct, table, write_section  # bench/ is on sys.path when run
+from _common import Report, header, med, ms, pct, table, utf16_len, write_section  # bench/ is on sys.path when run
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
@@ -70,33 +69,8 @@ def ms_stats(values: list[float]) -> tuple[str, str]:
     return ms(med(values)), ms(pct(values, 95))
 
 
-@dataclass
-class Report:
-    sections: list[tuple[str, str]] = field(default_factory=list)  # (title, markdown body)
-
-    def add(self, title: str, body: str) -> None:
-        self.sections.append((title, body))
-        print(f"\n### {title}\n\n{body}\n", flush=True)
-
-
 # --------------------------------------------------------------------------------------------------
 # The client
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def fix_code_action_decoding(client: LanguageClient) -> None:
-    """lsprotocol decodes every CodeAction that carries a command as a bare Command; tell them apart by
-    the type of the "command" key, as VS Code does (same workaround as tests/conftest.py)."""
-    converter = client.protocol._converter
-
-    def hook(obj: dict, _type: Any) -> Any:
-        kind = types.Command if isinstance(obj.get("command"), str) else types.CodeAction
-        return converter.structure(obj, kind)
-
-    converter.register_structure_hook(Union[types.Command, types.CodeAction], hook)
 
 
 class Lsp:
@@ -117,6 +91,8 @@ class Lsp:
         self.counts: dict[str, int] = {}
         self._ids = 0
         self._stderr: list[str] = []
+        from tests.conftest import fix_code_action_decoding  # the repo root is on sys.path by now
+
         fix_code_action_decoding(self.client)
         c = self.client
 
@@ -991,12 +967,7 @@ async def testgen_section(cfg: Config, fake: Any, holder: Holder, report: Report
 
 
 def render(report: Report, command: str, elapsed: float) -> str:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out = [START, "## Code actions and hover (`bench/actions.py`)", "",
-           f"- Date: {now}; run took {elapsed:.0f} s",
-           f"- Machine: {len(os.sched_getaffinity(0))} CPUs (`nproc`), {platform.platform()}, "
-           f"Python {platform.python_version()}",
-           f"- Command: `{command}`",
+    out = [*header(START, "Code actions and hover (`bench/actions.py`)", command, elapsed),
            "- Everything is local: the real server (`python -m haiku_lsp --stdio`) driven by a plain pygls client "
            "with VS Code's capabilities (it applies edits, answers message requests and progress), talking HTTP to "
            "the fake Messages API (tests/fakes/anthropic_api.py) with simulated model latency. Medians and 95th "

@@ -18,22 +18,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import datetime
 import json
 import logging
 import os
-import platform
 import random
 import shutil
 import sys
 import sysconfig
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _common import med, met, ms, pct, table, write_section  # bench/ is on sys.path when run
+from _common import Report, header, med, met, ms, pct, table, utf16_len, write_section  # bench/ is on sys.path when run
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
@@ -55,26 +53,8 @@ count_tokens: Any = None
 # Statistics and tables
 
 
-@dataclass
-class Report:
-    sections: list[tuple[str, str]] = field(default_factory=list)  # (title, markdown body)
-    notes: list[str] = field(default_factory=list)
-    summary: list[list[str]] = field(default_factory=list)  # section, measure, figure, baseline, target, met
-
-    def goal(self, section: int, measure: str, figure: str, baseline: str, target: str, ok: bool) -> None:
-        self.summary.append([str(section), measure, figure, baseline, target, met(ok)])
-
-    def add(self, title: str, body: str) -> None:
-        self.sections.append((title, body))
-        print(f"\n### {title}\n\n{body}\n", flush=True)
-
-
 # --------------------------------------------------------------------------------------------------
 # Processes: the language servers (haiku-lsp, bare pygls) and the bare SDK client
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def rss_mib(pid: int) -> float:
@@ -1073,18 +1053,11 @@ def generated_documents(count: int, lines_each: int) -> list[str]:
 
 
 def render(report: Report, command: str, elapsed: float) -> str:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     from importlib.metadata import version
 
     versions = ", ".join(f"{name} {version(name)}" for name in ("anthropic", "pygls", "lsprotocol", "jedi"))
     head = [
-        START,
-        "## Inline completions (`bench/inline.py`)",
-        "",
-        f"- Date: {now}; run took {elapsed:.0f} s",
-        f"- Machine: {os.cpu_count()} CPUs (`nproc`), {platform.platform()}, "
-        f"Python {platform.python_version()} ({versions})",
-        f"- Command: `{command}`",
+        *header(START, "Inline completions (`bench/inline.py`)", command, elapsed, versions),
         "- Everything is local: the real server (`python -m haiku_lsp`) talks HTTP to the fake Messages API "
         "(tests/fakes/anthropic_api.py); baselines are measured in the same run. Times are wall-clock "
         "on a shared, noisy machine: compare rows within a run, not across runs.",

@@ -34,11 +34,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import json
 import math
 import os
-import platform
 import re
 import shutil
 import sys
@@ -49,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import med, table, write_section  # bench/ is on sys.path when run
+from _common import header, med, table, write_section  # bench/ is on sys.path when run
 
 ROOT = Path(__file__).resolve().parents[1]
 MD_PATH = ROOT / "BENCHMARKS.md"
@@ -483,12 +481,7 @@ def render(runs: dict[str, list[Run]], scale: float, reps: int, command: str, el
         return med([fn(r) for r in runs.get(key, [])])
 
     k = scale
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out = [START, "## Whole-file refactor (`bench/refactor.py`)", "",
-           f"- Date: {now}; run took {elapsed:.0f} s",
-           f"- Machine: {len(os.sched_getaffinity(0))} CPUs (`nproc`), {platform.platform()}, "
-           f"Python {platform.python_version()}",
-           f"- Command: `{command}`",
+    out = [*header(START, "Whole-file refactor (`bench/refactor.py`)", command, elapsed),
            "- `run_refactor` in-process, the real provider (Anthropic SDK) over HTTP to the fake Messages API "
            "(tests/fakes/anthropic_api.py), real ruff and pytest (sandboxed copy of a temporary workspace: a "
            f"{len(MODULE.splitlines())}-line module of 5 functions and a test file importing it). Plan: 5 "

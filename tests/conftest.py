@@ -176,3 +176,14 @@ async def start_session(fake_anthropic, workspace: Path, tmp_path: Path):
             await asyncio.wait_for(client.shutdown_session(), 10)
         finally:
             await client.stop()
+
+
+@pytest.fixture
+def sandbox_env(monkeypatch, tmp_path_factory):
+    """For tests that run the sandboxed pytest in-process."""
+    # The sandboxed pytest would load every installed plugin (pygls via pytest-lsp...): seconds a run.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    # Not the user's cache; hypothesis's unicode tables (seconds to build) are kept between sessions.
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("HAIKU_LSP_CACHE_DIR", str(base / "haiku-lsp-cache"))
+    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(base.parent / "hypothesis"))

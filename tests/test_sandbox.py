@@ -52,14 +52,7 @@ def test_later():
 """
 
 
-@pytest.fixture(autouse=True)
-def _sandbox_env(monkeypatch, tmp_path_factory):
-    # The sandboxed pytest would load every installed plugin (pygls via pytest-lsp...): seconds a run.
-    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    # Not the user's cache; hypothesis's unicode tables (seconds to build) are kept between sessions.
-    base = tmp_path_factory.getbasetemp()
-    monkeypatch.setenv("HAIKU_LSP_CACHE_DIR", str(base / "haiku-lsp-cache"))
-    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(base.parent / "hypothesis"))
+pytestmark = pytest.mark.usefixtures("sandbox_env")
 
 
 @pytest.fixture
