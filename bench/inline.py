@@ -779,9 +779,9 @@ class Bench:
         await asyncio.gather(*(self.first_completion(s, (self.tmp / "scratch_prompt.py").as_uri())
                                for s in servers.values()))
         files = [STDLIB / "json" / "decoder.py", STDLIB / "argparse.py", STDLIB / "subprocess.py",
-                 ROOT / "server/haiku_lsp/engine/completion.py", ROOT / "server/haiku_lsp/engine/context.py",
-                 ROOT / "server/haiku_lsp/models/anthropic.py", ROOT / "server/haiku_lsp/server.py",
-                 ROOT / "server/haiku_lsp/cache.py"]
+                 ROOT / "server/haiku_lsp/completion/engine.py", ROOT / "server/haiku_lsp/completion/context.py",
+                 ROOT / "server/haiku_lsp/llm/anthropic.py", ROOT / "server/haiku_lsp/lsp/server.py",
+                 ROOT / "server/haiku_lsp/llm/cache.py"]
         files = [f for f in files if f.exists()]
         spots = prompt_spots(files, n + 2)
         self.holder.reply = Reply(text="pass", ttft=0.0, chunk_chars=8, chunk_delay=0.0)

@@ -326,7 +326,7 @@ TOOLS = ToolTimes()
 
 
 def instrument_validation() -> None:
-    from haiku_lsp.engine.refactor import validate
+    from haiku_lsp.refactor import validate
 
     def timed_async(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         async def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -402,7 +402,7 @@ def _union(intervals: list[tuple[float, float]]) -> float:
 
 async def one_run(scenario: str, fake: Any, provider: Any, ws: Path, cache: Any, *, scale: float,
                   concurrency: int, broken: bool = False, cached: bool = False) -> Run:
-    from haiku_lsp.engine.refactor import run_refactor
+    from haiku_lsp.refactor import run_refactor
 
     if cached:
         fake.reset()  # no script: any request would get the fake's empty default answer, and be counted
@@ -668,8 +668,8 @@ def render(runs: dict[str, list[Run]], scale: float, reps: int, command: str, el
 # Main
 
 async def bench(reps: int, scale: float, work: Path) -> dict[str, list[Run]]:
-    from haiku_lsp.cache import Cache
-    from haiku_lsp.models.anthropic import AnthropicProvider
+    from haiku_lsp.llm.anthropic import AnthropicProvider
+    from haiku_lsp.llm.cache import Cache
 
     fake = FakeAnthropic().start()
     os.environ.update({"ANTHROPIC_BASE_URL": fake.base_url, "ANTHROPIC_API_KEY": API_KEY,

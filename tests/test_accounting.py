@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from haiku_lsp.accounting import Ledger, Usage, cost_usd, price_of
+from haiku_lsp.llm.accounting import Ledger, Usage, cost_usd, price_of
 
 
 def test_price_table_and_cache_multipliers():

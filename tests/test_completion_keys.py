@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from haiku_lsp.engine.typed_ahead import TAIL, Anchor, digest
+from haiku_lsp.completion.typed_ahead import TAIL, Anchor, digest
 
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
 
@@ -56,7 +56,7 @@ def test_cache_keys_are_the_sha256_of_the_canonical_json_whatever_the_size():
     import hashlib
     import json
 
-    from haiku_lsp.cache import content_key
+    from haiku_lsp.llm.cache import content_key
 
     for size in (0, 1, 1999, 2000, 2001, 10_000):
         parts = ("v3", {"b": "é" * size, "a": [1, None]})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import haiku_lsp.engine.completion as sample_module
-from haiku_lsp.engine.outline import enclosing_definition
+import haiku_lsp.completion.engine as sample_module
+from haiku_lsp.python.outline import enclosing_definition
 
 SOURCE = '''import os
 

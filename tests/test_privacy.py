@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from haiku_lsp.engine.privacy import IgnoreRules, redact
+from haiku_lsp.privacy import IgnoreRules, redact
 
 ROOT = Path("/ws")
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from haiku_lsp.engine.context import Snippet, build_context, windows
-from haiku_lsp.engine.prompts import HOLE, completion_request
-from haiku_lsp.models.base import supports_prefill
+from haiku_lsp.completion.context import Snippet, build_context, windows
+from haiku_lsp.completion.prompts import HOLE, completion_request
+from haiku_lsp.llm.provider import supports_prefill
 
 LINES = ["import math", "", "def f(x):", "    return math.sq", "", "print(f(2))"]
 

@@ -14,14 +14,14 @@ import pytest_asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from haiku_lsp.cache import Cache
-from haiku_lsp.engine.refactor import PRESETS, resolve_instruction, run_refactor
-from haiku_lsp.engine.refactor.execute import normalise
-from haiku_lsp.engine.refactor.merge import Document, Edit, MergeConflict, add_imports, merge
-from haiku_lsp.engine.refactor.plan import PlanError, parse_plan
-from haiku_lsp.engine.refactor.validate import find_tests
-from haiku_lsp.engine.structured import ActionError
-from haiku_lsp.models.anthropic import AnthropicProvider
+from haiku_lsp.llm.anthropic import AnthropicProvider
+from haiku_lsp.llm.cache import Cache
+from haiku_lsp.llm.structured import ActionError
+from haiku_lsp.refactor import PRESETS, resolve_instruction, run_refactor
+from haiku_lsp.refactor.execute import normalise
+from haiku_lsp.refactor.merge import Document, Edit, MergeConflict, add_imports, merge
+from haiku_lsp.refactor.plan import PlanError, parse_plan
+from haiku_lsp.refactor.validate import find_tests
 from tests.conftest import API_KEY
 from tests.fakes.anthropic_api import Reply
 
@@ -331,8 +331,8 @@ async def test_an_issue_outside_every_edit_is_traced_by_checking_each_subtask_al
 
 
 def test_tests_failing_before_the_refactor_do_not_count_against_it():
-    from haiku_lsp.engine.refactor.validate import _broken
-    from haiku_lsp.engine.sandbox import RunResult
+    from haiku_lsp.refactor.validate import _broken
+    from haiku_lsp.tools.sandbox import RunResult
 
     def run(*failed: str, passed: int = 3) -> RunResult:
         output = "\n".join(f"FAILED tests/test_m.py::{name} - assert 1 == 2" for name in failed)
@@ -542,8 +542,8 @@ def test_presets_and_instructions():
 
 
 async def test_imports_asked_for_by_workers_are_sorted_where_the_project_sorts_them(tmp_path):
-    from haiku_lsp.engine.refactor.merge import Merged
-    from haiku_lsp.engine.refactor.pipeline import _Run
+    from haiku_lsp.refactor.merge import Merged
+    from haiku_lsp.refactor.pipeline import _Run
 
     (tmp_path / "pyproject.toml").write_text('[tool.ruff.lint]\nselect = ["I"]\n')
     original = "import json\n\n\ndef f():\n    return json.dumps(1)\n"

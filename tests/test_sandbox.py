@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from haiku_lsp.engine.privacy import IgnoreRules
-from haiku_lsp.engine.sandbox import (
+from haiku_lsp.privacy import IgnoreRules
+from haiku_lsp.tools.sandbox import (
     ProcessResult,
     copy_workspace,
     project_python,

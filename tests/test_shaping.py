@@ -1,4 +1,4 @@
-"""Tests for haiku_lsp.engine.shaping: turning a streamed model answer into the text to insert."""
+"""Tests for haiku_lsp.completion.shaping.shaper: turning a streamed model answer into the text to insert."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from haiku_lsp.engine.shaping import CompletionShaper, CursorContext, shape
+from haiku_lsp.completion.shaping.shaper import CompletionShaper, CursorContext, shape
 
 # --- helpers ---------------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from haiku_lsp.stdio import loop_readable
+from haiku_lsp.lsp.stdio import loop_readable
 from tests.conftest import API_KEY
 from tests.fakes.anthropic_api import Reply
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from haiku_lsp.engine.sandbox import run_pytest
-from haiku_lsp.engine.testgen import (
+from haiku_lsp.testgen.layout import (
     TESTGEN_SCHEMA,
     doctest_test,
     ghostwriter_test,
@@ -24,6 +23,7 @@ from haiku_lsp.engine.testgen import (
     test_target,
     validate_generated,
 )
+from haiku_lsp.tools.sandbox import run_pytest
 
 PY = sys.executable
 

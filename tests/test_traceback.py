@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from haiku_lsp.engine import traceback as tbm
-from haiku_lsp.engine.privacy import IgnoreRules
-from haiku_lsp.engine.traceback import (
+from haiku_lsp.privacy import IgnoreRules
+from haiku_lsp.tracebacks import parse as tbm
+from haiku_lsp.tracebacks.parse import (
     EXPLAIN_SCHEMA,
     Frame,
     ParsedTraceback,

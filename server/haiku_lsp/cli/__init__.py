@@ -1,0 +1,5 @@
+"""Command-line entry points: serve (the language server), demo, refactor."""
+
+from haiku_lsp.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,66 @@
+"""`haiku-lsp refactor FILE -m "instruction" [--diff | --apply]`: the editor's refactor pipeline,
+headless (for CI helpers). Prints the unified diff and the summary; exits 1 when validation fails,
+2 when it cannot run; `--apply` writes the file only when validation passed."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+
+def _root_of(path: Path) -> Path:
+    for parent in path.parents:
+        if (parent / "pyproject.toml").exists() or (parent / ".git").exists() or (parent / "setup.py").exists():
+            return parent
+    return path.parent
+
+
+def run(file: str, instruction: str, apply: bool, planner_model: str | None, worker_model: str | None) -> int:
+    from haiku_lsp.llm.accounting import Ledger
+    from haiku_lsp.llm.anthropic import AnthropicProvider
+    from haiku_lsp.llm.cache import Cache
+    from haiku_lsp.llm.provider import ProviderError
+    from haiku_lsp.llm.structured import ActionError
+    from haiku_lsp.refactor.pipeline import run_refactor
+    from haiku_lsp.settings import Settings
+
+    path = Path(file).resolve()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        print(f"haiku-lsp refactor: cannot read {file}: {err}", file=sys.stderr)
+        return 2
+    provider = AnthropicProvider(Ledger())
+    if not provider.available:
+        print("haiku-lsp refactor: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) first", file=sys.stderr)
+        return 2
+    settings = Settings()
+
+    def report(phase: str, done: int, total: int) -> None:
+        print(f"[{phase}{f' {done}/{total}' if total else ''}]", file=sys.stderr, flush=True)
+
+    async def main():
+        try:
+            return await run_refactor(
+                provider=provider, cache=Cache(), text=text, path=path, root=_root_of(path), instruction=instruction,
+                planner_model=planner_model or settings.planner_model,
+                worker_model=worker_model or settings.fast_model, timeout=settings.action_timeout_s,
+                test_timeout=settings.test_timeout_s, report=report)
+        finally:
+            await provider.aclose()
+
+    try:
+        result = asyncio.run(main())
+    except (ActionError, ProviderError) as err:
+        print(f"haiku-lsp refactor: {err}", file=sys.stderr)
+        return 2
+    if result.diff:
+        print(result.diff, end="" if result.diff.endswith("\n") else "\n")
+    print(result.summary_markdown)
+    if not result.ok:
+        return 1
+    if apply and result.new_text is not None and result.new_text != text:
+        path.write_text(result.new_text, encoding="utf-8")
+        print(f"applied to {file}", file=sys.stderr)
+    return 0

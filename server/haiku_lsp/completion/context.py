@@ -1,0 +1,252 @@
+"""What the model sees for a completion: prefix and suffix windows cut by token budget, and
+jedi-resolved signatures and docstrings of the names used near the cursor.
+
+Positions here are code points (the LSP boundary converted them). Token counts are estimates
+(~3.5 characters a token for code); the API's own count is what gets billed and benchmarked.
+"""
+
+from __future__ import annotations
+
+import functools
+import keyword
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from haiku_lsp.completion.shaping.shaper import CursorContext
+from haiku_lsp.privacy import IgnoreRules, redact
+from haiku_lsp.python.jedi_service import trim_parser_cache
+
+log = logging.getLogger(__name__)
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@functools.cache
+def _stdlib_paths() -> tuple[str, ...]:
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return tuple(p for p in (paths.get("stdlib"), paths.get("platstdlib")) if p)
+
+
+def estimate_tokens(text: str) -> int:
+    return (len(text) * 2 + 6) // 7  # ~3.5 characters a token
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A piece of context: where it comes from and the text shown to the model."""
+
+    source: str  # a workspace-relative path or a module name
+    text: str
+
+
+@dataclass(frozen=True)
+class CompletionContext:
+    path: str  # shown to the model: workspace-relative when possible
+    language: str
+    prefix: str
+    suffix: str
+    cursor: CursorContext
+    snippets: tuple[Snippet, ...] = ()
+    redactions: int = 0
+
+
+def windows(lines: list[str], line: int, col: int, max_prefix_tokens: int,
+            max_suffix_tokens: int) -> tuple[str, str]:
+    """The text before and after (line, col), whole lines outward until each budget is spent."""
+    current = lines[line] if line < len(lines) else ""
+    prefix_parts = [current[:col]]
+    budget = max_prefix_tokens - estimate_tokens(current[:col])
+    i = line - 1
+    while i >= 0 and budget > 0:
+        cost = estimate_tokens(lines[i]) + 1
+        if cost > budget:
+            break
+        prefix_parts.append(lines[i] + "\n")
+        budget -= cost
+        i -= 1
+    suffix_parts = [current[col:]]
+    budget = max_suffix_tokens - estimate_tokens(current[col:])
+    j = line + 1
+    while j < len(lines) and budget > 0:
+        cost = estimate_tokens(lines[j]) + 1
+        if cost > budget:
+            break
+        suffix_parts.append("\n" + lines[j])
+        budget -= cost
+        j += 1
+    return "".join(reversed(prefix_parts)), "".join(suffix_parts)
+
+
+def cursor_context(lines: list[str], line: int, col: int, max_lines: int) -> CursorContext:
+    current = lines[line] if line < len(lines) else ""
+    return CursorContext(
+        line_prefix=current[:col],
+        line_suffix=current[col:],
+        lines_before=tuple(lines[max(0, line - 40) : line]),
+        lines_after=tuple(lines[line + 1 : line + 41]),
+        max_lines=max_lines,
+    )
+
+
+def build_context(*, lines: list[str], line: int, col: int, path: str, language: str,
+                  max_prefix_tokens: int, max_suffix_tokens: int, max_lines: int,
+                  snippets: tuple[Snippet, ...] = (), redact_secrets: bool = True) -> CompletionContext:
+    prefix, suffix = windows(lines, line, col, max_prefix_tokens, max_suffix_tokens)
+    found = 0
+    if redact_secrets:
+        prefix, n1 = redact(prefix)
+        suffix, n2 = redact(suffix)
+        found = n1 + n2
+    return CompletionContext(path, language, prefix, suffix, cursor_context(lines, line, col, max_lines),
+                             snippets, found)
+
+
+# --- jedi context --------------------------------------------------------------------------------
+
+
+def names_near(lines: list[str], line: int, col: int, above: int = 8) -> list[str]:
+    """Identifiers on the cursor line (before the cursor) and the lines above, nearest first. The
+    word being typed at the cursor is left out: it changes with every keystroke and is no name yet."""
+    seen: dict[str, None] = {}
+    current = lines[line][:col] if line < len(lines) else ""
+    chunks = [_IDENT_TAIL.sub("", current)]
+    chunks += [lines[i] for i in range(line - 1, max(-1, line - above - 1), -1)]
+    for chunk in chunks:
+        code = chunk.split("#", 1)[0]
+        for m in reversed(list(_IDENT.finditer(code))):
+            name = m.group(0)
+            if not keyword.iskeyword(name) and name not in ("self", "cls") and name not in seen:
+                seen[name] = None
+    return list(seen)
+
+
+_IDENT_TAIL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _is_stdlib(path: Path | None) -> bool:
+    if path is None:
+        return True
+    s = str(path)
+    if "typeshed" in s:  # jedi's bundled stubs: builtins and the stdlib
+        return True
+    return any(s.startswith(p) for p in _stdlib_paths()) and "site-packages" not in s
+
+
+def _describe(name: Any, *, full: bool) -> str | None:
+    """`def f(a, b) -> int:` plus the first paragraph of the docstring (jedi Name)."""
+    try:
+        sigs = name.get_signatures()
+        if name.type == "class":
+            head = f"class {name.name}"
+            if sigs:
+                head += f":  # {sigs[0].to_string()}"
+            else:
+                head += ":"
+        elif sigs:
+            head = f"def {sigs[0].to_string()}: ..."
+        elif name.type in ("statement", "instance", "param"):
+            code = name.get_line_code().strip()
+            head = code if code else name.name
+        else:
+            return None
+        if not full:
+            return head
+        doc = name.docstring(raw=True).strip()
+        if doc:
+            para = doc.split("\n\n", 1)[0].strip()
+            head += '\n    """' + "\n    ".join(para.splitlines()[:6]) + '"""'
+        if name.type == "class":
+            methods = []
+            for sub in name.defined_names()[:24]:
+                if sub.type == "function" and (not sub.name.startswith("_") or sub.name == "__init__"):
+                    s = sub.get_signatures()
+                    if s:
+                        methods.append(f"    def {s[0].to_string()}: ...")
+            head += "\n" + "\n".join(methods[:10]) if methods else ""
+        return head
+    except Exception as err:  # jedi raises a variety of internal errors on odd code
+        log.debug("jedi describe failed: %s", err)
+        return None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Where a name is defined and how it is shown to the model."""
+
+    module_path: str | None
+    line: int  # 0-based line of the definition
+    source: str  # workspace-relative path or module name
+    text: str
+
+
+def resolve_names(source: str, path: str | None, root: str | None, line: int, col: int, names: list[str],
+                  ignore: IgnoreRules) -> dict[str, Resolved | None]:
+    """jedi: the definition of each name (its last occurrence at or above the cursor). None for names
+    worth nothing to the model (builtins, stdlib functions, ignored files, unresolvable)."""
+    import jedi
+
+    lines = source.split("\n")
+    project = jedi.Project(root) if root else None
+    script = jedi.Script(source, path=path, project=project)
+    out: dict[str, Resolved | None] = {}
+    for name in names:
+        out[name] = None
+        pos = None
+        for i in range(line, max(-1, line - 12), -1):
+            text = lines[i][:col] if i == line else lines[i]
+            for m in _IDENT.finditer(text):
+                if m.group(0) == name:
+                    pos = (i, m.start())
+            if pos:
+                break
+        if pos is None:
+            continue
+        try:
+            defs = script.goto(pos[0] + 1, pos[1], follow_imports=True)
+        except Exception as err:
+            log.debug("jedi goto failed for %s: %s", name, err)
+            continue
+        for d in defs[:1]:
+            mpath = str(d.module_path) if d.module_path else None
+            same_file = path is not None and mpath is not None and Path(mpath) == Path(path)
+            if mpath is not None and ignore.is_ignored(mpath):
+                continue  # never send ignored files, not even a signature
+            in_workspace = root is not None and mpath is not None and mpath.startswith(root)
+            if not in_workspace and _is_stdlib(Path(mpath) if mpath else None) and d.type != "class":
+                continue  # builtins and stdlib functions are known to the model
+            text = _describe(d, full=in_workspace or same_file)
+            if not text:
+                continue
+            text, _ = redact(text)
+            src = str(Path(mpath).relative_to(root)) if in_workspace and root and mpath else (d.module_name or "")
+            out[name] = Resolved(mpath, (d.line or 1) - 1, src, text)
+    trim_parser_cache()
+    return out
+
+
+def select_snippets(resolved: dict[str, Resolved | None], names: list[str], path: str | None,
+                    window_first_line: int, window_last_line: int, budget_tokens: int) -> tuple[Snippet, ...]:
+    """The resolved definitions worth sending, nearest names first, within the token budget; those
+    already visible in the prompt's windows are skipped."""
+    out: list[Snippet] = []
+    used = 0
+    seen: set[tuple[str | None, int]] = set()
+    for name in names:
+        r = resolved.get(name)
+        if r is None or (r.module_path, r.line) in seen:
+            continue
+        seen.add((r.module_path, r.line))
+        same_file = path is not None and r.module_path is not None and Path(r.module_path) == Path(path)
+        if same_file and window_first_line <= r.line <= window_last_line:
+            continue
+        cost = estimate_tokens(r.text) + 8
+        if used + cost > budget_tokens:
+            continue
+        used += cost
+        out.append(Snippet(r.source, r.text))
+    return tuple(out)

@@ -1,0 +1,343 @@
+"""Inline completion sessions: typed-ahead reuse, in-flight reuse, cache, debounce, streaming.
+
+For each request, in order, the first that answers wins:
+1. typed-ahead: the user typed the start of a suggestion shown (or still streaming) at this spot;
+   the answer is the rest of it, no upstream request;
+2. cache: the same prompt (content hash) was answered before, in memory or on disk;
+3. debounce (automatic triggers only, adaptive to typing speed), then one upstream stream, shaped
+   as it arrives and closed at the first useful boundary.
+
+A newer request for the same document supersedes the older one, which is answered at once with no
+items. A stream nobody waits for any more is closed after a short grace (a request arriving just
+after a cancel may still reuse it). Failures are never cached. Nothing here knows about LSP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import statistics
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from haiku_lsp.completion.context import build_context, cursor_context
+from haiku_lsp.completion.names import NameContext
+from haiku_lsp.completion.prompts import PROMPT_VERSION, completion_request
+from haiku_lsp.completion.shaping.shaper import CompletionShaper, CursorContext
+from haiku_lsp.completion.typed_ahead import Anchor, Shown, digest
+from haiku_lsp.llm.anthropic import AnthropicProvider
+from haiku_lsp.llm.cache import Cache, content_key
+from haiku_lsp.llm.provider import ModelRequest, ProviderError
+from haiku_lsp.privacy import IgnoreRules
+from haiku_lsp.python.jedi_service import jedi_inline
+from haiku_lsp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CANCEL_GRACE_S = 0.03  # a request following a cancel within this time may reuse the stream
+
+
+@dataclass(frozen=True)
+class CompletionQuery:
+    uri: str
+    lines: list[str]  # the document's lines without line endings
+    line: int  # cursor, code points
+    col: int
+    invoked: bool  # triggerKind 1: no debounce, alternatives welcome
+    path: str | None = None
+    root: str | None = None
+    language: str = "python"
+    version: int | None = None
+
+    def before(self) -> str:
+        return "\n".join([*self.lines[: self.line], self.lines[self.line][: self.col]])
+
+    def after(self) -> str:
+        return "\n".join([self.lines[self.line][self.col :], *self.lines[self.line + 1 :]])
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    text: str
+    source: str  # model | cache | typed-ahead | in-flight | offline
+
+
+@dataclass
+class EngineStats:
+    requests: int = 0
+    upstream: int = 0
+    cache_hits: int = 0
+    typed_ahead: int = 0
+    inflight_reuse: int = 0
+    superseded: int = 0
+    errors: int = 0
+    offline: int = 0
+    dropped: int = 0
+
+
+class _Generation:
+    """One upstream stream shared by every request that agrees with it."""
+
+    def __init__(self, anchor: Anchor, cursor: CursorContext, key: str) -> None:
+        self.anchor, self.key = anchor, key
+        self.shaper = CompletionShaper(cursor)
+        self.result: str | None = None
+        self.error: ProviderError | None = None
+        self.done = asyncio.Event()
+        self.changed = asyncio.Event()
+        self.consumers = 0
+        self.task: asyncio.Task | None = None
+
+    def attach(self) -> None:
+        self.consumers += 1
+
+    def release(self) -> None:
+        self.consumers -= 1
+        if self.consumers <= 0 and not self.done.is_set():
+            asyncio.get_running_loop().call_later(CANCEL_GRACE_S, self._close_if_orphaned)
+
+    def _close_if_orphaned(self) -> None:
+        if self.consumers <= 0 and self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    def agrees_with(self, typed: str) -> bool | None:
+        """True/False once decided; None while the stream has not said enough yet."""
+        if self.done.is_set():
+            return self.result is not None and self.result.startswith(typed) and len(self.result) > len(typed)
+        partial = self.shaper.partial
+        if len(partial) >= len(typed):
+            return True if partial.startswith(typed) else False
+        return None if typed.startswith(partial) else False
+
+
+@dataclass
+class _DocState:
+    gaps: deque = field(default_factory=lambda: deque(maxlen=30))
+    last_change: float = 0.0
+    pending: asyncio.Future | None = None
+    shown: deque = field(default_factory=lambda: deque(maxlen=8))
+    generation: _Generation | None = None
+
+
+class CompletionEngine:
+    def __init__(self, provider: AnthropicProvider, cache: Cache, settings: Callable[[], Settings],
+                 ignore: Callable[[], IgnoreRules],
+                 on_error: Callable[[ProviderError], None] = lambda err: None) -> None:
+        self.provider = provider
+        self.cache = cache
+        self._settings = settings
+        self._ignore = ignore
+        self._on_error = on_error
+        self._docs: dict[str, _DocState] = {}
+        self.jedi_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jedi")
+        self.names = NameContext(self.jedi_executor, ignore)
+        self.stats = EngineStats()
+        self.last_request: ModelRequest | None = None
+
+    # --- document events ---------------------------------------------------------------------
+
+    def note_change(self, uri: str) -> None:
+        """Called on every edit: the gaps between edits drive the adaptive debounce."""
+        state = self._docs.setdefault(uri, _DocState())
+        now = time.monotonic()
+        if state.last_change and now - state.last_change < 2.0:
+            state.gaps.append(now - state.last_change)
+        state.last_change = now
+
+    def note_save(self) -> None:
+        self.names.forget_all()
+
+    def forget(self, uri: str) -> None:
+        state = self._docs.pop(uri, None)
+        if state and state.pending and not state.pending.done():
+            state.pending.set_result(None)
+
+    def debounce_s(self, uri: str) -> float:
+        s = self._settings()
+        state = self._docs.get(uri)
+        if state is None or len(state.gaps) < 3:
+            delay = s.debounce_ms / 1000
+        else:
+            # A pause longer than this typist's usual gap means they are waiting for a suggestion.
+            delay = statistics.median(state.gaps) * 1.5
+        return min(max(delay, s.debounce_min_ms / 1000), s.debounce_max_ms / 1000)
+
+    # --- requests ----------------------------------------------------------------------------
+
+    async def complete(self, q: CompletionQuery) -> list[Suggestion]:
+        """Suggestions for q; [] when superseded by a newer request for the same document."""
+        self.stats.requests += 1
+        state = self._docs.setdefault(q.uri, _DocState())
+        signal = asyncio.get_running_loop().create_future()
+        previous, state.pending = state.pending, signal
+        if previous is not None and not previous.done():
+            previous.set_result(None)
+        work = asyncio.ensure_future(self._complete(q, state))
+        t0 = time.perf_counter()
+        try:
+            await asyncio.wait({work, signal}, return_when=asyncio.FIRST_COMPLETED)
+            if work.done():
+                items = work.result()
+                log.debug("inline completion %s:%d:%d: %s in %.1f ms", q.uri, q.line + 1, q.col + 1,
+                          ", ".join(f"{s.source} {len(s.text)} chars" for s in items) or "nothing",
+                          (time.perf_counter() - t0) * 1000)
+                return items
+            self.stats.superseded += 1
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+            return []
+        except asyncio.CancelledError:
+            work.cancel()
+            raise
+        finally:
+            if state.pending is signal:
+                state.pending = None
+
+    async def _complete(self, q: CompletionQuery, state: _DocState) -> list[Suggestion]:
+        settings = self._settings()
+        ignored = q.path is not None and self._ignore().is_ignored(q.path)
+        if not settings.inline_enabled:
+            return []
+        if not self.provider.available or ignored:
+            return await self._offline(q)
+        before, after_hash = q.before(), digest(q.after())
+
+        # 1. typed-ahead into a suggestion already shown here
+        memo: dict[int, int] = {}
+        for shown in reversed(state.shown):
+            typed = shown.anchor.typed(before, after_hash, memo)
+            if typed is not None:
+                if shown.text.startswith(typed) and len(shown.text) > len(typed):
+                    self.stats.typed_ahead += 1
+                    return [Suggestion(shown.text[len(typed):], "typed-ahead")]
+        # ... or into one still streaming
+        gen = state.generation
+        typed = gen.anchor.typed(before, after_hash, memo) if gen is not None and not gen.done.is_set() else None
+        if gen is not None and typed is not None:
+            try:
+                text = await self._follow(gen, typed)
+            except ProviderError:
+                text = None  # reported by the request that started it; try afresh below
+            if text is not None:
+                self.stats.inflight_reuse += 1
+                return [Suggestion(text, "in-flight")]
+
+        # 2. cache (the context must be built first: the key is the hash of what would be sent)
+        debounce = 0.0 if q.invoked else self.debounce_s(q.uri)
+        started = time.monotonic()
+        snippets = await self.names.snippets(q, settings.max_context_tokens,
+                                             max(debounce, settings.context_time_budget_ms / 1000))
+        request = self._request(q, snippets, settings)
+        key = content_key(PROMPT_VERSION, request.payload())
+        if (hit := self.cache.get("inline", key)) is not None:
+            self.stats.cache_hits += 1
+            state.shown.append(Shown(Anchor.of(before, after_hash), hit))
+            return [Suggestion(hit, "cache")]
+
+        # 3. debounce, then one stream
+        remaining = debounce - (time.monotonic() - started)
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+        cursor = cursor_context(q.lines, q.line, q.col, settings.max_block_lines)
+        gen = _Generation(Anchor.of(before, after_hash), cursor, key)
+        state.generation = gen
+        gen.task = asyncio.ensure_future(self._run(gen, request, state, settings))
+        try:
+            text = await self._follow(gen, "")
+        except ProviderError as err:
+            self._on_error(err)
+            text = None
+        if text:
+            return [Suggestion(text, "model")]
+        # Invoked and the model had nothing (or failed): the offline engine may still help. Not run in
+        # parallel with the stream: its CPU time would slow the common case down.
+        return await self._offline(q) if q.invoked else []
+
+    async def _follow(self, gen: _Generation, typed: str) -> str | None:
+        """Wait on a generation until it agrees or disagrees with `typed`; the rest, or None."""
+        gen.attach()
+        try:
+            while True:
+                if gen.done.is_set() and gen.error is not None:
+                    raise gen.error
+                verdict = gen.agrees_with(typed)
+                if verdict is False:
+                    return None
+                if gen.done.is_set():
+                    return gen.result[len(typed):] if verdict else None
+                gen.changed.clear()
+                await gen.changed.wait()  # set on every chunk and when the stream ends
+        finally:
+            gen.release()
+
+    async def _run(self, gen: _Generation, request: ModelRequest, state: _DocState,
+                   settings: Settings) -> None:
+        timeout = settings.inline_timeout_ms / 1000
+        self.stats.upstream += 1
+        self.last_request = request
+        t0 = time.monotonic()
+        try:
+            # The one-off SDK import after start-up is not the model's latency: outside the deadline.
+            await self.provider.ready()
+            async with asyncio.timeout(timeout):
+                async with self.provider.stream(request, timeout=timeout, inline=True) as stream:
+                    async for chunk in stream:
+                        if gen.shaper.feed(chunk):
+                            break  # leaving the block closes the HTTP stream: no tokens past here
+                        gen.changed.set()
+                    complete = stream.finished or gen.shaper.done
+            if not complete:
+                raise ProviderError("incomplete", "the stream ended before message_stop")
+            gen.result = gen.shaper.finish()
+            if gen.result:
+                # Written after the waiting requests have been answered: the disk write is not theirs to wait on.
+                asyncio.get_running_loop().call_soon(self.cache.set, "inline", gen.key, gen.result)
+                state.shown.append(Shown(gen.anchor, gen.result))
+            else:
+                self.stats.dropped += 1
+                log.debug("completion dropped: %s", gen.shaper.drop_reason)
+        except TimeoutError:
+            gen.error = ProviderError("timeout", f"no completion within {timeout:.1f} s")
+        except ProviderError as err:
+            gen.error = err
+        except asyncio.CancelledError:
+            gen.error = ProviderError("cancelled", "nobody waits for this completion any more")
+        finally:
+            if gen.error is not None and gen.error.kind != "cancelled":
+                self.stats.errors += 1
+                log.warning("inline completion failed after %.0f ms: %s", (time.monotonic() - t0) * 1000,
+                            gen.error)
+            gen.done.set()
+            gen.changed.set()
+
+    def _request(self, q: CompletionQuery, snippets: tuple, settings: Settings) -> ModelRequest:
+        shown_path = q.path or q.uri
+        if q.path and q.root and q.path.startswith(q.root.rstrip("/") + "/"):
+            shown_path = q.path[len(q.root.rstrip("/")) + 1:]
+        ctx = build_context(
+            lines=q.lines, line=q.line, col=q.col, path=shown_path, language=q.language,
+            max_prefix_tokens=settings.max_prefix_tokens, max_suffix_tokens=settings.max_suffix_tokens,
+            max_lines=settings.max_block_lines, snippets=snippets, redact_secrets=settings.redact_secrets)
+        max_tokens = settings.max_line_tokens if ctx.cursor.mode == "line" else settings.max_block_tokens
+        return completion_request(ctx, model=settings.fast_model, max_tokens=max_tokens)
+
+    async def _offline(self, q: CompletionQuery) -> list[Suggestion]:
+        if q.language != "python":
+            return []
+        self.stats.offline += 1
+        source = "\n".join(q.lines)
+        limit = 5 if q.invoked else 1
+        try:
+            texts = await asyncio.get_running_loop().run_in_executor(
+                self.jedi_executor, lambda: jedi_inline(source, q.path, q.root, q.line, q.col, limit))
+        except Exception as err:
+            log.debug("offline completion failed: %s", err)
+            return []
+        return [Suggestion(t, "offline") for t in texts]
+
+    def close(self) -> None:
+        self.jedi_executor.shutdown(wait=False, cancel_futures=True)
+

@@ -1,0 +1,196 @@
+"""Block mode: where a multi-line answer ends and how its lines are indented in the file (pure).
+
+Used by :class:`haiku_lsp.completion.shaping.shaper.CompletionShaper` once the first line of a block-mode answer
+(cursor on a blank line) is known.
+"""
+
+from __future__ import annotations
+
+from haiku_lsp.completion.shaping.filters import (
+    CONTINUATION_KEYWORDS,
+    HOLE_RE,
+    LexState,
+    leading_identifier,
+    looks_like_prose,
+    repeated_cycle,
+    scan_line,
+)
+
+STOP, KEEP, WAIT = "stop", "keep", "wait"
+
+
+def fit_first(prefix: str, line: str) -> tuple[str, int, str | None]:
+    """(first line as inserted after *prefix*, its column in the file, shift for the following lines,
+    None while undecided).
+
+    The model may restate the cursor line's indentation ("    return x" at column 4), omit it (the
+    perfect answer: then the following lines are either in file indentation or relative to the cursor,
+    decided later), or give less than the cursor has (its whole block shifted left)."""
+    body = line.lstrip(" \t")
+    ws = line[: len(line) - len(body)]
+    if ws.startswith(prefix):
+        return line[len(prefix) :], len(ws), ""
+    if not ws:
+        return line, len(prefix), None
+    same_char = len(set(ws + prefix)) == 1 and len(ws) < len(prefix)
+    return body, len(prefix), prefix[len(ws) :] if same_char else ""
+
+
+class BlockLayout:
+    """A block-mode answer from its first line on, and the rules that end the block.
+
+    A block ends at the first statement left of its first line; when that first line is a compound
+    statement header (ends with ":"), at the next statement at or left of it (else/elif/except/finally
+    continue it); at module level, at a blank line followed by a new statement. Also at a closing fence
+    or tag, an explanation in prose, a copy of the line after the hole (*target*), a repeated line
+    cycle, or *max_lines*."""
+
+    def __init__(self, prefix: str, first_line: str, cursor: LexState, target: str | None, max_lines: int):
+        self.prefix = prefix
+        self.first, self.indent, self.shift = fit_first(prefix, first_line)
+        self.rest: list[str] = []  # following lines as the model sent them
+        self._cursor = cursor  # lexical state at the cursor
+        self._target = target
+        self._max_lines = max_lines
+        self._seen = [prefix + self.first]  # lines as they would appear in the file
+        self._lex = LexState()  # lexical state at the start of the next line
+        self._opens: bool | None = None  # first statement ends with ":" (None until its last line)
+        self._blank_run = 0  # blank lines since the last non-blank one
+        self._advance_lex(self.first, cursor)
+
+    @property
+    def copies_target(self) -> bool:
+        """The first line is the line that already follows the hole."""
+        return (self.prefix + self.first).rstrip() == self._target
+
+    def render(self, held: int = 0) -> str:
+        """The insertion text, without the last *held* lines."""
+        shift = self.shift or ""
+        kept = self.rest[: len(self.rest) - held]
+        lines = [self.first, *((shift + x) if x.strip() else x for x in kept)]
+        while len(lines) > 1 and not lines[-1].strip():
+            lines.pop()
+        return "\n".join(lines)
+
+    def preview(self) -> str:
+        """render() without what may still be taken back: all but the first line while the shift is
+        undecided, and trailing lines that repeat the ones before them (a runaway repetition starting)."""
+        if self.shift is None:
+            return self.first
+        seen, held = self._seen, 0
+        for k in range(1, 5):
+            run = 0
+            while run + k < len(seen) and seen[-1 - run] == seen[-1 - run - k]:
+                run += 1
+            held = max(held, run)
+        return self.render(min(held, len(self.rest)))
+
+    def add(self, raw: str) -> bool:
+        """Add a complete line; True when the block is finished (the line is then left out if it is past
+        the end)."""
+        verdict, shift = self.judge(raw, True)
+        if verdict == STOP:
+            return True
+        line = HOLE_RE.sub("", raw)
+        self.shift = shift
+        file_line = (shift or "") + line if line.strip() else line
+        if line.strip() and shift is not None and file_line.rstrip() == self._target:
+            return True  # the model went on to copy the code that follows the hole
+        self._advance_lex(line, self._lex)
+        self.rest.append(line)
+        self._seen.append(file_line)
+        self._blank_run = 0 if line.strip() else self._blank_run + 1
+        period = repeated_cycle(self._seen)
+        if period:
+            del self.rest[len(self.rest) - 2 * period :]
+            return True
+        return 1 + len(self.rest) >= self._max_lines
+
+    def judge(self, raw: str, complete: bool) -> tuple[str, str | None]:
+        """Does *raw* (a line after the first, possibly incomplete) end the block? -> (verdict, shift).
+
+        On an incomplete line only the indentation and the first word are used, so a STOP reached there
+        is final (what makes the result independent of chunking); prose needs the whole line."""
+        body = raw.lstrip(" \t")
+        ws = raw[: len(raw) - len(body)]
+        shift = self.shift
+        if not body.strip():
+            return (KEEP if complete else WAIT), shift
+        if self._lex.quote:
+            return KEEP, shift  # inside a string indentation means nothing
+        if not self._lex.at_statement_start:
+            if shift is None:
+                shift = self._continuation_shift(ws, body)
+            return KEEP, shift
+        if body[0] in "`<":
+            return STOP, shift  # closing fence or echoed tag: never Python at a statement start
+        if complete and body[0].isupper() and looks_like_prose(body):
+            return STOP, shift  # an explanation after the code ("This function ...")
+        if shift is None:
+            shift = self._probe_shift(ws, body, complete)
+            if shift is None:
+                return WAIT, None
+        indent = len(shift) + len(ws)
+        if shift and not ws and self._blank_run >= 2:
+            return STOP, shift  # a block relative to the cursor cannot dedent: two blank lines end it
+        if self._opens:  # one compound statement: ends at the next line at or left of its header
+            if indent < self.indent:
+                return STOP, shift
+            if indent == self.indent:
+                word, ended = leading_identifier(body)
+                if not (ended or complete) and any(k.startswith(word) for k in CONTINUATION_KEYWORDS):
+                    return WAIT, shift
+                return (KEEP if word in CONTINUATION_KEYWORDS else STOP), shift
+            return KEEP, shift
+        if self.indent:
+            return (STOP if indent < self.indent else KEEP), shift
+        # Module level: simple statements run on until a blank line and a new top-level statement.
+        return (STOP if indent == 0 and self._blank_run else KEEP), shift
+
+    def _advance_lex(self, line: str, state: LexState) -> None:
+        scan = scan_line(line, state)
+        self._lex = scan.state
+        if self._opens is None and scan.state.at_statement_start:
+            self._opens = line[: scan.code_end].rstrip().endswith(":")
+
+    def _continuation_shift(self, ws: str, body: str) -> str:
+        """Shift decided by a continuation line inside brackets. Hanging indents are deeper than the
+        statement that opened them, so one at or left of the cursor column means the block is relative
+        to the cursor."""
+        prefix = self.prefix
+        if not self._cursor.at_statement_start:
+            # The cursor itself is inside brackets (e.g. a list's items): siblings share its column.
+            return "" if len(ws) >= len(prefix) or body[0] in ")]}" else prefix
+        if len(ws) > len(prefix) or (len(ws) == len(prefix) and body[0] in ")]}"):
+            return ""
+        return prefix
+
+    def _probe_shift(self, ws: str, body: str, complete: bool) -> str | None:
+        """Shift decided by the first statement after the first line (None: need more of the line).
+
+        Perfect answers give following lines their file indentation; some answers are written relative
+        to the cursor column instead. After a header ending in ":" the body must be deeper than the
+        cursor; after a simple statement a return to column 0 is read as relative unless it looks like
+        new top-level code (def/class/decorator/__main__ guard, two blank lines, or the line that follows
+        the hole)."""
+        prefix = self.prefix
+        if self._opens:
+            return "" if len(ws) > len(prefix) or not ws else prefix
+        if ws or body[0] == "@":
+            return ""
+        word, ended = leading_identifier(body)
+        if not (ended or complete) and any(k.startswith(word) for k in ("def", "class", "async", "if")):
+            return None
+        if word in ("def", "class", "async"):
+            return ""
+        if word == "if" and not complete and len(body) < 11 and "if __name__".startswith(body):
+            return None
+        if body.startswith("if __name__") or self._blank_run >= 2:
+            return ""
+        target = self._target
+        if target is not None and target.startswith(body.rstrip()):
+            if not complete:
+                return None
+            if body.rstrip() == target:
+                return ""
+        return prefix

@@ -1,0 +1,307 @@
+"""Turn Claude's streamed answer into the exact text to insert at the cursor (pure, no LSP).
+
+The model is asked for the text of the hole at the cursor. Its answer streams in through
+:meth:`CompletionShaper.feed`, which strips prompt scaffolding (``<COMPLETION>`` tags, code fences, echoed
+``<HOLE/>``/``<file>`` lines) and reports when enough has arrived -- the end of the line in *line* mode,
+the end of the block in *block* mode -- so the caller can close the stream. :meth:`CompletionShaper.finish`
+then fits the answer to the cursor (restated prefix or indentation, copied suffix, glued words, a block
+indented relative to the cursor) or drops it (prose, blank, repeat of the line above, copy of the code
+that follows, runaway line).
+
+Guarantees callers may rely on:
+
+* a *perfect* answer -- the literal text of the hole: first line without the cursor line's existing
+  text, following lines with their full indentation -- comes out unchanged (bar the documented
+  ambiguities of the heuristics in :mod:`.answer_filters`);
+* the result and the moment ``feed`` returns True do not depend on how the stream is split into chunks;
+* text fed after ``feed`` returned True is ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+from haiku_lsp.completion.shaping.block_layout import STOP, BlockLayout, fit_first
+from haiku_lsp.completion.shaping.filters import (
+    CLOSE_TAG,
+    HOLE_RE,
+    OPEN_TAG_RE,
+    SCAFFOLD_LINE_RE,
+    LexState,
+    LineScan,
+    carried_state,
+    leading_identifier,
+    looks_like_prose,
+    needs_glue_space,
+    scan_line,
+    strip_restated_prefix,
+    trim_suffix_overlap,
+    words,
+)
+
+
+@dataclass(frozen=True)
+class CursorContext:
+    """The text around the cursor, as the shaper needs it."""
+
+    line_prefix: str  # text on the cursor line before the cursor
+    line_suffix: str  # text on the cursor line after the cursor
+    lines_before: tuple[str, ...] = ()  # lines above the cursor line, in file order
+    lines_after: tuple[str, ...] = ()  # lines below the cursor line, in file order
+    max_lines: int = 40  # hard cap on lines in a block completion
+    max_line_chars: int = 400  # hard cap per line (runaway guard)
+
+    @property
+    def mode(self) -> Literal["line", "block"]:
+        """Line mode when line_prefix has non-whitespace, else block mode."""
+        return "line" if self.line_prefix.strip() else "block"
+
+
+_UNSET = object()
+
+
+class CompletionShaper:
+    """Incrementally shapes one streamed answer for one cursor position. Not thread-safe."""
+
+    def __init__(self, ctx: CursorContext) -> None:
+        self.ctx = ctx
+        # A whitespace-only line with code after the cursor: the insertion lands in front of that code,
+        # so only a single line makes sense there.
+        self._single = ctx.mode == "line" or bool(ctx.line_suffix.strip())
+        self._pending = ""  # the incomplete last line of the answer
+        self._raw_lines = 0
+        self._tag_stripped = False
+        self._first: str | None = None  # first line of the insertion, already fitted to the cursor
+        self._block: BlockLayout | None = None  # block mode, from the first line on
+        self._done = False
+        self._drop: str | None = None
+        self._result: object = _UNSET
+
+    # --- public API ----------------------------------------------------------------------------------
+
+    def feed(self, chunk: str) -> bool:
+        """Add streamed text. Returns True once a useful boundary has been reached and no more text is
+        needed (the caller closes the upstream stream right away — tokens past this point are wasted)."""
+        if self._done:
+            return True
+        self._pending += chunk
+        while not self._done:
+            nl = self._pending.find("\n")
+            line = self._pending if nl < 0 else self._pending[:nl]
+            tag = line.lower().find(CLOSE_TAG)
+            if tag >= 0:
+                self._pending = ""
+                if line[:tag].strip():
+                    self._take(line[:tag])
+                self._stop()
+            elif nl < 0:
+                self._probe(line)
+                break
+            else:
+                self._pending = self._pending[nl + 1 :]
+                self._take(line)
+        return self._done
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    @property
+    def partial(self) -> str:
+        """Best-effort shaped text so far (used to check, while streaming, whether what the user typed
+        meanwhile still agrees with the suggestion). Only complete lines (and, until the first line is
+        complete, a fitted preview of it) are shown; "" while nothing usable has arrived or once the
+        answer is dropped. finish() may still trim it (suffix overlap, repetition, boundary)."""
+        if self._done:
+            return self.finish() or ""
+        if self._drop:
+            return ""
+        if self._first is None:
+            # A trailing "<" may be the start of a tag: leave it out of the preview until it is known.
+            return self._preview_first(_strip_partial_tag(self._pending, 1, (CLOSE_TAG, "<hole/>")))
+        return self._block.preview() if self._block else self._first
+
+    def finish(self) -> str | None:
+        """The text to insert at the cursor, or None when the answer is dropped (prose, blank, repeat
+        of the line above, only a copy of the suffix, ...). Callable whether or not the boundary was
+        reached (stream ended / max_tokens). Idempotent."""
+        if self._result is not _UNSET:
+            return self._result  # type: ignore[return-value]
+        if not self._done:
+            tail, self._pending = _strip_partial_tag(self._pending), ""
+            if tail.strip():
+                self._take(tail)
+            self._done = True
+        result: str | None = None
+        if self._drop is None:
+            if self._first is None:
+                self._drop = "blank"
+            else:
+                result = self._block.render() if self._block else self._first
+                if not result.strip():
+                    result, self._drop = None, "blank"
+        self._result = result
+        return result
+
+    @property
+    def drop_reason(self) -> str | None:
+        """Why finish() returned None, for logs: "blank", "prose", "eol" (nothing to add on this line),
+        "prefix" (only restates the line), "suffix" (only copies what follows), "repeat" (the line above
+        again), "long_line" (runaway line)."""
+        return self._drop
+
+    # --- line plumbing -------------------------------------------------------------------------------
+
+    def _stop(self, reason: str | None = None) -> None:
+        self._done = True
+        if reason and self._drop is None:
+            self._drop = reason
+
+    def _probe(self, partial: str) -> None:
+        """Early decisions on the incomplete last line; each is final for any continuation of it."""
+        if len(partial) > self.ctx.max_line_chars + len(CLOSE_TAG):
+            self._stop("long_line")
+        elif self._block is not None and self._block.judge(partial, False)[0] == STOP:
+            self._stop()
+
+    def _take(self, line: str) -> None:
+        line = line.rstrip("\r")
+        self._raw_lines += 1
+        if len(line) > self.ctx.max_line_chars:
+            self._stop("long_line")
+        elif self._block is not None:
+            if self._block.add(line):
+                self._stop()
+        elif self._first is None:
+            self._take_head(line)
+        if self._raw_lines > 3 * self.ctx.max_lines + 10:
+            self._stop()
+
+    def _take_head(self, line: str) -> None:
+        """Lines before the first line of code: opening tag, fences, echoed scaffolding, blank lines."""
+        if not self._tag_stripped and (m := OPEN_TAG_RE.match(line)):
+            self._tag_stripped = True
+            line = line[m.end() :]
+            if not line.strip():
+                return  # the newline after the tag is formatting, not part of the hole
+        clean = HOLE_RE.sub("", line)
+        stripped = clean.strip()
+        if SCAFFOLD_LINE_RE.fullmatch(stripped) or (not stripped and line.strip()):
+            return
+        if not stripped:
+            if self._single:
+                self._stop("eol")  # the answer starts a new line: nothing to add on this one
+            return
+        if not self._in_text and looks_like_prose(clean):
+            self._stop("prose")
+        elif self._single:
+            fitted, reason = self._fit_line(clean)
+            self._first = fitted
+            self._stop(reason)
+        else:
+            self._start_block(clean)
+
+    # --- context ---------------------------------------------------------------------------------------
+
+    @cached_property
+    def _line_start(self) -> LexState:
+        return carried_state(self.ctx.lines_before)
+
+    @cached_property
+    def _cursor(self) -> LineScan:
+        return scan_line(self.ctx.line_prefix, self._line_start)
+
+    @cached_property
+    def _in_string(self) -> bool:
+        return bool(self._cursor.state.quote) or self._cursor.open_string
+
+    @cached_property
+    def _in_text(self) -> bool:
+        """The cursor is inside a string or comment (prose there is legitimate)."""
+        return self._in_string or self._cursor.in_comment
+
+    @cached_property
+    def _prev_line(self) -> str:
+        return next((x.strip() for x in reversed(self.ctx.lines_before) if x.strip()), "")
+
+    @cached_property
+    def _target(self) -> str | None:
+        """The first non-blank line after the cursor line: the model copying it means the hole is done."""
+        return next((x.rstrip() for x in self.ctx.lines_after if x.strip()), None)
+
+    @cached_property
+    def _known(self) -> set[str]:
+        ctx = self.ctx
+        return words("\n".join((*ctx.lines_before, *ctx.lines_after, ctx.line_suffix)))
+
+    # --- line mode -----------------------------------------------------------------------------------
+
+    def _fit_line(self, answer: str, preview: bool = False) -> tuple[str, str | None]:
+        """Fit the first answer line between line_prefix and line_suffix: (text, drop reason or None)."""
+        prefix, suffix = self.ctx.line_prefix, self.ctx.line_suffix
+        text, undecided = strip_restated_prefix(prefix, answer)
+        if preview and undecided:
+            return "", None
+        if not text.strip():
+            return "", "prefix"
+        after_word = prefix[-1:].isalnum() or prefix.endswith("_")
+        if preview and after_word and not leading_identifier(text)[1]:
+            return "", None  # the first word is still arriving: whether it needs a space is unknown
+        if after_word and not self._in_string and needs_glue_space(prefix, text, lambda: self._known):
+            text = " " + text
+        text = trim_suffix_overlap(prefix, text, suffix, self._line_start)
+        if not text.strip():
+            return "", "suffix"
+        if not suffix.strip():
+            text = text.rstrip()
+        if self._prev_line and self._prev_line in ((prefix + text).strip(), (prefix + text + suffix).strip()):
+            return "", "repeat"
+        return text, None
+
+    def _preview_first(self, line: str) -> str:
+        if not self._tag_stripped:
+            if m := OPEN_TAG_RE.match(line):
+                line = line[m.end() :]
+            elif "<completion>".startswith(line.lstrip().lower()):
+                return ""
+        clean = HOLE_RE.sub("", line)
+        stripped = clean.strip()
+        if not stripped or stripped[0] in "`<" or (not self._in_text and looks_like_prose(clean)):
+            return ""
+        if self._single:
+            text, reason = self._fit_line(clean, preview=True)
+            return "" if reason else text
+        return fit_first(self.ctx.line_prefix, clean)[0]
+
+    # --- block mode ----------------------------------------------------------------------------------
+
+    def _start_block(self, line: str) -> None:
+        if self._prev_line and line.strip() == self._prev_line:
+            self._stop("repeat")
+            return
+        ctx = self.ctx
+        self._block = BlockLayout(ctx.line_prefix, line, self._cursor.state, self._target, ctx.max_lines)
+        self._first = self._block.first
+        if self._block.copies_target:
+            self._stop("suffix")
+        elif ctx.max_lines <= 1:
+            self._stop()
+
+
+def _strip_partial_tag(text: str, shortest: int = 2, tags: tuple[str, ...] = (CLOSE_TAG,)) -> str:
+    """Drop an incomplete tag at the very end (the stream was cut inside it, or it is still arriving)."""
+    low = text.lower()
+    for tag in tags:
+        for k in range(len(tag) - 1, shortest - 1, -1):
+            if low.endswith(tag[:k]):
+                return text[:-k]
+    return text
+
+
+def shape(ctx: CursorContext, text: str) -> str | None:
+    """Feed all of text and finish."""
+    shaper = CompletionShaper(ctx)
+    shaper.feed(text)
+    return shaper.finish()

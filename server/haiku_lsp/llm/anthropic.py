@@ -1,0 +1,230 @@
+"""The Anthropic provider over `anthropic.AsyncAnthropic`.
+
+The SDK takes ~3 s to import on small machines, so it is imported in a background thread after the
+server has answered `initialize` (`start_import`), and awaited on first use. Streams are async
+context managers: leaving the block -- normally, by an exception or by cancellation -- closes the
+HTTP response, so no tokens are paid past the point where the caller stopped reading.
+
+Inline completions use a client with `max_retries=0` (a retried completion is stale) and a short
+timeout; actions use the SDK's retries. Every call's usage is recorded in the ledger, also when a
+stream was closed early (output tokens are then estimated from the text received).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from haiku_lsp.llm.accounting import Ledger, Usage
+from haiku_lsp.llm.provider import ModelRequest, ProviderError
+
+log = logging.getLogger(__name__)
+
+_STATUS_KINDS = {400: "bad_request", 401: "auth", 403: "auth", 404: "bad_request", 413: "bad_request",
+                 422: "bad_request", 429: "rate_limit", 529: "overloaded"}
+
+
+def api_key_present() -> bool:
+    return bool(os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN"))
+
+
+@dataclass
+class Completion:
+    text: str
+    tool_input: dict[str, Any] | None
+    stop_reason: str | None
+    usage: Usage
+
+
+class TextStream:
+    """Async iterator over text deltas of one streamed call; `usage` and `stop_reason` fill in."""
+
+    def __init__(self, model: str, events: Any) -> None:
+        self._events = events
+        self.model = model
+        self.input = self.cache_write = self.cache_read = 0
+        self.output: int | None = None
+        self.stop_reason: str | None = None
+        self.finished = False  # saw message_stop
+        self.chars = 0
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._texts()
+
+    async def _texts(self) -> AsyncIterator[str]:
+        async for event in self._events:
+            kind = event.type
+            if kind == "content_block_delta":
+                delta = event.delta
+                text = getattr(delta, "text", None)
+                if text:
+                    self.chars += len(text)
+                    yield text
+            elif kind == "message_start":
+                self._usage(event.message.usage)
+            elif kind == "message_delta":
+                self.stop_reason = event.delta.stop_reason
+                self._usage(event.usage)
+            elif kind == "message_stop":
+                self.finished = True
+
+    def _usage(self, u: Any) -> None:
+        self.input = getattr(u, "input_tokens", None) or self.input
+        self.cache_write = getattr(u, "cache_creation_input_tokens", None) or self.cache_write
+        self.cache_read = getattr(u, "cache_read_input_tokens", None) or self.cache_read
+        out = getattr(u, "output_tokens", None)
+        if out is not None:
+            self.output = out
+
+    @property
+    def usage(self) -> Usage:
+        output = self.output or 0
+        if not self.finished:
+            # Closed early: the API bills what it generated; estimate from what we received.
+            output = max(output, round(self.chars / 3.5))
+        return Usage(self.model, self.input, output, self.cache_write, self.cache_read)
+
+
+class AnthropicProvider:
+    def __init__(self, ledger: Ledger | None = None) -> None:
+        self.ledger = ledger or Ledger()
+        self._client: Any = None
+        self._inline_client: Any = None
+        self._sdk: Any = None
+        self._import_done = threading.Event()
+        self._import_error: BaseException | None = None
+        self._import_started = False
+
+    @property
+    def available(self) -> bool:
+        return api_key_present()
+
+    def start_import(self) -> None:
+        """Import the SDK in a daemon thread; safe to call more than once."""
+        if self._import_started:
+            return
+        self._import_started = True
+
+        def work() -> None:
+            try:
+                import anthropic
+                import httpx2  # noqa: F401  (the SDK's transport; its errors surface mid-stream)
+
+                self._sdk = anthropic
+            except BaseException as err:  # pragma: no cover - a broken install
+                self._import_error = err
+            finally:
+                self._import_done.set()
+
+        threading.Thread(target=work, name="import-anthropic", daemon=True).start()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (a headless run ends with this)."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = self._inline_client = None
+
+    def wait_for_import(self, timeout: float) -> bool:
+        """Block (a background thread) until the SDK import has ended; False on timeout."""
+        return self._import_done.wait(timeout) if self._import_started else True
+
+    async def ready(self) -> None:
+        """Wait for the SDK import and the client (ProviderError "no_key" without a key)."""
+        await self._ensure_client()
+
+    async def _ensure_client(self) -> Any:
+        if self._client is not None:
+            return self._client
+        if not self.available:
+            raise ProviderError("no_key", "no ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN is set")
+        self.start_import()
+        if not self._import_done.is_set():
+            await asyncio.to_thread(self._import_done.wait)
+        if self._import_error is not None:
+            raise ProviderError("connection", f"the anthropic SDK failed to import: {self._import_error}")
+        if self._client is None:
+            # The SDK reads the key and ANTHROPIC_BASE_URL from the environment itself.
+            self._client = self._sdk.AsyncAnthropic(max_retries=2)
+            self._inline_client = self._client.with_options(max_retries=0)
+        return self._client
+
+    def _convert(self, err: BaseException) -> ProviderError:
+        sdk = self._sdk
+        if sdk is not None:
+            if isinstance(err, sdk.APITimeoutError):
+                return ProviderError("timeout", "the model did not answer in time")
+            if isinstance(err, sdk.APIConnectionError):
+                return ProviderError("connection", f"could not reach the model API: {err}")
+            if isinstance(err, sdk.APIStatusError):
+                status = getattr(err, "status_code", None)
+                body = getattr(err, "body", None)
+                inner = body.get("error") if isinstance(body, dict) else None
+                etype = inner.get("type", "") if isinstance(inner, dict) else ""
+                message = getattr(err, "message", str(err))
+                if etype == "overloaded_error":
+                    return ProviderError("overloaded", message, status)
+                if status is not None and status < 400:  # an `error` event inside a 200 stream
+                    return ProviderError("server", message, status)
+                kind = _STATUS_KINDS.get(status or 0, "server" if (status or 0) >= 500 else "bad_request")
+                return ProviderError(kind, message, status)
+        # The transport's errors (a connection dropped mid-stream, a read timeout) are not wrapped.
+        if "Timeout" in type(err).__name__:
+            return ProviderError("timeout", "the model stopped sending")
+        return ProviderError("connection", f"{type(err).__name__}: {err}")
+
+    def _check_budget(self) -> None:
+        if self.ledger.over_budget():
+            raise ProviderError(
+                "budget", f"the budget of ${self.ledger.budget_usd:.2f} is used up "
+                f"(${self.ledger.total_usd:.4f} spent); raise the budgetUsd setting to continue")
+
+    @contextlib.asynccontextmanager
+    async def stream(self, request: ModelRequest, *, timeout: float, inline: bool = True,
+                     feature: str = "inline") -> AsyncIterator[TextStream]:
+        """Open a streamed call. The HTTP stream is closed when the block is left, however."""
+        self._check_budget()
+        client = await self._ensure_client()
+        if inline:
+            client = self._inline_client
+        try:
+            raw = await client.messages.create(**request.payload(), stream=True, timeout=timeout)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            raise self._convert(err) from err
+        stream = TextStream(request.model, raw)
+        try:
+            yield stream
+        except (ProviderError, asyncio.CancelledError, GeneratorExit):
+            raise
+        except Exception as err:
+            if self._sdk is not None and isinstance(err, self._sdk.APIError) or _is_transport_error(err):
+                raise self._convert(err) from err
+            raise
+        finally:
+            # Shielded: a second cancellation must not leave the connection open.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(raw.close())
+            if stream.input or stream.chars:
+                self.ledger.record(stream.usage, feature)
+
+    async def complete(self, request: ModelRequest, *, timeout: float, feature: str = "action",
+                       retries: bool = True) -> Completion:
+        """A whole answer (streamed underneath, so a long answer does not hit read timeouts)."""
+        parts: list[str] = []
+        async with self.stream(request, timeout=timeout, inline=not retries, feature=feature) as s:
+            async for text in s:
+                parts.append(text)
+        if not s.finished:
+            raise ProviderError("incomplete", "the answer stream ended before message_stop")
+        return Completion("".join(parts), None, s.stop_reason, s.usage)
+
+
+def _is_transport_error(err: BaseException) -> bool:
+    return type(err).__module__.split(".")[0] in ("httpx2", "httpx", "httpcore", "httpcore2", "h11")

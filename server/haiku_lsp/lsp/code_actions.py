@@ -1,0 +1,80 @@
+"""textDocument/codeAction: listing is instant and makes no model call. Every action carries a
+command (`haiku.*`); the work happens when the editor runs it (see `commands.py`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from haiku_lsp.lsp.convert import code_point_position, split_lines
+from haiku_lsp.python.outline import enclosing_definition
+
+if TYPE_CHECKING:
+    from haiku_lsp.lsp.server import HaikuLanguageServer
+
+log = logging.getLogger(__name__)
+
+KIND_TEST = types.CodeActionKind.Refactor + ".haiku.generateTest"
+KIND_EXPLAIN = types.CodeActionKind.Refactor + ".haiku.explainStackTrace"
+KIND_FIX = types.CodeActionKind.QuickFix + ".haiku"
+KIND_REWRITE = types.CodeActionKind.RefactorRewrite
+KINDS = [types.CodeActionKind.QuickFix, types.CodeActionKind.Refactor, KIND_FIX, KIND_TEST, KIND_EXPLAIN,
+         KIND_REWRITE]
+
+
+def _wanted(kind: str, only: list[str] | None) -> bool:
+    return not only or any(kind == k or kind.startswith(k + ".") for k in only)
+
+
+def register(server: HaikuLanguageServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=KINDS))
+    def code_action(ls: HaikuLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+        document = ls.workspace.text_documents.get(params.text_document.uri)
+        if document is None:
+            return None
+        lines = split_lines(document.source)
+        start = code_point_position(document, lines, params.range.start)
+        end = code_point_position(document, lines, params.range.end)
+        if start is None or end is None:
+            return None
+        only = [str(k) for k in params.context.only] if params.context.only else None
+        uri = document.uri
+        actions: list[types.CodeAction] = []
+
+        suggested = ls.suggested_fixes.get(uri)
+        if suggested is not None and suggested.matches(document.source) and _wanted(KIND_FIX, only):
+            title = f"Apply suggested fix from Haiku: {suggested.title}"
+            actions.append(types.CodeAction(title=title, kind=KIND_FIX, is_preferred=True, command=types.Command(
+                title=title, command="haiku.applySuggestedFix", arguments=[uri])))
+
+        for diagnostic in params.context.diagnostics:
+            if not _wanted(KIND_FIX, only):
+                break
+            title = f"Fix with Haiku: {diagnostic.message.splitlines()[0][:80]}"
+            actions.append(types.CodeAction(
+                title=title, kind=KIND_FIX, diagnostics=[diagnostic],
+                command=types.Command(title=title, command="haiku.fixDiagnostic",
+                                      arguments=[uri, ls.protocol._converter.unstructure(diagnostic)])))
+
+        from haiku_lsp.tracebacks.parse import find_traceback  # imported in the background after start-up
+
+        if _wanted(KIND_EXPLAIN, only) and find_traceback(lines, start[0], end[0]) is not None:
+            title = "Explain this stack trace with Haiku"
+            actions.append(types.CodeAction(title=title, kind=KIND_EXPLAIN, command=types.Command(
+                title=title, command="haiku.explainStackTrace",
+                arguments=[uri, ls.protocol._converter.unstructure(params.range)])))
+
+        if document.language_id == "python" and _wanted(KIND_TEST, only):
+            qualname = enclosing_definition(lines, start[0])
+            if qualname is not None:
+                title = f"Generate a unit test for `{qualname}` with Haiku"
+                actions.append(types.CodeAction(title=title, kind=KIND_TEST, command=types.Command(
+                    title=title, command="haiku.generateTest",
+                    arguments=[uri, ls.protocol._converter.unstructure(params.range.start)])))
+        if document.language_id == "python" and _wanted(KIND_REWRITE, only):
+            title = "Refactor file with a plan…"
+            actions.append(types.CodeAction(title=title, kind=KIND_REWRITE, command=types.Command(
+                title=title, command="haiku.refactorFile", arguments=[uri])))
+        return actions

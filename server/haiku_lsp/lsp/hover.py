@@ -1,0 +1,46 @@
+"""textDocument/hover: jedi's signature and docstring at once, plus Haiku's explanation when it is
+cached or arrives within the budget (otherwise it is fetched in the background for next time)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from haiku_lsp.lsp.convert import code_point_position, split_lines
+from haiku_lsp.python.jedi_service import hover_info
+
+if TYPE_CHECKING:
+    from haiku_lsp.lsp.server import HaikuLanguageServer
+
+
+def register(server: HaikuLanguageServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    async def hover(ls: HaikuLanguageServer, params: types.HoverParams) -> types.Hover | None:
+        document = ls.workspace.text_documents.get(params.text_document.uri)
+        if document is None:
+            return None
+        lines = split_lines(document.source)
+        cursor = code_point_position(document, lines, params.position)
+        if cursor is None:
+            return None
+        source, path, root = "\n".join(lines), document.path, ls.root_path()
+        settings = ls.settings
+        explain = settings.hover_explanations and not ls.offline_for(path)
+        markdown, definition = await asyncio.get_running_loop().run_in_executor(
+            ls.engine.jedi_executor, lambda: hover_info(source, path, root, cursor[0], cursor[1], explain))
+        if not markdown:
+            return None
+        if definition is not None and not ls.ignore_rules.is_ignored(definition["path"]):
+            key = ls.hover.key(settings.fast_model, definition)
+            text = ls.hover.cached(key)
+            if text is None:
+                task = ls.hover.fetch(key, settings.fast_model, definition, settings.action_timeout_s)
+                try:
+                    text = await asyncio.wait_for(asyncio.shield(task), settings.hover_budget_ms / 1000)
+                except TimeoutError:
+                    text = None  # still running: cached for the next hover
+            if text:
+                markdown += f"\n\n---\n**Haiku:** {text}"
+        return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown))

@@ -1,0 +1,232 @@
+"""The language server: lifecycle, settings and wiring. Features live in `features/`."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from haiku_lsp import __version__
+from haiku_lsp.completion.engine import CompletionEngine
+from haiku_lsp.hover.explainer import HoverExplainer
+from haiku_lsp.llm.accounting import Ledger
+from haiku_lsp.llm.anthropic import AnthropicProvider
+from haiku_lsp.llm.cache import Cache
+from haiku_lsp.llm.provider import ProviderError
+from haiku_lsp.privacy import IgnoreRules
+from haiku_lsp.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from haiku_lsp.tracebacks.explain import SuggestedFix
+
+log = logging.getLogger(__name__)
+
+NO_KEY_MESSAGE = (
+    "haiku-lsp: no ANTHROPIC_API_KEY is set, so suggestions come from the offline engine (jedi). "
+    "Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) in the editor's environment and restart the "
+    "server to get Claude completions."
+)
+
+
+class HaikuLanguageServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("haiku-lsp", __version__)
+        self.settings = Settings()
+        self.ledger = Ledger()
+        self.provider = AnthropicProvider(self.ledger)
+        self.cache = Cache(size_mib=self.settings.cache_size_mib)
+        self.ignore_rules = IgnoreRules()
+        self.engine = CompletionEngine(
+            self.provider, self.cache, lambda: self.settings, lambda: self.ignore_rules,
+            on_error=self.report_provider_error)
+        self._pending_problems: list[str] = []
+        self._reported: set[str] = set()
+        self.suggested_fixes: dict[str, SuggestedFix] = {}
+        self.hover = HoverExplainer(self.provider, self.cache)
+
+    def root_path(self) -> str | None:
+        try:
+            return self.workspace.root_path
+        except Exception:  # before initialize
+            return None
+
+    def apply_settings(self, raw: object, *, announce: bool) -> None:
+        self.settings, problems = load_settings(raw, self.settings)
+        self.ledger.budget_usd = self.settings.budget_usd
+        self.ledger.prices = self.settings.prices
+        self.cache.enabled = self.settings.cache_enabled
+        root = self.root_path()
+        self.ignore_rules = IgnoreRules.for_workspace(Path(root) if root else None,
+                                                      self.settings.ignore_patterns)
+        for problem in problems:
+            log.warning("%s", problem)
+            if announce:
+                self.show(problem, types.MessageType.Warning)
+            else:
+                self._pending_problems.append(problem)
+
+    def show(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def offline_for(self, path: str | None) -> bool:
+        """True when nothing of this file may go upstream (no key, or an ignore rule matches)."""
+        return not self.provider.available or (path is not None and self.ignore_rules.is_ignored(path))
+
+    def shown_path(self, path: str | None) -> str:
+        root = self.root_path()
+        if path and root:
+            try:
+                return Path(path).relative_to(root).as_posix()
+            except ValueError:
+                pass
+        return path or "untitled"
+
+    def write_doc(self, name: str, text: str) -> str:
+        """Write a Markdown document under the cache dir; its URI."""
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:120]
+        folder = self.cache.directory / "docs"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / safe
+        path.write_text(text, encoding="utf-8")
+        return path.as_uri()
+
+    async def open_doc(self, uri_or_name: str) -> None:
+        uri = uri_or_name if "://" in uri_or_name else (self.cache.directory / "docs" / uri_or_name).as_uri()
+        window = self.client_capabilities.window
+        if window and window.show_document and window.show_document.support:
+            await self.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True))
+        else:
+            self.show(f"Haiku: see {uri}")
+
+    def stats(self) -> dict:
+        e, c = self.engine.stats, self.cache.stats
+        return {
+            "usd": round(self.ledger.total_usd, 6),
+            "budgetUsd": self.ledger.budget_usd,
+            "models": {m: vars(t) for m, t in self.ledger.by_model.items()},
+            "features": dict(self.ledger.by_feature),
+            "inline": {**vars(e), "jedi_resolutions": self.engine.names.jobs},
+            "cache": {"memoryHits": c.memory_hits, "diskHits": c.disk_hits, "misses": c.misses,
+                      "writes": c.writes},
+            "process": {"rssMiB": _rss_mib(), "gcFrozenObjects": gc.get_freeze_count(),
+                        "gcCollections": [g["collections"] for g in gc.get_stats()]},
+        }
+
+    def stats_markdown(self, stats: dict) -> str:
+        rows = ["| model | calls | input | output | cache write | cache read | USD |",
+                "|---|---|---|---|---|---|---|"]
+        for model, t in stats["models"].items():
+            rows.append(f"| {model} | {t['calls']} | {t['input']} | {t['output']} | {t['cache_write']} | "
+                        f"{t['cache_read']} | {t['usd']:.4f} |")
+        inline = ", ".join(f"{k} {v}" for k, v in stats["inline"].items())
+        cache = ", ".join(f"{k} {v}" for k, v in stats["cache"].items())
+        budget = f" of a ${stats['budgetUsd']:.2f} budget" if stats["budgetUsd"] else ""
+        return (f"# Haiku usage in this session\n\nSpent ${stats['usd']:.4f}{budget}.\n\n" + "\n".join(rows)
+                + f"\n\nInline completions: {inline}.\n\nCache: {cache}.\n\nServer process: "
+                + f"{stats['process']['rssMiB']} MiB resident.\n")
+
+    def report_provider_error(self, err: ProviderError, action: bool = False) -> None:
+        """Tell the user once per kind of lasting problem (always for an action they asked for);
+        log the passing ones."""
+        lasting = {"auth": "the API key was rejected (401); check ANTHROPIC_API_KEY",
+                   "budget": str(err.args[0]),
+                   "bad_request": f"the model API refused the request: {err.args[0]}"}
+        if action:
+            self.show(f"Haiku: {lasting.get(err.kind, err)}", types.MessageType.Error)
+        elif err.kind in lasting and err.kind not in self._reported:
+            self._reported.add(err.kind)
+            self.show(f"haiku-lsp: {lasting[err.kind]}", types.MessageType.Error)
+        else:
+            self.window_log_message(types.LogMessageParams(
+                type=types.MessageType.Warning, message=f"haiku-lsp: completion failed: {err}"))
+
+    def warm_up(self) -> None:
+        """Heavy imports and the disk cache, off the `initialize` path."""
+        if self.provider.available:
+            self.provider.start_import()
+
+        def work() -> None:
+            try:
+                import jedi  # noqa: F401
+
+                from haiku_lsp.tracebacks import parse as traceback  # noqa: F401  (code action listing needs it)
+
+                self.cache.warm()
+                if self.provider.available:
+                    self.provider.wait_for_import(timeout=120)
+            except Exception as err:  # pragma: no cover - a broken environment
+                log.warning("warm-up failed: %s", err)
+            # What exists now (modules, classes, the SDK's models: ~250,000 objects) lives as long as the
+            # process. Frozen, Python's full collections skip it; they stop every thread, the event loop
+            # included, and took twice as long with it (~0.1 s more per collection on these machines).
+            # First one full collection over everything, the objects cli.py froze at start-up included:
+            # the garbage the imports left (~9 MiB) is reclaimed while the first completion still waits
+            # for the SDK, instead of staying frozen for good.
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
+
+        threading.Thread(target=work, name="warm-up", daemon=True).start()
+
+
+def _rss_mib() -> float | None:
+    """Resident memory of this process (Linux), for the stats."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def create_server() -> HaikuLanguageServer:
+    from haiku_lsp.lsp import code_actions, commands, hover, inline_completion
+
+    server = HaikuLanguageServer()
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: HaikuLanguageServer, params: types.InitializeParams) -> None:
+        ls.apply_settings(params.initialization_options, announce=False)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: HaikuLanguageServer, params: types.InitializedParams) -> None:
+        ls.warm_up()
+        for problem in ls._pending_problems:
+            ls.show(f"haiku-lsp: {problem}", types.MessageType.Warning)
+        ls._pending_problems.clear()
+        if not ls.provider.available:
+            ls.show(NO_KEY_MESSAGE, types.MessageType.Info)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(ls: HaikuLanguageServer, params: types.DidChangeConfigurationParams) -> None:
+        ls.apply_settings(params.settings, announce=True)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: HaikuLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.engine.note_change(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: HaikuLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+        ls.engine.note_save()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: HaikuLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.engine.forget(params.text_document.uri)
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: HaikuLanguageServer, params: None) -> None:
+        ls.engine.close()
+        ls.cache.close()
+
+    inline_completion.register(server)
+    hover.register(server)
+    code_actions.register(server)
+    commands.register(server)
+    return server

@@ -1,0 +1,254 @@
+"""Quick fixes for diagnostics from any source: the smallest enclosing scope, a replacement from the
+model (or from `ruff --fix` offline), checked before it is offered.
+
+A fix is offered only when the patched file parses and, for a ruff diagnostic, ruff re-run on the
+patched text no longer reports that code in the scope and reports nothing new anywhere.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FIX_SCHEMA: dict = {
+    "type": "object",
+    "properties": {
+        "replacement": {"type": "string"},
+        "explanation": {"type": "string"},
+    },
+    "required": ["replacement", "explanation"],
+    "additionalProperties": False,
+}
+
+FIX_SYSTEM = (
+    "You fix one diagnostic in Python code. You get the code of the smallest enclosing scope with its "
+    "line numbers, and the diagnostic. Answer with JSON: `replacement` is the full new text of exactly "
+    "those lines (same indentation, no line numbers, no markdown), changed as little as possible to fix "
+    "the diagnostic without changing behaviour otherwise; `explanation` is one sentence."
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    start: int  # 0-based first line, inclusive
+    end: int  # 0-based last line, inclusive
+    text: str
+    name: str  # "function total", "class Cart", "lines 3-9"
+
+
+@dataclass(frozen=True)
+class LintIssue:
+    code: str
+    message: str
+    line: int  # 0-based
+    column: int
+
+
+def enclosing_scope(lines: list[str], first: int, last: int) -> Scope:
+    """The innermost def/class containing lines first..last; a top-level statement; or, when the file
+    does not parse, the paragraph around them."""
+    source = "\n".join(lines)
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        tree = None
+    best: tuple[int, int, str] | None = None
+    if tree is not None:
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.stmt,)):
+                continue
+            start = min([node.lineno, *[d.lineno for d in getattr(node, "decorator_list", [])]]) - 1
+            end = (node.end_lineno or node.lineno) - 1
+            if not (start <= first and last <= end):
+                continue
+            is_scope = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            is_top = node in tree.body
+            if not (is_scope or is_top):
+                continue
+            if best is None or end - start < best[1] - best[0]:
+                kind = {"FunctionDef": "function", "AsyncFunctionDef": "function",
+                        "ClassDef": "class"}.get(type(node).__name__, "statement")
+                best = (start, end, f"{kind} {getattr(node, 'name', '')}".strip())
+    if best is None:
+        start, end = first, last
+        while start > 0 and lines[start - 1].strip() and last - start < 30:
+            start -= 1
+        while end + 1 < len(lines) and lines[end + 1].strip() and end - first < 30:
+            end += 1
+        best = (start, end, f"lines {start + 1}-{end + 1}")
+    start, end, name = best
+    return Scope(start, end, "\n".join(lines[start : end + 1]), name)
+
+
+def numbered(scope: Scope) -> str:
+    return "\n".join(f"{scope.start + i + 1:>5}| {line}" for i, line in enumerate(scope.text.split("\n")))
+
+
+def replace_scope(lines: list[str], scope: Scope, replacement: str) -> str:
+    new = replacement.rstrip("\n").split("\n")
+    return "\n".join([*lines[: scope.start], *new, *lines[scope.end + 1 :]])
+
+
+def parses(text: str) -> str | None:
+    """None when the text compiles, else the error."""
+    try:
+        compile(text, "<patched>", "exec", dont_inherit=True)
+        return None
+    except SyntaxError as err:
+        return f"the patched file does not parse: {err.msg} (line {err.lineno})"
+
+
+async def ruff_check(text: str, path: Path, root: Path | None, *, fix_code: str | None = None,
+                     timeout: float = 20.0) -> tuple[list[LintIssue], str | None]:
+    """ruff's issues for `text` as if it were `path` (so the project's config applies); with
+    `fix_code`, also the text after `ruff --fix --select <code>`."""
+    base = [sys.executable, "-m", "ruff", "check", "--no-cache", "--stdin-filename", str(path)]
+    cwd = str(root) if root else None
+    report = await _run([*base, "--output-format", "json", "--exit-zero", "-"], text, cwd, timeout)
+    issues = [
+        LintIssue(d.get("code") or "", d.get("message", ""), d["location"]["row"] - 1,
+                  d["location"]["column"] - 1)
+        for d in json.loads(report or "[]")
+    ]
+    fixed = None
+    if fix_code:
+        fixed = await _run([*base, "--fix", "--unsafe-fixes", "--select", fix_code, "--exit-zero", "-"],
+                           text, cwd, timeout)
+    return issues, fixed
+
+
+async def _run(cmd: list[str], stdin: str, cwd: str | None, timeout: float) -> str:
+    pipe = asyncio.subprocess.PIPE
+    proc = await asyncio.create_subprocess_exec(*cmd, stdin=pipe, stdout=pipe, stderr=pipe, cwd=cwd)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), timeout)
+    except BaseException:
+        proc.kill()
+        raise
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"ruff failed: {err.decode(errors='replace').strip()[:300]}")
+    return out.decode()
+
+
+def is_ruff(diagnostic: dict[str, Any]) -> bool:
+    return str(diagnostic.get("source") or "").lower().startswith("ruff")
+
+
+def diagnostic_code(diagnostic: dict[str, Any]) -> str | None:
+    code = diagnostic.get("code")
+    return str(code) if code not in (None, "") else None
+
+
+async def check_fix(original: str, patched: str, path: Path, root: Path | None, diagnostic: dict[str, Any],
+                    scope: Scope, new_scope_lines: int) -> str | None:
+    """None when the patched text is acceptable, else why not (fed back to the model once)."""
+    if err := parses(patched):
+        return err
+    code = diagnostic_code(diagnostic)
+    if not is_ruff(diagnostic) or not code:
+        return None
+    before, _ = await ruff_check(original, path, root)
+    after, _ = await ruff_check(patched, path, root)
+    end = scope.start + new_scope_lines - 1
+    still = [i for i in after if i.code == code and scope.start <= i.line <= end]
+    if still:
+        return f"ruff still reports {code} at line {still[0].line + 1}: {still[0].message}"
+    old, new = Counter(i.code for i in before), Counter(i.code for i in after)
+    added = [c for c in new if new[c] > old.get(c, 0)]
+    if added:
+        first = next(i for i in after if i.code == added[0])
+        return f"the fix introduces ruff {first.code} at line {first.line + 1}: {first.message}"
+    return None
+
+
+@dataclass(frozen=True)
+class FixProposal:
+    scope: Scope
+    replacement: str
+    explanation: str
+    origin: str  # "model" | "cache" | "ruff"
+
+
+FIX_PROMPT_VERSION = "fix-1"
+
+
+def fix_prompt(scope: Scope, path: str, diagnostic: dict[str, Any]) -> str:
+    code = diagnostic_code(diagnostic)
+    source = diagnostic.get("source") or "a linter"
+    line = diagnostic["range"]["start"]["line"] + 1
+    return (
+        f"File: {path}\nDiagnostic from {source}{f' ({code})' if code else ''} at line {line}: "
+        f"{diagnostic.get('message', '')}\n\nThe {scope.name} (lines {scope.start + 1}-{scope.end + 1}):\n"
+        f"{numbered(scope)}\n\nGive the replacement for lines {scope.start + 1}-{scope.end + 1}."
+    )
+
+
+async def offline_fix(lines: list[str], path: Path, root: Path | None, diagnostic: dict[str, Any],
+                      scope: Scope) -> FixProposal | None:
+    """`ruff --fix` for ruff diagnostics: only when it changes just this scope."""
+    code = diagnostic_code(diagnostic)
+    if not is_ruff(diagnostic) or not code:
+        return None
+    original = "\n".join(lines)
+    _, fixed = await ruff_check(original, path, root, fix_code=code)
+    if not fixed or fixed.rstrip("\n") == original.rstrip("\n"):
+        return None
+    # Compare without the trailing blank lines: ruff normalises the file's end.
+    fixed_lines = fixed.rstrip("\n").split("\n")
+    code_lines = original.rstrip("\n").split("\n")
+    tail = len(code_lines) - scope.end - 1
+    if fixed_lines[: scope.start] != code_lines[: scope.start] or (
+        tail > 0 and fixed_lines[-tail:] != code_lines[scope.end + 1 :]
+    ):
+        return None  # ruff changed something outside the scope: not this fix
+    new_scope = fixed_lines[scope.start : len(fixed_lines) - max(tail, 0)]
+    replacement = "\n".join(new_scope)
+    if await check_fix(original, replace_scope(lines, scope, replacement), path, root, diagnostic, scope,
+                       len(new_scope)):
+        return None
+    return FixProposal(scope, replacement, f"ruff's own fix for {code}", "ruff")
+
+
+async def propose_fix(*, provider: Any, cache: Any, model: str, timeout: float, lines: list[str], path: Path,
+                      root: Path | None, shown_path: str, diagnostic: dict[str, Any], offline: bool,
+                      max_tokens: int = 2048) -> FixProposal | None:
+    """A checked fix for `diagnostic`, from the cache, the model, or (offline) ruff. None when there
+    is none; ActionError when the model could not give a valid one."""
+    from haiku_lsp.llm.cache import content_key
+    from haiku_lsp.llm.structured import ActionError, ask_json
+    from haiku_lsp.privacy import redact
+
+    start = diagnostic["range"]["start"]["line"]
+    end = max(start, diagnostic["range"]["end"]["line"] - (diagnostic["range"]["end"]["character"] == 0))
+    scope = enclosing_scope(lines, start, min(end, len(lines) - 1))
+    if offline:
+        return await offline_fix(lines, path, root, diagnostic, scope)
+    original = "\n".join(lines)
+    key = content_key(FIX_PROMPT_VERSION, model, shown_path, scope.start, scope.text,
+                      {k: diagnostic.get(k) for k in ("message", "code", "source", "range")})
+    if (hit := cache.get("fix", key)) is not None:
+        return FixProposal(scope, hit["replacement"], hit["explanation"], "cache")
+    prompt, found = redact(fix_prompt(scope, shown_path, diagnostic))
+
+    async def check(value: dict) -> str | None:
+        replacement = value["replacement"]
+        if found and "<REDACTED" in replacement:
+            return "the replacement must not contain <REDACTED:...> placeholders; keep those lines as is"
+        if replacement.strip() == scope.text.strip():
+            return "the replacement is identical to the original code"
+        patched = replace_scope(lines, scope, replacement)
+        return await check_fix(original, patched, path, root, diagnostic, scope,
+                               len(replacement.rstrip("\n").split("\n")))
+
+    answer = await ask_json(provider, model=model, system=FIX_SYSTEM, user=prompt, schema=FIX_SCHEMA,
+                            max_tokens=max_tokens, timeout=timeout, feature="fix", check=check, what="fix")
+    if found and "<REDACTED" in answer.value["replacement"]:
+        raise ActionError("the fix would touch a redacted secret; nothing applied")
+    cache.set("fix", key, answer.value)
+    return FixProposal(scope, answer.value["replacement"].rstrip("\n"), answer.value["explanation"], "model")

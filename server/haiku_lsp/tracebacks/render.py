@@ -1,0 +1,399 @@
+"""A resolved traceback turned into what the model sees, the workspace file a suggested patch is for,
+and Markdown (the offline explanation and the model's).
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from haiku_lsp.privacy import IgnoreRules, redact
+from haiku_lsp.tracebacks.frames import Frame, ParsedTraceback
+from haiku_lsp.tracebacks.patches import apply_unified_diff
+from haiku_lsp.tracebacks.resolve import (
+    _display,
+    _inside,
+    _numbered,
+    _parts,
+    _read_lines,
+    frame_source,
+    is_library_path,
+)
+
+# --- what the model sees -------------------------------------------------------------------------
+
+_MAX_MESSAGE_CHARS = 3000
+
+
+def _elide(frames: tuple[Frame, ...], keep_run: int = 4) -> list[Frame | int]:
+    """Frames with long runs of non-workspace frames (framework plumbing) replaced by their count; the
+    run at the innermost end keeps its last two frames, where the failure happened."""
+    out: list[Frame | int] = []
+    run: list[Frame] = []
+
+    def flush(last: bool) -> None:
+        if len(run) > keep_run:
+            tail = 2 if last else 1
+            out.extend([run[0], len(run) - 1 - tail, *run[-tail:]])
+        else:
+            out.extend(run)
+        run.clear()
+
+    for frame in frames:
+        if frame.in_workspace:
+            flush(False)
+            out.append(frame)
+        else:
+            run.append(frame)
+    flush(True)
+    return out
+
+
+def _stack_text(frames: tuple[Frame, ...], root: Path | None, indent: str) -> list[str]:
+    out = []
+    for item in _elide(frames):
+        if isinstance(item, int):
+            out.append(f"{indent}[... {item} more frames outside the workspace ...]")
+            continue
+        tag = " [workspace]" if item.in_workspace else (" [ignored file]" if item.ignored else "")
+        func = f" in {item.function}" if item.function else ""
+        where = f"{_display(item, root)}:{item.line}" if item.line else _display(item, root)
+        out.append(f"{indent}{where}{func}{tag}")
+        if item.ignored:
+            out.append(f"{indent}    <source withheld: the file is excluded by ignore rules>")
+        elif item.source_line:
+            out.append(f"{indent}    {item.source_line}")
+    return out
+
+
+def _exception_text(tb: ParsedTraceback) -> str:
+    message = tb.message
+    if len(message) > _MAX_MESSAGE_CHARS:
+        message = message[:_MAX_MESSAGE_CHARS] + " [...]"
+    return f"{tb.exc_type}: {message}" if message else tb.exc_type
+
+
+def _source_frames(tb: ParsedTraceback, budget: int) -> list[Frame]:
+    """Workspace frames whose source is shown: the innermost of this exception and of each cause first,
+    then the others innermost first; one per file and line."""
+    chains = [[f for f in reversed(t.frames) if f.in_workspace] for t in (tb, *reversed(tb.causes))]
+    ordered = [c[0] for c in chains if c] + [f for c in chains for f in c[1:]]
+    chosen: list[Frame] = []
+    seen: set[tuple[Path | None, int]] = set()
+    for frame in ordered:
+        key = (frame.resolved, frame.line)
+        if key not in seen and len(chosen) < budget:
+            seen.add(key)
+            chosen.append(frame)
+    return chosen
+
+
+def _snippets(frames: list[Frame], radius: int, root: Path | None) -> list[str]:
+    """Numbered source around `frames`, windows in one file merged; in the order of `frames`."""
+    files: dict[Path, list[Frame]] = {}
+    for frame in frames:
+        if frame.resolved is not None and not frame.ignored:
+            files.setdefault(frame.resolved, []).append(frame)
+    windows: list[tuple[int, str]] = []  # (rank of its first frame, text)
+    for path, in_file in files.items():
+        lines = _read_lines(path)
+        if not lines:
+            continue
+        spans = sorted((max(1, f.line - radius), min(len(lines), f.line + radius), f)
+                       for f in in_file if 1 <= f.line <= len(lines))
+        merged: list[tuple[int, int, list[Frame]]] = []
+        for lo, hi, frame in spans:
+            if merged and lo <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(hi, merged[-1][1]), [*merged[-1][2], frame])
+            else:
+                merged.append((lo, hi, [frame]))
+        for lo, hi, group in merged:
+            marks = ", ".join(f"{f.line}" + (f" in {f.function}" if f.function else "") for f in group)
+            head = f"{_display(group[0], root)} lines {lo}-{hi} ('>' marks line {marks})"
+            body = _numbered(lines, lo, hi, {f.line for f in group})
+            windows.append((min(frames.index(f) for f in group), f"{head}\n```\n{body}\n```"))
+    return [text for _, text in sorted(windows, key=lambda w: w[0])]
+
+
+def model_payload(tb: ParsedTraceback, *, max_frames: int = 6, radius: int = 6,
+                  root: Path | None = None) -> str:
+    """The text sent to the model: the exception, the stack (workspace-relative paths where resolved;
+    long runs of library frames elided), the chained exceptions, and the numbered source around up to
+    `max_frames` workspace frames (innermost first; overlapping windows in one file merged). Ignored
+    files contribute neither source nor their printed code line. Secrets are redacted. `root` defaults
+    to the one resolve_frames recorded."""
+    root = root or tb.root
+    out = [f"Exception: {_exception_text(tb)}"]
+    if tb.kind == "pytest":
+        out.append("(from a pytest failure report)")
+    out += ["", "Stack (outermost first, innermost last):", *_stack_text(tb.frames, root, "  ")]
+    if tb.causes:
+        out += ["", "Printed before it (chained exceptions and enclosing exception groups, earliest first):"]
+        for cause in tb.causes:
+            out.append(f"- {_exception_text(cause)}")
+            out += _stack_text(cause.frames, root, "    ")
+    snippets = _snippets(_source_frames(tb, max_frames), radius, root)
+    if snippets:
+        out += ["", "Source around the workspace frames (innermost first):"]
+        for snippet in snippets:
+            out += ["", snippet]
+    return redact("\n".join(out))[0]
+
+
+# --- the patch's target --------------------------------------------------------------------------
+
+
+def _all_frames(tb: ParsedTraceback) -> list[Frame]:
+    return [f for t in (tb, *tb.causes) for f in t.frames]
+
+
+def patch_target(answer: dict, tb: ParsedTraceback, root: Path | None,
+                 ignore: IgnoreRules | None = None) -> Path | None:
+    """The workspace file answer["patch"] is for, or None. The path may be relative to root (an `a/` or
+    `b/` diff prefix is dropped when needed), a frame's path as written in the traceback, or absolute
+    inside root; `..` escapes, absolute paths outside root (unless they are a frame's path), symlinks
+    out of root, missing files, library files and files matched by the ignore rules (`ignore`, by
+    default the workspace's own .gitignore/.haikuignore and the built-ins) are refused."""
+    if root is None or not isinstance(answer, dict) or not isinstance(answer.get("patch"), dict):
+        return None
+    raw = answer["patch"].get("path")
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    raw = raw.strip()
+    if raw.startswith("file://"):
+        raw = unquote(urlparse(raw).path)
+    frames = _all_frames(tb)
+    target: Path | None = None
+    for frame in frames:
+        if frame.path == raw and frame.resolved is not None:
+            target = frame.resolved
+            break
+    else:
+        parts = _parts(raw)
+        if not parts or ".." in parts:
+            return None
+        if raw.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", raw):
+            target = _inside(Path(os.path.normpath(raw)), root)
+        else:
+            target = root.joinpath(*parts)
+            if not target.is_file() and len(parts) > 1 and parts[0] in ("a", "b"):
+                target = root.joinpath(*parts[1:])
+            if not target.is_file():  # a tail of a resolved frame's path ("core.py" for src/pkg/core.py)
+                tails = {f.resolved for f in frames if f.resolved is not None
+                         and list(f.resolved.parts[-len(parts):]) == parts}
+                target = tails.pop() if len(tails) == 1 else None
+    if target is None or not target.is_file():
+        return None
+    inside = _inside(target, root)
+    if inside is None:
+        return None
+    rules = ignore if ignore is not None else IgnoreRules.for_workspace(root)
+    rel = inside.relative_to(root).as_posix()
+    if rules.is_ignored(inside) or is_library_path(rel):
+        return None
+    if any(f.ignored and f.resolved == inside for f in frames):
+        return None
+    return inside
+
+
+# --- Markdown ------------------------------------------------------------------------------------
+
+# Why a common exception usually happens: the offline view's first hint.
+_NOTES = {
+    "AssertionError": "An `assert` failed. In a test, compare the expected and actual values shown; "
+                      "elsewhere, an invariant the code relies on does not hold.",
+    "AttributeError": "An attribute lookup failed: the object is not what the code expects (often "
+                      "`None`, or a different type), or the name is misspelled.",
+    "FileNotFoundError": "The path does not exist. Relative paths are resolved against the current "
+                         "working directory, not the script's location.",
+    "ImportError": "A module was found but a name could not be imported from it: a typo, a circular "
+                   "import, or a version of the package that lacks it.",
+    "IndentationError": "The file's indentation is inconsistent (mixed tabs/spaces or a missing block).",
+    "IndexError": "A sequence index is out of range: an empty list, or an off-by-one error.",
+    "JSONDecodeError": "The text is not valid JSON: often an empty body or an HTML error page.",
+    "KeyError": "A mapping has no such key: check where the key should have been set, or use `.get()` / "
+                "`in` when it may be missing.",
+    "KeyboardInterrupt": "The program was interrupted (Ctrl-C); the stack shows where it was at the time.",
+    "ModuleNotFoundError": "The module is not installed in the interpreter that ran the code (check the "
+                           "virtual environment) or the package layout / sys.path is not what it expects.",
+    "NameError": "A name is used before it is defined: a typo, a missing import, or a variable defined "
+                 "in another scope.",
+    "NotImplementedError": "An abstract method or an unfinished code path was called.",
+    "PermissionError": "The OS refused access: file permissions, a directory where a file was expected, "
+                       "or a file held open by another process.",
+    "RecursionError": "Unbounded recursion: look at the repeated frames for the missing base case.",
+    "RuntimeError": "A generic error raised by the code or a library; the message (and any chained "
+                    "exception) says more.",
+    "StopIteration": "`next()` was called on an exhausted iterator.",
+    "SyntaxError": "The file could not be parsed; the caret marks where the parser gave up, which can be "
+                   "after the real mistake (an unclosed bracket or string above).",
+    "TimeoutError": "An operation did not finish in time: a slow or unreachable service.",
+    "TypeError": "An operation got a value of the wrong type (often `None`), or a call had the wrong "
+                 "number or names of arguments.",
+    "UnboundLocalError": "A local variable was read before it was assigned; any assignment in a function "
+                         "makes the name local to the whole function.",
+    "UnicodeDecodeError": "Bytes were decoded with the wrong encoding: pass `encoding=` explicitly.",
+    "ValueError": "A value has the right type but unacceptable content (e.g. `int('x')`, unpacking the "
+                  "wrong number of items).",
+    "ZeroDivisionError": "A division or modulo by zero: a count or total that can be 0.",
+}
+
+
+def _code(text: str) -> str:
+    """Inline code that survives backticks inside."""
+    text = text.replace("\n", " ")
+    ticks = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def _fence(text: str, lang: str = "") -> str:
+    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`{3,}", text)), default=0) + 1)
+    return f"{ticks}{lang}\n{text}\n{ticks}"
+
+
+def _escape(text: str) -> str:
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
+
+
+def _link(frame: Frame, root: Path | None) -> str:
+    text = _escape(f"{_display(frame, root)}:{frame.line}" if frame.line else _display(frame, root))
+    target = frame.resolved
+    if target is None and frame.path.startswith("/") and not frame.ignored:
+        candidate = Path(frame.path)
+        target = candidate if candidate.is_file() else None
+    if target is None:
+        return text
+    anchor = f"#L{frame.line}" if frame.line else ""
+    return f"[{text}]({target.as_uri()}{anchor})"
+
+
+def _frames_markdown(frames: tuple[Frame, ...], root: Path | None, highlight: Frame | None) -> list[str]:
+    out = []
+    for n, item in enumerate(_elide(frames, keep_run=6), 1):
+        if isinstance(item, int):
+            out.append(f"{n}. *… {item} frames outside the workspace …*")
+            continue
+        func = f" in {_code(item.function)}" if item.function else ""
+        tags = " *(library)*" if not item.in_workspace and is_library_path(item.path) else ""
+        tags += " *(ignored file)*" if item.ignored else ""
+        entry = f"{_link(item, root)}{func}{tags}"
+        if item is highlight:
+            entry = f"**➜ {entry}** — innermost workspace frame"
+        if item.source_line and not item.ignored:
+            out += [f"{n}. {entry}\\", f"   {_code(item.source_line)}"]  # "\\": a hard line break
+        else:
+            out.append(f"{n}. {entry}")
+    return out
+
+
+def _stack_markdown(tb: ParsedTraceback, root: Path | None) -> list[str]:
+    highlight = tb.innermost_workspace_frame
+    out = ["## Stack (outermost first)", ""]
+    out += _frames_markdown(tb.frames, root, highlight) or ["*No frames.*"]
+    if tb.causes:
+        out += ["", "## Printed before it", "",
+                "*Chained exceptions and enclosing exception groups, earliest first.*"]
+        for cause in tb.causes:
+            out += ["", f"### {_code(cause.headline)}", ""]
+            out += _frames_markdown(cause.frames, root, highlight) or ["*No frames.*"]
+    return out
+
+
+def _exception_doc(exc_type: str) -> tuple[str | None, str | None]:
+    """(short note, builtin docstring) for an exception type name."""
+    name = exc_type.rsplit(".", 1)[-1]
+    note = _NOTES.get(name)
+    doc = None
+    if "." not in exc_type or exc_type.startswith("builtins."):
+        obj = getattr(builtins, name, None)
+        if isinstance(obj, type) and issubclass(obj, BaseException) and obj.__doc__:
+            doc = obj.__doc__.strip()
+    return note, doc
+
+
+def _heading(tb: ParsedTraceback) -> list[str]:
+    out = [f"# {_code(tb.exc_type)}", ""]
+    if tb.message:
+        out += [_fence(tb.message, "text"), ""]
+    return out
+
+
+def offline_markdown(tb: ParsedTraceback, root: Path | None) -> str:
+    """The explanation without a model: the exception, what its type means (a short note for common
+    ones, the builtin's docstring), the innermost workspace frame with its numbered source, and every
+    frame as a link `[path:line](file:///abs#Lline)` with its code line (the innermost workspace frame
+    marked with ➜)."""
+    root = root or tb.root
+    out = _heading(tb)
+    out += ["*Offline explanation: no model was asked.*", ""]
+    note, doc = _exception_doc(tb.exc_type)
+    if note or doc:
+        out += [f"## About {_code(tb.exc_type)}", ""]
+        if note:
+            out += [note, ""]
+        if doc:
+            out += ["\n".join(f"> {line}" if line else ">" for line in doc.splitlines()), ""]
+    frame = tb.innermost_workspace_frame
+    if frame is not None:
+        func = f" in {_code(frame.function)}" if frame.function else ""
+        out += ["## Innermost workspace frame", "", f"**➜ {_link(frame, root)}**{func}", ""]
+        source = frame_source(frame)
+        if source:
+            out += [_fence(source, "python"), ""]
+    out += _stack_markdown(tb, root)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def explanation_markdown(tb: ParsedTraceback, answer: dict, root: Path | None) -> str:
+    """The model's explanation (assumed valid per validate_explanation): summary, the three hypotheses
+    with their confidence, reproduction steps, the suggested patch (with whether it applies cleanly to
+    the file on disk), then the stack as links with the innermost workspace frame marked."""
+    root = root or tb.root
+    out = _heading(tb)
+    summary = str(answer.get("summary") or "").strip()
+    if summary:
+        out += [summary, ""]
+    hypotheses = [h for h in answer.get("hypotheses") or [] if isinstance(h, dict)]
+    if hypotheses:
+        out += ["## Likely causes", ""]
+        for n, h in enumerate(hypotheses, 1):
+            title = str(h.get("title", "")).strip()
+            confidence = str(h.get("confidence", "")).strip()
+            head = f"{n}. **{title}**" + (f" — *{confidence} confidence*" if confidence else "")
+            explanation = str(h.get("explanation", "")).strip()
+            if explanation:
+                out += [head + "\\", *(f"   {line}" if line else "" for line in explanation.splitlines())]
+            else:
+                out.append(head)
+        out.append("")
+    steps = [str(s).strip() for s in answer.get("reproduction") or [] if str(s).strip()]
+    if steps:
+        out += ["## Reproduce", ""]
+        for n, step in enumerate(steps, 1):
+            lines = step.splitlines()
+            out += [f"{n}. {lines[0]}", *(f"   {line}" for line in lines[1:])]
+        out.append("")
+    patch = answer.get("patch")
+    if isinstance(patch, dict) and isinstance(patch.get("diff"), str):
+        out += ["## Suggested fix", ""]
+        target = patch_target(answer, tb, root)
+        if target is None:
+            named = _code(str(patch.get("path", "")))
+            out += [f"For {named} — not a workspace file this fix can be applied to; apply it by hand.", ""]
+        else:
+            try:
+                applies = apply_unified_diff(target.read_text(encoding="utf-8"), patch["diff"]) is not None
+            except (OSError, UnicodeDecodeError):
+                applies = False
+            name = _escape(_display(Frame(str(target), 0, None, None, target), root))
+            link = f"[{name}]({target.as_uri()})"
+            verdict = ("applies cleanly — use the code action *Apply suggested fix*" if applies
+                       else "does not apply cleanly to the file on disk; apply it by hand")
+            out += [f"For {link}: {verdict}.", ""]
+        out += [_fence(patch["diff"].rstrip("\n"), "diff"), ""]
+    out += _stack_markdown(tb, root)
+    return "\n".join(out).rstrip() + "\n"
