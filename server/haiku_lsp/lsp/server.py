@@ -13,11 +13,11 @@ from pygls.lsp.server import LanguageServer
 
 from haiku_lsp import __version__
 from haiku_lsp.completion.engine import CompletionEngine
+from haiku_lsp.errors import ProviderError
 from haiku_lsp.hover.explainer import HoverExplainer
 from haiku_lsp.llm.accounting import Ledger
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.llm.cache import Cache
-from haiku_lsp.llm.provider import ProviderError
 from haiku_lsp.privacy import IgnoreRules
 from haiku_lsp.settings import Settings, load_settings
 
