@@ -134,11 +134,11 @@ def register(server: HaikuLanguageServer) -> None:
         message = str(diagnostic.get("message", ""))[:60]
 
         async def work(reporter: Reporter) -> dict:
-            offline = ls.offline_for(document.path)
+            offline = ls.session.offline_for(document.path)
             reporter.report("Asking Haiku for a fix" if not offline else "Trying ruff's own fix")
             proposal = await quickfix.propose_fix(
-                provider=ls.provider, cache=ls.cache, model=ls.settings.fast_model,
-                timeout=ls.settings.action_timeout_s, lines=lines, path=path, root=root,
+                provider=ls.session.provider, cache=ls.session.cache, model=ls.session.settings.fast_model,
+                timeout=ls.session.settings.action_timeout_s, lines=lines, path=path, root=root,
                 shown_path=ls.shown_path(document.path), diagnostic=diagnostic, offline=offline)
             if proposal is None:
                 ls.show(f"Haiku: no checked fix for “{message}”" + (" offline" if offline else ""),
@@ -171,10 +171,11 @@ def register(server: HaikuLanguageServer) -> None:
             from haiku_lsp.testgen.flow import propose_test
 
             proposal = await propose_test(
-                provider=ls.provider, cache=ls.cache, model=ls.settings.fast_model,
-                timeout=ls.settings.action_timeout_s, root=root, path=path, source=document.source, line=line,
-                offline=ls.offline_for(document.path), read_text=lambda p: read_text(ls, p),
-                test_timeout=ls.settings.test_timeout_s, report=reporter.report)  # the sandbox is local: all files
+                provider=ls.session.provider, cache=ls.session.cache, model=ls.session.settings.fast_model,
+                timeout=ls.session.settings.action_timeout_s, root=root, path=path, source=document.source, line=line,
+                offline=ls.session.offline_for(document.path), read_text=lambda p: read_text(ls, p),
+                test_timeout=ls.session.settings.test_timeout_s,
+                report=reporter.report)  # the sandbox is local: all files
             rel = proposal.test_path.relative_to(root).as_posix()
             if not proposal.result.ok:
                 ls.write_doc(f"test-{proposal.symbol.qualname}.md", (
@@ -228,11 +229,12 @@ def register(server: HaikuLanguageServer) -> None:
         root = Path(ls.root_path()) if ls.root_path() else None
 
         async def work(reporter: Reporter) -> dict:
-            resolved = resolve_frames(tb, root, ls.ignore_rules)
+            resolved = resolve_frames(tb, root, ls.session.ignore_rules)
             reporter.report(f"Explaining {resolved.exc_type}")
-            result = await explain(resolved, provider=ls.provider, cache=ls.cache, model=ls.settings.fast_model,
-                                   timeout=ls.settings.action_timeout_s, root=root,
-                                   offline=not ls.provider.available, read_text=lambda p: read_text(ls, p))
+            session = ls.session
+            result = await explain(resolved, provider=session.provider, cache=session.cache,
+                                   model=session.settings.fast_model, timeout=session.settings.action_timeout_s,
+                                   root=root,                                   offline=not session.provider.available, read_text=lambda p: read_text(ls, p))
             doc_uri = ls.write_doc(f"explain-{result.key[:12]}.md", result.markdown)
             await ls.open_doc(doc_uri)
             response = {"status": "ok", "document": doc_uri, "origin": result.origin}
@@ -277,7 +279,7 @@ def register(server: HaikuLanguageServer) -> None:
             if choice is None:
                 return {"status": "cancelled"}
             instruction = PRESETS[choice.title]
-        if ls.offline_for(document.path):
+        if ls.session.offline_for(document.path):
             raise ActionError("refactors need the model: set ANTHROPIC_API_KEY (and the file must not be ignored)")
         version, text = document.version, document.source
         root = Path(ls.root_path()) if ls.root_path() else None
@@ -288,10 +290,10 @@ def register(server: HaikuLanguageServer) -> None:
                 reporter.report(message, int(100 * done / total) if total else None)
 
             result = await run_refactor(
-                provider=ls.provider, cache=ls.cache, text=text, path=Path(document.path), root=root,
-                instruction=instruction, planner_model=ls.settings.planner_model,
-                worker_model=ls.settings.fast_model, timeout=ls.settings.action_timeout_s,
-                test_timeout=ls.settings.test_timeout_s, python=ls.settings.test_python or None, report=report)
+                provider=ls.session.provider, cache=ls.session.cache, text=text, path=Path(document.path), root=root,
+                instruction=instruction, planner_model=ls.session.settings.planner_model,
+                worker_model=ls.session.settings.fast_model, timeout=ls.session.settings.action_timeout_s,
+                test_timeout=ls.session.settings.test_timeout_s, python=ls.session.test_python(), report=report)
             doc_uri = ls.write_doc(f"refactor-{Path(document.path).stem}.md", result.summary_markdown)
             await ls.open_doc(doc_uri)
             if result.new_text is None or result.new_text == text:
