@@ -234,7 +234,8 @@ def register(server: HaikuLanguageServer) -> None:
             session = ls.session
             result = await explain(resolved, provider=session.provider, cache=session.cache,
                                    model=session.settings.fast_model, timeout=session.settings.action_timeout_s,
-                                   root=root, offline=not session.provider.available, read_text=lambda p: read_text(ls, p))
+                                   root=root, offline=not session.provider.available,
+                                   read_text=lambda p: read_text(ls, p))
             doc_uri = ls.write_doc(f"explain-{result.key[:12]}.md", result.markdown)
             await ls.open_doc(doc_uri)
             response = {"status": "ok", "document": doc_uri, "origin": result.origin}
