@@ -31,19 +31,18 @@ A non-streaming request is answered after the same total time (latency + ttft + 
 While a request is being answered the fake watches the socket for EOF, so a client going away is
 noticed (``RecordedRequest.client_closed_at``) within a few milliseconds, even in the middle of a
 ttft / chunk_delay / stall wait, and the fake then stops generating.
+
+Modules: ``server`` (``FakeAnthropic``: its thread, routing), ``connection`` (HTTP/1.1 connections, answering
+one request), ``wire`` (wire format), ``validation``, ``scripting`` (``Reply``, ``Script``), ``faults``,
+``answers`` (the plan of an answer; sent as JSON or SSE), ``recording`` (``RecordedRequest``, waits),
+``tokens`` (tokenizer, models, prompt cache).  ``python -m tests.fakes.anthropic_api`` runs it standalone.
 """
 
-from .server import (
-    FakeAnthropic,
-    Fault,
-    RecordedRequest,
-    Reply,
-    Script,
-    cache_minimum_tokens,
-    count_tokens,
-    model_version,
-    supports_prefill,
-)
+from .faults import Fault
+from .recording import RecordedRequest
+from .scripting import Reply, Script
+from .server import FakeAnthropic
+from .tokens import cache_minimum_tokens, count_tokens, model_version, supports_prefill
 
 __all__ = [
     "FakeAnthropic",
