@@ -2,7 +2,7 @@
 
 Everything runs locally: the real server in a subprocess (``python -m haiku_lsp --stdio``), a plain pygls
 client that answers workspace/applyEdit, window/showMessageRequest, window/showDocument and progress
-like an editor, and the fake Anthropic Messages API (tests/fakes/anthropic_api.py) with scripted,
+like an editor, and the fake Anthropic Messages API (tests/fakes/anthropic_api/) with scripted,
 simulated model latency. Every figure is shown next to a baseline measured in the same run,
 interleaved with it (the machine is shared and noisy). Benchmarks print tables; nothing here asserts.
 

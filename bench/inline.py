@@ -1,7 +1,7 @@
 """Inline-completion benchmark for haiku-lsp: latency overhead, cache / typed-ahead round trips, the
 upstream requests saved while typing, cancel-to-close, start-up time, memory and prompt size.
 
-Everything runs locally against the fake Anthropic Messages API (tests/fakes/anthropic_api.py), the
+Everything runs locally against the fake Anthropic Messages API (tests/fakes/anthropic_api/), the
 real server in a subprocess (``python -m haiku_lsp``) and a plain pygls client; baselines (a bare SDK
 streaming call in its own process, a bare pygls server, a no-op LSP request) are measured in the same
 run, interleaved with what they are compared to. Benchmarks print tables; nothing here asserts.

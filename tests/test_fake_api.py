@@ -1,4 +1,4 @@
-"""Tests of the fake Anthropic API (tests/fakes/anthropic_api.py), driven by the real ``anthropic`` SDK.
+"""Tests of the fake Anthropic API (tests/fakes/anthropic_api/), driven by the real ``anthropic`` SDK.
 
 They also pin down how the SDK reacts to each failure mode, which the server code relies on:
 a connection dropped mid-stream surfaces as a raw ``httpx2.RemoteProtocolError`` (not wrapped, not
@@ -72,7 +72,7 @@ def raw_post(fake: FakeAnthropic, path: str, body: dict, headers: dict | None = 
 
 
 def test_count_tokens_is_bpe_like() -> None:
-    code = (ROOT / "tests" / "fakes" / "anthropic_api.py").read_text()
+    code = "".join(p.read_text() for p in sorted((ROOT / "tests" / "fakes" / "anthropic_api").glob("*.py")))
     assert 3.2 < len(code) / count_tokens(code) < 4.3
     assert count_tokens("") == 0
     assert count_tokens("hello") == 1
