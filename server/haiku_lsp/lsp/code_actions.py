@@ -1,5 +1,5 @@
 """textDocument/codeAction: listing is instant and makes no model call. Every action carries a
-command (`haiku.*`); the work happens when the editor runs it (see `commands.py`)."""
+command (`haiku.*`); the work happens when the editor runs it (see `commands/`)."""
 
 from __future__ import annotations
 
