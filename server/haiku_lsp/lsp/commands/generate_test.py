@@ -42,7 +42,8 @@ async def generate_test(ls: HaikuLanguageServer, *args: Any) -> dict:
             provider=ls.provider, cache=ls.cache, model=ls.settings.fast_model,
             timeout=ls.settings.action_timeout_s, root=root, path=path, source=document.source, line=line,
             offline=ls.offline_for(document.path), read_text=lambda p: read_text(ls, p),
-            test_timeout=ls.settings.test_timeout_s, report=reporter.report)  # the sandbox is local: all files
+            test_timeout=ls.settings.test_timeout_s, python=ls.settings.test_python or None,
+            report=reporter.report)  # no `ignore`: the sandbox is local, it gets all files
         rel = proposal.test_path.relative_to(root).as_posix()
         if not proposal.result.ok:
             ls.write_doc(f"test-{proposal.symbol.qualname}.md", (
