@@ -43,10 +43,14 @@ class HaikuLanguageServer(LanguageServer):
         except Exception:  # before initialize
             return None
 
+    def root_dir(self) -> Path | None:
+        """The workspace folder (None before initialize, or when the editor opened no folder)."""
+        root = self.root_path()
+        return Path(root) if root else None
+
     def apply_settings(self, raw: object, *, announce: bool) -> None:
         settings, problems = load_settings(raw, self.session.settings)
-        root = self.root_path()
-        self.session.configure(settings, Path(root) if root else None)
+        self.session.configure(settings, self.root_dir())
         for problem in problems:
             log.warning("%s", problem)
             if announce:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pygls.uris import to_fs_path
 
-from haiku_lsp.llm.structured import ActionError
+from haiku_lsp.errors import ActionError
 from haiku_lsp.lsp.commands.shared import argument, read_text, tell_changed, whole_file_edit
 from haiku_lsp.lsp.progress import apply_document_changes
 

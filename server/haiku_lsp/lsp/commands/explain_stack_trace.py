@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pygls.uris import from_fs_path
 
-from haiku_lsp.llm.structured import ActionError
+from haiku_lsp.errors import ActionError
 from haiku_lsp.lsp.commands.shared import argument, open_document, read_text, run_action
 from haiku_lsp.lsp.convert import split_lines
 from haiku_lsp.lsp.progress import Reporter
@@ -29,7 +29,7 @@ async def explain_stack_trace(ls: HaikuLanguageServer, *args: Any) -> dict:
     tb = find_traceback(lines, first, last)
     if tb is None:
         raise ActionError("no Python traceback in the selection or around the cursor")
-    root = Path(ls.root_path()) if ls.root_path() else None
+    root = ls.root_dir()
 
     async def work(reporter: Reporter) -> dict:
         resolved = resolve_frames(tb, root, ls.session.ignore_rules)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from haiku_lsp.llm.structured import ActionError
+from haiku_lsp.errors import ActionError
 from haiku_lsp.lsp.commands.shared import argument, changed, open_document, run_action, tell_changed
 from haiku_lsp.lsp.convert import split_lines
 from haiku_lsp.lsp.progress import Reporter, apply_document_changes, text_edit
@@ -25,7 +25,7 @@ async def fix_diagnostic(ls: HaikuLanguageServer, *args: Any) -> dict:
     document = open_document(ls, uri)
     version, lines = document.version, split_lines(document.source)
     path = Path(document.path)
-    root = Path(ls.root_path()) if ls.root_path() else None
+    root = ls.root_dir()
     message = str(diagnostic.get("message", ""))[:60]
 
     async def work(reporter: Reporter) -> dict:

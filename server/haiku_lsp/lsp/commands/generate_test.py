@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from haiku_lsp.llm.structured import ActionError
+from haiku_lsp.errors import ActionError
 from haiku_lsp.lsp.commands.shared import (
     argument,
     changed,

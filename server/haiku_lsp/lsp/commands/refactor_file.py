@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from haiku_lsp.llm.structured import ActionError
+from haiku_lsp.errors import ActionError
 from haiku_lsp.lsp.commands.shared import (
     argument,
     changed,
@@ -41,7 +41,7 @@ async def refactor_file(ls: HaikuLanguageServer, *args: Any) -> dict:
     if ls.session.offline_for(document.path):
         raise ActionError("refactors need the model: set ANTHROPIC_API_KEY (and the file must not be ignored)")
     version, text = document.version, document.source
-    root = Path(ls.root_path()) if ls.root_path() else None
+    root = ls.root_dir()
 
     async def work(reporter: Reporter) -> dict:
         def report(phase: str, done: int, total: int) -> None:

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from haiku_lsp.llm.provider import ProviderError
-from haiku_lsp.llm.structured import ActionError
+from haiku_lsp.errors import ActionError, ProviderError
 from haiku_lsp.lsp.convert import split_lines
 from haiku_lsp.lsp.progress import Reporter, run_cancellable, work_done
 
