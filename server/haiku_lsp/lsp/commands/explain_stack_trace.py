@@ -3,7 +3,6 @@ the cursor) in a Markdown document; a patch it proposes is kept for `haiku.apply
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pygls.uris import from_fs_path
