@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 _MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{1,120}$")
 
@@ -65,9 +66,10 @@ SETTING_KEYS: dict[str, str] = {
 """camelCase key on the wire -> field name."""
 
 
-def _check(f: dataclasses.Field, value: Any) -> Any:
+def _check(f: dataclasses.Field[Any], value: Any) -> Any:
     """Return the value coerced to the field's type, or raise ValueError with the reason."""
-    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
+    factory = cast(Callable[[], Any], f.default_factory)
+    default = f.default if f.default is not dataclasses.MISSING else factory()
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ValueError("expected true or false")
