@@ -548,7 +548,6 @@ def smaller(default: Any, changed: Any) -> bool:
 
 
 CUSTOM_PYTHON = "/opt/custom-python/bin/python3"
-FIXED_ON_MAIN = pytest.mark.xfail(strict=True, reason="fixed on main")
 
 ROWS = [
     Row("fastModel", "claude-3-5-haiku-20241022", fast_model, "model of the inline request and of the hover one",
@@ -573,7 +572,7 @@ ROWS = [
         equals((30.0,) * 3)),
     Row("testPython", CUSTOM_PYTHON, interpreters,
         "Session.test_python(), interpreter of generate-test's and of refactor validation's pytest",
-        equals((CUSTOM_PYTHON,) * 3), marks=(FIXED_ON_MAIN,)),
+        equals((CUSTOM_PYTHON,) * 3)),
     Row("testTimeoutS", 7.0, pytest_timeouts, "timeout (s) of generate-test's and refactor validation's pytest",
         equals((7.0, 7.0))),
     Row("hoverExplanations", False, hover_explanation, "(hover model calls, explanation shown)",

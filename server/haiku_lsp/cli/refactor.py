@@ -18,11 +18,9 @@ def _root_of(path: Path) -> Path:
 
 def run(file: str, instruction: str, apply: bool, planner_model: str | None, worker_model: str | None) -> int:
     from haiku_lsp.errors import ActionError, ProviderError
-    from haiku_lsp.llm.accounting import Ledger
     from haiku_lsp.llm.anthropic import AnthropicProvider
-    from haiku_lsp.llm.cache import Cache
     from haiku_lsp.refactor.pipeline import run_refactor
-    from haiku_lsp.settings import Settings
+    from haiku_lsp.session import Session
 
     path = Path(file).resolve()
     try:
@@ -30,11 +28,11 @@ def run(file: str, instruction: str, apply: bool, planner_model: str | None, wor
     except OSError as err:
         print(f"haiku-lsp refactor: cannot read {file}: {err}", file=sys.stderr)
         return 2
-    provider = AnthropicProvider(Ledger())
-    if not provider.available:
+    session = Session(root=_root_of(path))  # the settings' defaults; -m/--planner/--worker override models
+    if not session.provider.available:
         print("haiku-lsp refactor: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) first", file=sys.stderr)
         return 2
-    settings = Settings()
+    settings = session.settings
 
     def report(phase: str, done: int, total: int) -> None:
         print(f"[{phase}{f' {done}/{total}' if total else ''}]", file=sys.stderr, flush=True)
@@ -42,12 +40,14 @@ def run(file: str, instruction: str, apply: bool, planner_model: str | None, wor
     async def main():
         try:
             return await run_refactor(
-                provider=provider, cache=Cache(), text=text, path=path, root=_root_of(path), instruction=instruction,
-                planner_model=planner_model or settings.planner_model,
+                provider=session.provider, cache=session.cache, text=text, path=path, root=session.root,
+                instruction=instruction, planner_model=planner_model or settings.planner_model,
                 worker_model=worker_model or settings.fast_model, timeout=settings.action_timeout_s,
-                test_timeout=settings.test_timeout_s, report=report)
+                test_timeout=settings.test_timeout_s, python=session.test_python(), report=report)
         finally:
-            await provider.aclose()
+            if isinstance(session.provider, AnthropicProvider):
+                await session.provider.aclose()
+            session.close()
 
     try:
         result = asyncio.run(main())
