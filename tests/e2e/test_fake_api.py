@@ -35,7 +35,7 @@ pytest_plugins = ["tests.fakes.plugin"]
 
 HAIKU = "claude-haiku-4-5"
 USER = [{"role": "user", "content": "Complete this function please"}]
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
