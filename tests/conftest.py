@@ -17,6 +17,17 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 pytest_plugins = ["tests.fakes.plugin"]
 
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its folder, tests/unit/ or tests/e2e/: `pytest -m unit` is `pytest tests/unit`."""
+    for item in items:
+        if item.path.is_relative_to(HERE):
+            folder = item.path.relative_to(HERE).parts[0]
+            if folder in ("unit", "e2e"):
+                item.add_marker(folder)
+
 API_KEY = "sk-ant-test-key-0123456789abcdef"
 
 
