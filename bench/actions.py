@@ -81,7 +81,9 @@ class Lsp:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
-        self.client = LanguageClient("haiku-lsp-bench-actions", "0")
+        from tests.harness import converter_factory  # the repo root is on sys.path by now
+
+        self.client = LanguageClient("haiku-lsp-bench-actions", "0", converter_factory=converter_factory)
         self.docs: dict[str, list[str]] = {}
         self.versions: dict[str, int] = {}
         self.received: dict[str, float] = {}
@@ -91,9 +93,6 @@ class Lsp:
         self.counts: dict[str, int] = {}
         self._ids = 0
         self._stderr: list[str] = []
-        from tests.conftest import fix_code_action_decoding  # the repo root is on sys.path by now
-
-        fix_code_action_decoding(self.client)
         c = self.client
 
         @c.feature(types.WORKSPACE_APPLY_EDIT)

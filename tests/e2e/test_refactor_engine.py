@@ -16,8 +16,8 @@ from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.llm.cache import Cache
 from haiku_lsp.llm.structured import ActionError
 from haiku_lsp.refactor import PRESETS, run_refactor
-from tests.conftest import API_KEY
 from tests.fakes.anthropic_api import Reply
+from tests.harness import API_KEY
 
 PLANNER = "claude-sonnet-4-6"
 WORKER = "claude-haiku-4-5"

@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import API_KEY
 from tests.fakes.anthropic_api import Reply
+from tests.harness import API_KEY
 
 
 def frame(message: dict) -> bytes:
