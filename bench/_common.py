@@ -45,10 +45,6 @@ def met(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 @dataclass
 class Report:
     sections: list[tuple[str, str]] = field(default_factory=list)  # (title, markdown body)
