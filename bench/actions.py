@@ -2,7 +2,7 @@
 
 Everything runs locally: the real server in a subprocess (``python -m haiku_lsp --stdio``), a plain pygls
 client that answers workspace/applyEdit, window/showMessageRequest, window/showDocument and progress
-like an editor, and the fake Anthropic Messages API (tests/fakes/anthropic_api.py) with scripted,
+like an editor, and the fake Anthropic Messages API (tests/fakes/anthropic_api/) with scripted,
 simulated model latency. Every figure is shown next to a baseline measured in the same run,
 interleaved with it (the machine is shared and noisy). Benchmarks print tables; nothing here asserts.
 
@@ -48,7 +48,7 @@ def render(report: Report, command: str, elapsed: float) -> str:
     out = [*header(START, "Code actions and hover (`bench/actions.py`)", command, elapsed),
            "- Everything is local: the real server (`python -m haiku_lsp --stdio`) driven by a plain pygls client "
            "with VS Code's capabilities (it applies edits, answers message requests and progress), talking HTTP to "
-           "the fake Messages API (tests/fakes/anthropic_api.py) with simulated model latency. Medians and 95th "
+           "the fake Messages API (tests/fakes/anthropic_api/) with simulated model latency. Medians and 95th "
            "percentiles; every baseline is measured in the same run, interleaved with what it is compared to. "
            "Shared, noisy 2-core machine: compare rows within a run, not across runs.", ""]
     for title, body in report.sections:

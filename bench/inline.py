@@ -1,7 +1,7 @@
 """Inline-completion benchmark for haiku-lsp: latency overhead, cache / typed-ahead round trips, the
 upstream requests saved while typing, cancel-to-close, start-up time, memory and prompt size.
 
-Everything runs locally against the fake Anthropic Messages API (tests/fakes/anthropic_api.py), the
+Everything runs locally against the fake Anthropic Messages API (tests/fakes/anthropic_api/), the
 real server in a subprocess (``python -m haiku_lsp``) and a plain pygls client (the test harness's
 Editor, tests/harness/); baselines (a bare SDK streaming call in its own process, a bare pygls server, a
 no-op LSP request) are measured in the same run, interleaved with what they are compared to.
@@ -88,7 +88,7 @@ def render(report: Report, command: str, elapsed: float) -> str:
     head = [
         *header(START, "Inline completions (`bench/inline.py`)", command, elapsed, versions),
         "- Everything is local: the real server (`python -m haiku_lsp`) talks HTTP to the fake Messages API "
-        "(tests/fakes/anthropic_api.py); baselines are measured in the same run. Times are wall-clock "
+        "(tests/fakes/anthropic_api/); baselines are measured in the same run. Times are wall-clock "
         "on a shared, noisy machine: compare rows within a run, not across runs.",
         "",
     ]

@@ -1,7 +1,7 @@
 """Whole-file refactor benchmark for haiku-lsp (`engine/refactor/pipeline.py: run_refactor`).
 
 The engine runs in-process with the real provider (the Anthropic SDK) talking HTTP to the fake Messages
-API (tests/fakes/anthropic_api.py), which simulates model latency: the planner (Sonnet) 1.8 s to the
+API (tests/fakes/anthropic_api/), which simulates model latency: the planner (Sonnet) 1.8 s to the
 first token and 60 output tokens/s, the workers (Haiku) 0.9 s and 100 tokens/s. Every latency is
 multiplied by `--scale` (default 0.25) to keep the run short; the figures are given scaled (as measured)
 and unscaled (the fake's request time divided by the factor, everything else as measured). Validation

@@ -38,7 +38,7 @@ def render(runs: dict[str, list[Run]], scale: float, reps: int, command: str, el
     k = scale
     out = [*header(START, "Whole-file refactor (`bench/refactor.py`)", command, elapsed),
            "- `run_refactor` in-process, the real provider (Anthropic SDK) over HTTP to the fake Messages API "
-           "(tests/fakes/anthropic_api.py), real ruff and pytest (sandboxed copy of a temporary workspace: a "
+           "(tests/fakes/anthropic_api/), real ruff and pytest (sandboxed copy of a temporary workspace: a "
            f"{len(MODULE.splitlines())}-line module of 5 functions and a test file importing it). Plan: 5 "
            "independent subtasks (\"Add type hints\", one per function). Simulated latency: planner (Sonnet) "
            f"{PLAN_TTFT} s to first token, {PLAN_TPS:.0f} tokens/s; workers (Haiku) {WORKER_TTFT} s, "

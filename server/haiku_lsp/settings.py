@@ -67,7 +67,7 @@ SETTING_KEYS: dict[str, str] = {
 
 def _check(f: dataclasses.Field, value: Any) -> Any:
     """Return the value coerced to the field's type, or raise ValueError with the reason."""
-    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc,operator]
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ValueError("expected true or false")

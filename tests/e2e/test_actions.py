@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import time
 
+import pytest
 from lsprotocol import types
 
 from tests.fakes.anthropic_api import Reply
@@ -139,6 +142,25 @@ async def test_generate_test_runs_it_and_applies_with_the_result(start_session, 
     again = await run(s, find(await list_actions(s, uri, 1), "Generate a unit test for `add`"))
     assert again["status"] == "applied" and again["origin"] == "cache"
     assert len(fake_anthropic.message_requests) == 1
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the recording interpreter is a shell script")
+async def test_generated_tests_run_with_the_configured_test_python(start_session, fake_anthropic, workspace,
+                                                                    tmp_path):
+    # An interpreter outside the workspace that records every call, then is the real Python.
+    calls = tmp_path / "test-python-calls.txt"
+    wrapper = tmp_path / "bin" / "recording-python"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    (workspace / "tests").mkdir()
+    fake_anthropic.script(Reply(text=json.dumps(PASSING_TEST)))
+    s = await start_session(init_options={"testPython": str(wrapper)})
+    uri = s.open("calc.py", CALC)
+    result = await s.command("haiku.generateTest", uri, {"line": 1, "character": 4})
+    assert result["status"] == "applied" and result["summary"] == "2 passed", result
+    assert calls.exists(), "the generated test did not run with the configured testPython"
+    assert "-m pytest" in calls.read_text() and "tests/test_calc.py" in calls.read_text()
 
 
 async def test_a_failing_test_is_repaired_once_and_never_applied_silently(start_session, fake_anthropic, workspace):

@@ -1,4 +1,4 @@
-"""Tests of the fake Anthropic API (tests/fakes/anthropic_api.py), driven by the real ``anthropic`` SDK
+"""Tests of the fake Anthropic API (tests/fakes/anthropic_api/), driven by the real ``anthropic`` SDK
 (its pure helpers are tested in tests/unit/test_fake_api.py).
 
 They also pin down how the SDK reacts to each failure mode, which the server code relies on:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from haiku_lsp.errors import ActionError
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.llm.cache import Cache
-from haiku_lsp.llm.structured import ActionError
 from haiku_lsp.refactor import PRESETS, run_refactor
 from tests.fakes.anthropic_api import Reply
 from tests.harness import API_KEY
@@ -398,7 +398,7 @@ async def test_imports_asked_for_by_workers_are_sorted_where_the_project_sorts_t
 
     (tmp_path / "pyproject.toml").write_text('[tool.ruff.lint]\nselect = ["I"]\n')
     original = "import json\n\n\ndef f():\n    return json.dumps(1)\n"
-    run = _Run(None, None, original, tmp_path / "m.py", tmp_path, "x", "p", "w", 10.0, 4, 10.0, None,
+    run = _Run(AnthropicProvider(), None, original, tmp_path / "m.py", tmp_path, "x", "p", "w", 10.0, 4, 10.0, None,
                lambda *a: None)
     merged = Merged("import json\nimport os\nfrom typing import Any\nimport abc\n\n\ndef f():\n    return 1\n",
                     regions={"s1": (6, 7)}, import_owners={1: ["s1"], 2: ["s1"], 3: ["s1"]})

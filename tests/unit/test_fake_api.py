@@ -1,4 +1,4 @@
-"""The fake Anthropic API's pure helpers (tests/fakes/anthropic_api.py): its tokenizer and what it knows
+"""The fake Anthropic API's pure helpers (tests/fakes/anthropic_api/): its tokenizer and what it knows
 about models. The fake served over HTTP, driven by the real SDK, is tested in tests/e2e/test_fake_api.py."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_count_tokens_is_bpe_like() -> None:
-    code = (ROOT / "tests" / "fakes" / "anthropic_api.py").read_text()
+    code = "".join(p.read_text() for p in sorted((ROOT / "tests" / "fakes" / "anthropic_api").glob("*.py")))
     assert 3.2 < len(code) / count_tokens(code) < 4.3
     assert count_tokens("") == 0
     assert count_tokens("hello") == 1

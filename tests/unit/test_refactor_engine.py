@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from haiku_lsp.llm.structured import ActionError
+from haiku_lsp.errors import ActionError, MergeConflict, PlanError
 from haiku_lsp.refactor import PRESETS, resolve_instruction
 from haiku_lsp.refactor.execute import normalise
-from haiku_lsp.refactor.merge import Document, Edit, MergeConflict, add_imports, merge
-from haiku_lsp.refactor.plan import PlanError, parse_plan
+from haiku_lsp.refactor.merge import Document, Edit, add_imports, merge
+from haiku_lsp.refactor.plan import parse_plan
 from haiku_lsp.refactor.validate import find_tests
 
 

@@ -17,11 +17,10 @@ def _root_of(path: Path) -> Path:
 
 
 def run(file: str, instruction: str, apply: bool, planner_model: str | None, worker_model: str | None) -> int:
+    from haiku_lsp.errors import ActionError, ProviderError
     from haiku_lsp.llm.accounting import Ledger
     from haiku_lsp.llm.anthropic import AnthropicProvider
     from haiku_lsp.llm.cache import Cache
-    from haiku_lsp.llm.provider import ProviderError
-    from haiku_lsp.llm.structured import ActionError
     from haiku_lsp.refactor.pipeline import run_refactor
     from haiku_lsp.settings import Settings
 

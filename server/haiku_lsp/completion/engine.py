@@ -28,9 +28,9 @@ from haiku_lsp.completion.names import NameContext
 from haiku_lsp.completion.prompts import PROMPT_VERSION, completion_request
 from haiku_lsp.completion.shaping.shaper import CompletionShaper, CursorContext
 from haiku_lsp.completion.typed_ahead import Anchor, Shown, digest
-from haiku_lsp.llm.anthropic import AnthropicProvider
+from haiku_lsp.errors import Abandoned, IncompleteAnswer, ProviderError, ProviderTimeout
 from haiku_lsp.llm.cache import Cache, content_key
-from haiku_lsp.llm.provider import ModelRequest, ProviderError
+from haiku_lsp.llm.provider import ModelRequest, Provider
 from haiku_lsp.privacy import IgnoreRules
 from haiku_lsp.python.jedi_service import jedi_inline
 from haiku_lsp.settings import Settings
@@ -123,7 +123,7 @@ class _DocState:
 
 
 class CompletionEngine:
-    def __init__(self, provider: AnthropicProvider, cache: Cache, settings: Callable[[], Settings],
+    def __init__(self, provider: Provider, cache: Cache, settings: Callable[[], Settings],
                  ignore: Callable[[], IgnoreRules],
                  on_error: Callable[[ProviderError], None] = lambda err: None) -> None:
         self.provider = provider
@@ -267,7 +267,7 @@ class CompletionEngine:
                 if verdict is False:
                     return None
                 if gen.done.is_set():
-                    return gen.result[len(typed):] if verdict else None
+                    return gen.result[len(typed):] if verdict and gen.result is not None else None
                 gen.changed.clear()
                 await gen.changed.wait()  # set on every chunk and when the stream ends
         finally:
@@ -290,7 +290,7 @@ class CompletionEngine:
                         gen.changed.set()
                     complete = stream.finished or gen.shaper.done
             if not complete:
-                raise ProviderError("incomplete", "the stream ended before message_stop")
+                raise IncompleteAnswer("the stream ended before message_stop")
             gen.result = gen.shaper.finish()
             if gen.result:
                 # Written after the waiting requests have been answered: the disk write is not theirs to wait on.
@@ -300,13 +300,13 @@ class CompletionEngine:
                 self.stats.dropped += 1
                 log.debug("completion dropped: %s", gen.shaper.drop_reason)
         except TimeoutError:
-            gen.error = ProviderError("timeout", f"no completion within {timeout:.1f} s")
+            gen.error = ProviderTimeout(f"no completion within {timeout:.1f} s")
         except ProviderError as err:
             gen.error = err
         except asyncio.CancelledError:
-            gen.error = ProviderError("cancelled", "nobody waits for this completion any more")
+            gen.error = Abandoned("nobody waits for this completion any more")
         finally:
-            if gen.error is not None and gen.error.kind != "cancelled":
+            if gen.error is not None and not isinstance(gen.error, Abandoned):
                 self.stats.errors += 1
                 log.warning("inline completion failed after %.0f ms: %s", (time.monotonic() - t0) * 1000,
                             gen.error)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
-from haiku_lsp.llm.cache import content_key
-from haiku_lsp.llm.structured import ActionError, ask_json
+from haiku_lsp.errors import ActionError
+from haiku_lsp.llm.cache import Cache, content_key
+from haiku_lsp.llm.provider import Provider
+from haiku_lsp.llm.structured import ask_json
 from haiku_lsp.privacy import redact
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def _check(value: dict) -> str | None:
 
 
 class HoverExplainer:
-    def __init__(self, provider: Any, cache: Any) -> None:
+    def __init__(self, provider: Provider, cache: Cache) -> None:
         self.provider = provider
         self.cache = cache
         self._inflight: dict[str, asyncio.Task] = {}

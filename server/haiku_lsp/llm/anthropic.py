@@ -18,28 +18,28 @@ import logging
 import os
 import threading
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
+from haiku_lsp.errors import (
+    BudgetExceeded,
+    IncompleteAnswer,
+    NoKeyError,
+    OverloadedError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeout,
+    UpstreamServerError,
+    provider_error_for_status,
+)
 from haiku_lsp.llm.accounting import Ledger, Usage
-from haiku_lsp.llm.provider import ModelRequest, ProviderError
+from haiku_lsp.llm.provider import Completion, ModelRequest
 
 log = logging.getLogger(__name__)
 
-_STATUS_KINDS = {400: "bad_request", 401: "auth", 403: "auth", 404: "bad_request", 413: "bad_request",
-                 422: "bad_request", 429: "rate_limit", 529: "overloaded"}
 
 
 def api_key_present() -> bool:
     return bool(os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN"))
-
-
-@dataclass
-class Completion:
-    text: str
-    tool_input: dict[str, Any] | None
-    stop_reason: str | None
-    usage: Usage
 
 
 class TextStream:
@@ -92,6 +92,8 @@ class TextStream:
 
 
 class AnthropicProvider:
+    """The `Provider` over the Messages API (the SDK reads the key and `ANTHROPIC_BASE_URL` itself)."""
+
     def __init__(self, ledger: Ledger | None = None) -> None:
         self.ledger = ledger or Ledger()
         self._client: Any = None
@@ -135,19 +137,19 @@ class AnthropicProvider:
         return self._import_done.wait(timeout) if self._import_started else True
 
     async def ready(self) -> None:
-        """Wait for the SDK import and the client (ProviderError "no_key" without a key)."""
+        """Wait for the SDK import and the client (NoKeyError without a key)."""
         await self._ensure_client()
 
     async def _ensure_client(self) -> Any:
         if self._client is not None:
             return self._client
         if not self.available:
-            raise ProviderError("no_key", "no ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN is set")
+            raise NoKeyError("no ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN is set")
         self.start_import()
         if not self._import_done.is_set():
             await asyncio.to_thread(self._import_done.wait)
         if self._import_error is not None:
-            raise ProviderError("connection", f"the anthropic SDK failed to import: {self._import_error}")
+            raise ProviderConnectionError(f"the anthropic SDK failed to import: {self._import_error}")
         if self._client is None:
             # The SDK reads the key and ANTHROPIC_BASE_URL from the environment itself.
             self._client = self._sdk.AsyncAnthropic(max_retries=2)
@@ -158,9 +160,9 @@ class AnthropicProvider:
         sdk = self._sdk
         if sdk is not None:
             if isinstance(err, sdk.APITimeoutError):
-                return ProviderError("timeout", "the model did not answer in time")
+                return ProviderTimeout("the model did not answer in time")
             if isinstance(err, sdk.APIConnectionError):
-                return ProviderError("connection", f"could not reach the model API: {err}")
+                return ProviderConnectionError(f"could not reach the model API: {err}")
             if isinstance(err, sdk.APIStatusError):
                 status = getattr(err, "status_code", None)
                 body = getattr(err, "body", None)
@@ -168,20 +170,18 @@ class AnthropicProvider:
                 etype = inner.get("type", "") if isinstance(inner, dict) else ""
                 message = getattr(err, "message", str(err))
                 if etype == "overloaded_error":
-                    return ProviderError("overloaded", message, status)
+                    return OverloadedError(message, status)
                 if status is not None and status < 400:  # an `error` event inside a 200 stream
-                    return ProviderError("server", message, status)
-                kind = _STATUS_KINDS.get(status or 0, "server" if (status or 0) >= 500 else "bad_request")
-                return ProviderError(kind, message, status)
+                    return UpstreamServerError(message, status)
+                return provider_error_for_status(status, message)
         # The transport's errors (a connection dropped mid-stream, a read timeout) are not wrapped.
         if "Timeout" in type(err).__name__:
-            return ProviderError("timeout", "the model stopped sending")
-        return ProviderError("connection", f"{type(err).__name__}: {err}")
+            return ProviderTimeout("the model stopped sending")
+        return ProviderConnectionError(f"{type(err).__name__}: {err}")
 
     def _check_budget(self) -> None:
         if self.ledger.over_budget():
-            raise ProviderError(
-                "budget", f"the budget of ${self.ledger.budget_usd:.2f} is used up "
+            raise BudgetExceeded(f"the budget of ${self.ledger.budget_usd:.2f} is used up "
                 f"(${self.ledger.total_usd:.4f} spent); raise the budgetUsd setting to continue")
 
     @contextlib.asynccontextmanager
@@ -222,7 +222,7 @@ class AnthropicProvider:
             async for text in s:
                 parts.append(text)
         if not s.finished:
-            raise ProviderError("incomplete", "the answer stream ended before message_stop")
+            raise IncompleteAnswer("the answer stream ended before message_stop")
         return Completion("".join(parts), None, s.stop_reason, s.usage)
 
 

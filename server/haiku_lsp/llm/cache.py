@@ -89,6 +89,20 @@ class Cache:
                         self._disk_failed = True
         return self._disk
 
+    def configure(self, *, enabled: bool, size_mib: int) -> None:
+        """Switch the cache on or off and bound the disk store; an open store takes the new bound at once
+        (diskcache then evicts down to it as entries are written)."""
+        self.enabled = enabled
+        with self._lock:  # not while the warm-up thread is opening the store with the old bound
+            if size_mib == self.size_mib:
+                return
+            self.size_mib = size_mib
+            if self._disk is not None:
+                try:
+                    self._disk.reset("size_limit", size_mib * 1024 * 1024)
+                except Exception as err:
+                    log.warning("disk cache resize failed: %s", err)
+
     def warm(self) -> None:
         """Open the disk store now (called in the background after `initialize`)."""
         if self.enabled:

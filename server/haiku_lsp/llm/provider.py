@@ -1,37 +1,19 @@
-"""What every provider speaks: a request, a streamed answer, and the one error type callers catch.
+"""What every provider speaks: a request, a streamed or whole answer, and the `Provider` protocol.
 
-Exception hierarchy (callers catch `ProviderError` only; cancellation is never converted):
-
-    ProviderError            kind says what happened, status is the HTTP status when there was one
-      kind "no_key"          no ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN in the environment
-      kind "auth"            401/403: the key was rejected
-      kind "rate_limit"      429
-      kind "overloaded"      529, or an `overloaded_error` event mid-stream
-      kind "server"          other 5xx or an `error` event mid-stream
-      kind "bad_request"     400/404/413/422: the request itself is wrong (a bug, or a model that
-                             does not accept a feature such as prefill)
-      kind "timeout"         no answer within the per-call timeout
-      kind "connection"      could not connect, or the connection dropped mid-stream
-      kind "incomplete"      the stream ended without `message_stop`
-      kind "budget"          the dollar budget cap is reached
+The engine depends on `Provider`, never on a concrete class (the Anthropic one is `llm.anthropic`;
+unit tests of engine logic may pass an in-process one). Failures are raised as `haiku_lsp.errors`
+`ProviderError` subclasses; cancellation is never converted.
 """
 
 from __future__ import annotations
 
-import json
+import re
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-
-class ProviderError(Exception):
-    def __init__(self, kind: str, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.status = status
-
-    def __str__(self) -> str:
-        status = f" {self.status}" if self.status else ""
-        return f"{self.kind}{status}: {self.args[0]}"
+from haiku_lsp.llm.accounting import Ledger, Usage
 
 
 @dataclass(frozen=True)
@@ -59,16 +41,68 @@ class ModelRequest:
         body.update(self.extra)
         return body
 
-    def prompt_chars(self) -> int:
-        return len(json.dumps(self.payload(), ensure_ascii=False))
+
+_VERSION = re.compile(r"-(\d{1,2})(?:-(\d{1,2}))?(?=-|$)")
+
+
+def model_version(model: str) -> tuple[int, int] | None:
+    """(major, minor) of a Claude model id: "claude-haiku-4-5" -> (4, 5), "claude-sonnet-4-20250514" -> (4, 0),
+    "claude-3-5-sonnet-20241022" -> (3, 5). A date (8 digits) is never read as a version."""
+    m = _VERSION.search(model)
+    if not m:
+        return None
+    return int(m.group(1)), int(m.group(2) or 0)
 
 
 def supports_prefill(model: str) -> bool:
     """Claude 4.6 models and later answer 400 to a conversation ending in an assistant turn."""
-    import re
+    version = model_version(model)
+    return version is None or version < (4, 6)
 
-    m = re.search(r"-(\d+)-(\d+)(?:-|$)", model)
-    if not m:
-        return True
-    major, minor = int(m.group(1)), int(m.group(2))
-    return (major, minor) < (4, 6)
+
+@dataclass
+class Completion:
+    """A whole answer: its text, the tool input when a tool was forced, why it stopped, what it cost."""
+
+    text: str
+    tool_input: dict[str, Any] | None
+    stop_reason: str | None
+    usage: Usage
+
+
+class TextStream(Protocol):
+    """The text deltas of one streamed call; `stop_reason` and `usage` are known once it has ended, and
+    `finished` says whether it ended with `message_stop`."""
+
+    stop_reason: str | None
+    finished: bool
+
+    def __aiter__(self) -> AsyncIterator[str]: ...
+
+    @property
+    def usage(self) -> Usage: ...
+
+
+class Provider(Protocol):
+    """A model API as the engine sees it. Every call's usage goes into `ledger`."""
+
+    ledger: Ledger
+
+    @property
+    def available(self) -> bool:
+        """False when no call can be made (no key): callers fall back to the offline engine."""
+        ...
+
+    async def ready(self) -> None:
+        """Wait until calls can be made (the SDK import); NoKeyError without a key."""
+        ...
+
+    def stream(self, request: ModelRequest, *, timeout: float, inline: bool = True,
+               feature: str = "inline") -> AbstractAsyncContextManager[TextStream]:
+        """A streamed call; leaving the block, however, closes the HTTP stream. `inline`: no retries."""
+        ...
+
+    async def complete(self, request: ModelRequest, *, timeout: float, feature: str = "action",
+                       retries: bool = True) -> Completion:
+        """A whole answer; IncompleteAnswer when the stream ended before `message_stop`."""
+        ...

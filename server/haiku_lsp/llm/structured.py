@@ -19,15 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from haiku_lsp.errors import ActionError
 from haiku_lsp.llm.accounting import Usage
-from haiku_lsp.llm.anthropic import AnthropicProvider
-from haiku_lsp.llm.provider import ModelRequest
+from haiku_lsp.llm.provider import ModelRequest, Provider
 
 _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n(.*?)\n```\s*$", re.S)
-
-
-class ActionError(Exception):
-    """A problem to show the user as it is."""
 
 
 def schema_errors(value: Any, schema: dict, path: str = "$") -> list[str]:
@@ -89,7 +85,7 @@ class JsonAnswer:
     repaired: bool = False
 
 
-async def ask_json(provider: AnthropicProvider, *, model: str, system: str, user: str, schema: dict,
+async def ask_json(provider: Provider, *, model: str, system: str, user: str, schema: dict,
                    max_tokens: int, timeout: float, feature: str,
                    check: Callable[[dict], Any] = lambda v: None, what: str = "answer") -> JsonAnswer:
     """Ask for JSON matching `schema`; `check` (sync or async) returns an error text for answers that

@@ -1,5 +1,5 @@
 """textDocument/codeAction: listing is instant and makes no model call. Every action carries a
-command (`haiku.*`); the work happens when the editor runs it (see `commands.py`)."""
+command (`haiku.*`); the work happens when the editor runs it (see `commands/`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from haiku_lsp.lsp.compat import unstructure
 from haiku_lsp.lsp.convert import code_point_position, split_lines
 from haiku_lsp.python.outline import enclosing_definition
 
@@ -56,7 +57,7 @@ def register(server: HaikuLanguageServer) -> None:
             actions.append(types.CodeAction(
                 title=title, kind=KIND_FIX, diagnostics=[diagnostic],
                 command=types.Command(title=title, command="haiku.fixDiagnostic",
-                                      arguments=[uri, ls.protocol._converter.unstructure(diagnostic)])))
+                                      arguments=[uri, unstructure(ls, diagnostic)])))
 
         from haiku_lsp.tracebacks.parse import find_traceback  # imported in the background after start-up
 
@@ -64,7 +65,7 @@ def register(server: HaikuLanguageServer) -> None:
             title = "Explain this stack trace with Haiku"
             actions.append(types.CodeAction(title=title, kind=KIND_EXPLAIN, command=types.Command(
                 title=title, command="haiku.explainStackTrace",
-                arguments=[uri, ls.protocol._converter.unstructure(params.range)])))
+                arguments=[uri, unstructure(ls, params.range)])))
 
         if document.language_id == "python" and _wanted(KIND_TEST, only):
             qualname = enclosing_definition(lines, start[0])
@@ -72,7 +73,7 @@ def register(server: HaikuLanguageServer) -> None:
                 title = f"Generate a unit test for `{qualname}` with Haiku"
                 actions.append(types.CodeAction(title=title, kind=KIND_TEST, command=types.Command(
                     title=title, command="haiku.generateTest",
-                    arguments=[uri, ls.protocol._converter.unstructure(params.range.start)])))
+                    arguments=[uri, unstructure(ls, params.range.start)])))
         if document.language_id == "python" and _wanted(KIND_REWRITE, only):
             title = "Refactor file with a plan…"
             actions.append(types.CodeAction(title=title, kind=KIND_REWRITE, command=types.Command(

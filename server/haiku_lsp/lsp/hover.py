@@ -26,17 +26,17 @@ def register(server: HaikuLanguageServer) -> None:
         if cursor is None:
             return None
         source, path, root = "\n".join(lines), document.path, ls.root_path()
-        settings = ls.settings
-        explain = settings.hover_explanations and not ls.offline_for(path)
+        settings = ls.session.settings
+        explain = settings.hover_explanations and not ls.session.offline_for(path)
         markdown, definition = await asyncio.get_running_loop().run_in_executor(
-            ls.engine.jedi_executor, lambda: hover_info(source, path, root, cursor[0], cursor[1], explain))
+            ls.session.completions.jedi_executor, lambda: hover_info(source, path, root, cursor[0], cursor[1], explain))
         if not markdown:
             return None
-        if definition is not None and not ls.ignore_rules.is_ignored(definition["path"]):
-            key = ls.hover.key(settings.fast_model, definition)
-            text = ls.hover.cached(key)
+        if definition is not None and not ls.session.ignore_rules.is_ignored(definition["path"]):
+            key = ls.session.hover.key(settings.fast_model, definition)
+            text = ls.session.hover.cached(key)
             if text is None:
-                task = ls.hover.fetch(key, settings.fast_model, definition, settings.action_timeout_s)
+                task = ls.session.hover.fetch(key, settings.fast_model, definition, settings.action_timeout_s)
                 try:
                     text = await asyncio.wait_for(asyncio.shield(task), settings.hover_budget_ms / 1000)
                 except TimeoutError:

@@ -41,7 +41,7 @@ def register(server: HaikuLanguageServer) -> None:
             language=document.language_id or "python",
             version=document.version,
         )
-        suggestions = await ls.engine.complete(query)
+        suggestions = await ls.session.completions.complete(query)
         # The item's range is the (empty) range at the cursor, in the client's own units.
         at = types.Range(start=params.position, end=params.position)
         return types.InlineCompletionList(

@@ -1,4 +1,4 @@
-"""The language server: lifecycle, settings and wiring. Features live in `features/`."""
+"""The language server: lifecycle, settings and wiring to the `Session`. Each feature has its own module in `lsp/`."""
 
 from __future__ import annotations
 
@@ -12,14 +12,10 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from haiku_lsp import __version__
-from haiku_lsp.completion.engine import CompletionEngine
-from haiku_lsp.hover.explainer import HoverExplainer
-from haiku_lsp.llm.accounting import Ledger
+from haiku_lsp.errors import ProviderError
 from haiku_lsp.llm.anthropic import AnthropicProvider
-from haiku_lsp.llm.cache import Cache
-from haiku_lsp.llm.provider import ProviderError
-from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.settings import Settings, load_settings
+from haiku_lsp.session import Session
+from haiku_lsp.settings import load_settings
 
 if TYPE_CHECKING:
     from haiku_lsp.tracebacks.explain import SuggestedFix
@@ -36,18 +32,10 @@ NO_KEY_MESSAGE = (
 class HaikuLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("haiku-lsp", __version__)
-        self.settings = Settings()
-        self.ledger = Ledger()
-        self.provider = AnthropicProvider(self.ledger)
-        self.cache = Cache(size_mib=self.settings.cache_size_mib)
-        self.ignore_rules = IgnoreRules()
-        self.engine = CompletionEngine(
-            self.provider, self.cache, lambda: self.settings, lambda: self.ignore_rules,
-            on_error=self.report_provider_error)
+        self.session = Session(on_error=self.report_provider_error)
         self._pending_problems: list[str] = []
         self._reported: set[str] = set()
         self.suggested_fixes: dict[str, SuggestedFix] = {}
-        self.hover = HoverExplainer(self.provider, self.cache)
 
     def root_path(self) -> str | None:
         try:
@@ -55,14 +43,14 @@ class HaikuLanguageServer(LanguageServer):
         except Exception:  # before initialize
             return None
 
-    def apply_settings(self, raw: object, *, announce: bool) -> None:
-        self.settings, problems = load_settings(raw, self.settings)
-        self.ledger.budget_usd = self.settings.budget_usd
-        self.ledger.prices = self.settings.prices
-        self.cache.enabled = self.settings.cache_enabled
+    def root_dir(self) -> Path | None:
+        """The workspace folder (None before initialize, or when the editor opened no folder)."""
         root = self.root_path()
-        self.ignore_rules = IgnoreRules.for_workspace(Path(root) if root else None,
-                                                      self.settings.ignore_patterns)
+        return Path(root) if root else None
+
+    def apply_settings(self, raw: object, *, announce: bool) -> None:
+        settings, problems = load_settings(raw, self.session.settings)
+        self.session.configure(settings, self.root_dir())
         for problem in problems:
             log.warning("%s", problem)
             if announce:
@@ -72,10 +60,6 @@ class HaikuLanguageServer(LanguageServer):
 
     def show(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
-
-    def offline_for(self, path: str | None) -> bool:
-        """True when nothing of this file may go upstream (no key, or an ignore rule matches)."""
-        return not self.provider.available or (path is not None and self.ignore_rules.is_ignored(path))
 
     def shown_path(self, path: str | None) -> str:
         root = self.root_path()
@@ -89,14 +73,14 @@ class HaikuLanguageServer(LanguageServer):
     def write_doc(self, name: str, text: str) -> str:
         """Write a Markdown document under the cache dir; its URI."""
         safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[:120]
-        folder = self.cache.directory / "docs"
+        folder = self.session.cache.directory / "docs"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / safe
         path.write_text(text, encoding="utf-8")
         return path.as_uri()
 
     async def open_doc(self, uri_or_name: str) -> None:
-        uri = uri_or_name if "://" in uri_or_name else (self.cache.directory / "docs" / uri_or_name).as_uri()
+        uri = uri_or_name if "://" in uri_or_name else (self.session.cache.directory / "docs" / uri_or_name).as_uri()
         window = self.client_capabilities.window
         if window and window.show_document and window.show_document.support:
             await self.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True))
@@ -104,13 +88,14 @@ class HaikuLanguageServer(LanguageServer):
             self.show(f"Haiku: see {uri}")
 
     def stats(self) -> dict:
-        e, c = self.engine.stats, self.cache.stats
+        session = self.session
+        e, c, ledger = session.completions.stats, session.cache.stats, session.ledger
         return {
-            "usd": round(self.ledger.total_usd, 6),
-            "budgetUsd": self.ledger.budget_usd,
-            "models": {m: vars(t) for m, t in self.ledger.by_model.items()},
-            "features": dict(self.ledger.by_feature),
-            "inline": {**vars(e), "jedi_resolutions": self.engine.names.jobs},
+            "usd": round(ledger.total_usd, 6),
+            "budgetUsd": ledger.budget_usd,
+            "models": {m: vars(t) for m, t in ledger.by_model.items()},
+            "features": dict(ledger.by_feature),
+            "inline": {**vars(e), "jedi_resolutions": session.completions.names.jobs},
             "cache": {"memoryHits": c.memory_hits, "diskHits": c.disk_hits, "misses": c.misses,
                       "writes": c.writes},
             "process": {"rssMiB": _rss_mib(), "gcFrozenObjects": gc.get_freeze_count(),
@@ -147,8 +132,9 @@ class HaikuLanguageServer(LanguageServer):
 
     def warm_up(self) -> None:
         """Heavy imports and the disk cache, off the `initialize` path."""
-        if self.provider.available:
-            self.provider.start_import()
+        provider, cache = self.session.provider, self.session.cache
+        if isinstance(provider, AnthropicProvider) and provider.available:
+            provider.start_import()
 
         def work() -> None:
             try:
@@ -156,9 +142,9 @@ class HaikuLanguageServer(LanguageServer):
 
                 from haiku_lsp.tracebacks import parse as traceback  # noqa: F401  (code action listing needs it)
 
-                self.cache.warm()
-                if self.provider.available:
-                    self.provider.wait_for_import(timeout=120)
+                cache.warm()
+                if isinstance(provider, AnthropicProvider) and provider.available:
+                    provider.wait_for_import(timeout=120)
             except Exception as err:  # pragma: no cover - a broken environment
                 log.warning("warm-up failed: %s", err)
             # What exists now (modules, classes, the SDK's models: ~250,000 objects) lives as long as the
@@ -201,7 +187,7 @@ def create_server() -> HaikuLanguageServer:
         for problem in ls._pending_problems:
             ls.show(f"haiku-lsp: {problem}", types.MessageType.Warning)
         ls._pending_problems.clear()
-        if not ls.provider.available:
+        if not ls.session.provider.available:
             ls.show(NO_KEY_MESSAGE, types.MessageType.Info)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -210,20 +196,19 @@ def create_server() -> HaikuLanguageServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: HaikuLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.engine.note_change(params.text_document.uri)
+        ls.session.completions.note_change(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: HaikuLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
-        ls.engine.note_save()
+        ls.session.completions.note_save()
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: HaikuLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.engine.forget(params.text_document.uri)
+        ls.session.completions.forget(params.text_document.uri)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HaikuLanguageServer, params: None) -> None:
-        ls.engine.close()
-        ls.cache.close()
+        ls.session.close()
 
     inline_completion.register(server)
     hover.register(server)

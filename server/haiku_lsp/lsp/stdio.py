@@ -21,6 +21,8 @@ from typing import BinaryIO
 from pygls.io_ import StdoutWriter, run_async
 from pygls.server import JsonRPCServer
 
+from haiku_lsp.lsp.compat import set_stop_event, shutdown_requested
+
 log = logging.getLogger(__name__)
 
 # Header lines are short; a body is read with readexactly, which has no limit.
@@ -73,7 +75,7 @@ def serve_stdio(server: JsonRPCServer, stdin: BinaryIO | None = None, stdout: Bi
         return _exit_code(server)
 
     stop = threading.Event()
-    server._stop_event = stop  # what pygls' shutdown() sets
+    set_stop_event(server, stop)  # server.shutdown() ends the loop
     server.protocol.set_writer(StdoutWriter(stdout))
 
     async def main() -> None:
@@ -98,4 +100,4 @@ def serve_stdio(server: JsonRPCServer, stdin: BinaryIO | None = None, stdout: Bi
 
 
 def _exit_code(server: JsonRPCServer) -> int:
-    return 0 if getattr(server.protocol, "_shutdown", False) else 1
+    return 0 if shutdown_requested(server) else 1

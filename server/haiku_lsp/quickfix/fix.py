@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from haiku_lsp.llm.cache import Cache
+from haiku_lsp.llm.provider import Provider
+
 FIX_SCHEMA: dict = {
     "type": "object",
     "properties": {
@@ -215,13 +218,14 @@ async def offline_fix(lines: list[str], path: Path, root: Path | None, diagnosti
     return FixProposal(scope, replacement, f"ruff's own fix for {code}", "ruff")
 
 
-async def propose_fix(*, provider: Any, cache: Any, model: str, timeout: float, lines: list[str], path: Path,
+async def propose_fix(*, provider: Provider, cache: Cache, model: str, timeout: float, lines: list[str], path: Path,
                       root: Path | None, shown_path: str, diagnostic: dict[str, Any], offline: bool,
                       max_tokens: int = 2048) -> FixProposal | None:
     """A checked fix for `diagnostic`, from the cache, the model, or (offline) ruff. None when there
     is none; ActionError when the model could not give a valid one."""
+    from haiku_lsp.errors import ActionError
     from haiku_lsp.llm.cache import content_key
-    from haiku_lsp.llm.structured import ActionError, ask_json
+    from haiku_lsp.llm.structured import ask_json
     from haiku_lsp.privacy import redact
 
     start = diagnostic["range"]["start"]["line"]

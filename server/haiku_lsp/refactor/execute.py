@@ -13,20 +13,19 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from haiku_lsp.llm.cache import content_key
-from haiku_lsp.llm.provider import ProviderError
-from haiku_lsp.llm.structured import ActionError, ask_json
+from haiku_lsp.errors import FATAL_PROVIDER_ERRORS, ActionError, MergeConflict, ProviderError, SubtaskFailed
+from haiku_lsp.llm.cache import Cache, content_key
+from haiku_lsp.llm.provider import Provider
+from haiku_lsp.llm.structured import ask_json
 from haiku_lsp.privacy import redact
-from haiku_lsp.refactor.merge import Document, Edit, MergeConflict, import_error, split_lines
+from haiku_lsp.refactor.merge import Document, Edit, import_error, split_lines
 from haiku_lsp.refactor.plan import Plan, Subtask, numbered
 from haiku_lsp.refactor.tasks import run_all
 from haiku_lsp.refactor.validate import compile_error
 
 WORKER_VERSION = "refactor-worker-1"
 # Not worth retrying with other instructions: the request itself, the key or the budget is the problem.
-FATAL_KINDS = frozenset({"no_key", "auth", "budget", "bad_request"})
 
 WORKER_SCHEMA: dict = {
     "type": "object",
@@ -53,16 +52,6 @@ WORKER_SYSTEM = (
 _FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\n(.*?)\n```\s*$", re.S)
 
 
-class SubtaskFailed(Exception):
-    """A subtask without a usable edit. `reviewable`: another attempt with new instructions may help;
-    `blocked`: it did not run because a subtask it depends on failed."""
-
-    def __init__(self, message: str, *, reviewable: bool = True, blocked: bool = False) -> None:
-        super().__init__(message)
-        self.reviewable = reviewable
-        self.blocked = blocked
-
-
 def normalise(replacement: str, seen: str) -> str:
     """The replacement as it goes into the file: no fence, no trailing newline, and the region's base
     indentation when the model gave the code unindented."""
@@ -85,8 +74,8 @@ class Workers:
     `outline` its outline; the cache key of an answer covers the file, the instruction, the subtask,
     the region text and the model."""
 
-    provider: Any
-    cache: Any
+    provider: Provider
+    cache: Cache
     model: str
     timeout: float
     shown: str
@@ -106,7 +95,7 @@ class Workers:
 
     async def run(self, st: Subtask, doc: Document, seen: str, context: str) -> Edit:
         """The edit for `st`, whose region currently holds `seen`. SubtaskFailed when there is none;
-        ProviderError only for failures no retry can fix (FATAL_KINDS)."""
+        ProviderError only for failures no retry can fix (FATAL_PROVIDER_ERRORS)."""
         if redact(seen)[1]:
             raise SubtaskFailed("its region holds a secret-looking string, which is never sent to a model",
                                 reviewable=False)
@@ -140,7 +129,7 @@ class Workers:
         except ActionError as err:
             raise SubtaskFailed(str(err)) from None
         except ProviderError as err:
-            if err.kind in FATAL_KINDS:
+            if isinstance(err, FATAL_PROVIDER_ERRORS):
                 raise
             raise SubtaskFailed(f"the model call failed: {err}") from None
         value = answer.value

@@ -13,12 +13,9 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from haiku_lsp.errors import MergeConflict
 from haiku_lsp.refactor.plan import Plan
 from haiku_lsp.testgen.layout import symbols
-
-
-class MergeConflict(Exception):
-    """An edit that cannot be applied without mixing it with another one."""
 
 
 @dataclass(frozen=True)

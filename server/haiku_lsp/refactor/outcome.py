@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from haiku_lsp.llm.structured import ActionError
+from haiku_lsp.errors import ActionError
 from haiku_lsp.refactor.validate import ValidationReport
 
 PRESETS: dict[str, str] = {

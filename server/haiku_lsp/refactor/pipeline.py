@@ -16,14 +16,15 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
 
+from haiku_lsp.errors import FATAL_PROVIDER_ERRORS, ActionError, MergeConflict, ProviderError, SubtaskFailed
 from haiku_lsp.llm.accounting import Usage, cost_usd
-from haiku_lsp.llm.provider import ProviderError
-from haiku_lsp.llm.structured import ActionError
-from haiku_lsp.refactor.execute import FATAL_KINDS, SubtaskFailed, Workers, execute
-from haiku_lsp.refactor.merge import Document, Edit, MergeConflict, Merged, merge
+from haiku_lsp.llm.cache import Cache
+from haiku_lsp.llm.provider import Completion, ModelRequest, Provider, TextStream
+from haiku_lsp.refactor.execute import Workers, execute
+from haiku_lsp.refactor.merge import Document, Edit, Merged, merge
 from haiku_lsp.refactor.outcome import RefactorResult, SubtaskOutcome, resolve_instruction
 from haiku_lsp.refactor.plan import Plan, make_plan, outline
 from haiku_lsp.refactor.review import ReviewItem, review
@@ -39,19 +40,33 @@ Report = Callable[[str, int, int], None]
 
 
 class _Meter:
-    """Passes model calls on and keeps every call's usage, also of answers that were then refused."""
+    """A Provider that passes calls on and keeps every whole answer's usage, also of answers that were
+    then refused (the refactor asks for whole answers only; streams are passed on unmetered)."""
 
-    def __init__(self, provider: Any) -> None:
+    def __init__(self, provider: Provider) -> None:
         self._provider = provider
+        self.ledger = provider.ledger
         self.usages: list[Usage] = []
 
-    async def complete(self, request: Any, **kwargs: Any) -> Any:
-        completion = await self._provider.complete(request, **kwargs)
+    @property
+    def available(self) -> bool:
+        return self._provider.available
+
+    async def ready(self) -> None:
+        await self._provider.ready()
+
+    def stream(self, request: ModelRequest, *, timeout: float, inline: bool = True,
+               feature: str = "inline") -> AbstractAsyncContextManager[TextStream]:
+        return self._provider.stream(request, timeout=timeout, inline=inline, feature=feature)
+
+    async def complete(self, request: ModelRequest, *, timeout: float, feature: str = "action",
+                       retries: bool = True) -> Completion:
+        completion = await self._provider.complete(request, timeout=timeout, feature=feature, retries=retries)
         self.usages.append(completion.usage)
         return completion
 
 
-async def run_refactor(*, provider: Any, cache: Any, text: str, path: Path, root: Path | None, instruction: str,
+async def run_refactor(*, provider: Provider, cache: Cache, text: str, path: Path, root: Path | None, instruction: str,
                        planner_model: str, worker_model: str, timeout: float, concurrency: int = 4,
                        test_timeout: float = 120.0, python: str | None = None,
                        report: Report = lambda phase, done, total: None) -> RefactorResult:
@@ -69,11 +84,11 @@ async def run_refactor(*, provider: Any, cache: Any, text: str, path: Path, root
 
 
 class _Run:
-    def __init__(self, provider: Any, cache: Any, text: str, path: Path, root: Path | None, instruction: str,
+    def __init__(self, provider: Provider, cache: Cache, text: str, path: Path, root: Path | None, instruction: str,
                  planner_model: str, worker_model: str, timeout: float, concurrency: int, test_timeout: float,
                  python: str | None, report: Report) -> None:
         self.meter, self.cache, self.text, self.instruction = _Meter(provider), cache, text, instruction
-        self.prices = getattr(getattr(provider, "ledger", None), "prices", None)
+        self.prices = provider.ledger.prices
         self.planner_model, self.timeout, self.concurrency, self._report = planner_model, timeout, concurrency, report
         self.shown = _shown(path, root)
         self.path, self.root = Path(path), root
@@ -229,7 +244,7 @@ class _Run:
                                      shown=self.shown, instruction=self.instruction, outline=self.outline,
                                      items=items, test_output=validation.test_output)
         except (ActionError, ProviderError) as err:
-            if isinstance(err, ProviderError) and err.kind in FATAL_KINDS:
+            if isinstance(err, FATAL_PROVIDER_ERRORS):
                 raise
             for sid in failing:
                 self.drop(sid, "failed", f"the review failed ({err}); left out")

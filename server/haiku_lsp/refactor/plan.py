@@ -15,8 +15,10 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from haiku_lsp.llm.cache import content_key
-from haiku_lsp.llm.structured import ActionError, ask_json
+from haiku_lsp.errors import ActionError, PlanError
+from haiku_lsp.llm.cache import Cache, content_key
+from haiku_lsp.llm.provider import Provider
+from haiku_lsp.llm.structured import ask_json
 from haiku_lsp.privacy import redact
 from haiku_lsp.testgen.layout import symbols
 
@@ -63,10 +65,6 @@ PLAN_SYSTEM = (
     "changed; workers can ask for new imports. Leave out code that needs no change; an empty `subtasks` "
     "list means nothing needs to change. `notes`: one or two sentences on the approach."
 )
-
-
-class PlanError(ValueError):
-    """Why a plan is not usable (fed back to the planner once, then shown to the user)."""
 
 
 @dataclass(frozen=True)
@@ -265,7 +263,7 @@ def plan_prompt(text: str, shown: str, instruction: str) -> str:
             f"The file, with line numbers:\n{numbered(text.split(chr(10)))}\n\nPlan the refactor.")
 
 
-async def make_plan(provider: Any, cache: Any, *, model: str, timeout: float, text: str, shown: str,
+async def make_plan(provider: Provider, cache: Cache, *, model: str, timeout: float, text: str, shown: str,
                     instruction: str, max_tokens: int = 8000) -> tuple[Plan, bool]:
     """The checked plan, from the cache or the planner (one repair round), and whether it was cached.
     ActionError when the planner's answer is still unusable after the repair."""

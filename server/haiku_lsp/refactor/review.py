@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
-from haiku_lsp.llm.cache import content_key
+from haiku_lsp.llm.cache import Cache, content_key
+from haiku_lsp.llm.provider import Provider
 from haiku_lsp.llm.structured import ask_json
 from haiku_lsp.privacy import redact
 from haiku_lsp.refactor.plan import Subtask
@@ -88,7 +88,7 @@ def review_prompt(shown: str, instruction: str, outline: str, items: list[Review
     return "\n\n".join(parts)
 
 
-async def review(provider: Any, cache: Any, *, model: str, timeout: float, shown: str, instruction: str,
+async def review(provider: Provider, cache: Cache, *, model: str, timeout: float, shown: str, instruction: str,
                  outline: str, items: list[ReviewItem], test_output: str = "",
                  max_tokens: int = 4000) -> dict[str, Decision]:
     """The planner's decision for each item, by subtask id (cached by content). ActionError when the

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from haiku_lsp.llm.cache import content_key
-from haiku_lsp.llm.structured import ActionError, ask_json
+from haiku_lsp.errors import ActionError
+from haiku_lsp.llm.cache import Cache, content_key
+from haiku_lsp.llm.provider import Provider
+from haiku_lsp.llm.structured import ask_json
 from haiku_lsp.privacy import redact
 from haiku_lsp.testgen.layout import (
     TESTGEN_SCHEMA,
@@ -61,7 +63,7 @@ def _outline(source: str, symbol: Symbol, limit: int = 400) -> str:
     return "\n".join([*head, "", "# ...", symbol.source])
 
 
-async def propose_test(*, provider: Any, cache: Any, model: str, timeout: float, root: Path, path: Path,
+async def propose_test(*, provider: Provider, cache: Cache, model: str, timeout: float, root: Path, path: Path,
                        source: str, line: int, offline: bool, read_text: Callable[[Path], str | None],
                        test_timeout: float, python: str | None = None, ignore: Any = None,
                        report: Callable[[str], None] = lambda m: None) -> TestProposal:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from haiku_lsp.llm.cache import content_key
+from haiku_lsp.llm.cache import Cache, content_key
+from haiku_lsp.llm.provider import Provider
 from haiku_lsp.llm.structured import ask_json
 from haiku_lsp.tracebacks.parse import (
     EXPLAIN_SCHEMA,
@@ -50,7 +51,7 @@ class Explanation:
     fix: SuggestedFix | None = None
 
 
-async def explain(tb: ParsedTraceback, *, provider: Any, cache: Any, model: str, timeout: float,
+async def explain(tb: ParsedTraceback, *, provider: Provider, cache: Cache, model: str, timeout: float,
                   root: Path | None, offline: bool, read_text: Any) -> Explanation:
     """`read_text(path) -> str | None` gives a file's current text (the open buffer if there is one)."""
     payload = model_payload(tb)

@@ -1,0 +1,76 @@
+"""`haiku.refactorFile(uri, instruction?)`: a planned whole-file refactor, validated (tests, ruff)
+before it is applied; without an instruction the user picks a preset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from haiku_lsp.errors import ActionError
+from haiku_lsp.lsp.commands.shared import (
+    argument,
+    changed,
+    open_document,
+    run_action,
+    tell_changed,
+    whole_file_edit,
+)
+from haiku_lsp.lsp.progress import Reporter, apply_document_changes
+
+if TYPE_CHECKING:
+    from haiku_lsp.lsp.server import HaikuLanguageServer
+
+
+async def refactor_file(ls: HaikuLanguageServer, *args: Any) -> dict:
+    from haiku_lsp.refactor.outcome import PRESETS
+    from haiku_lsp.refactor.pipeline import run_refactor
+
+    uri, instruction = argument(args, 0, str, "uri"), argument(args, 1, str, "instruction", required=False)
+    document = open_document(ls, uri)
+    if document.language_id != "python" or not document.path:
+        raise ActionError("whole-file refactors work on Python files")
+    if not instruction or not instruction.strip():
+        choice = await ls.window_show_message_request_async(types.ShowMessageRequestParams(
+            type=types.MessageType.Info, message="Haiku: how should this file be refactored?",
+            actions=[types.MessageActionItem(title) for title in PRESETS]))
+        if choice is None:
+            return {"status": "cancelled"}
+        instruction = PRESETS[choice.title]
+    if ls.session.offline_for(document.path):
+        raise ActionError("refactors need the model: set ANTHROPIC_API_KEY (and the file must not be ignored)")
+    version, text = document.version, document.source
+    root = ls.root_dir()
+
+    async def work(reporter: Reporter) -> dict:
+        def report(phase: str, done: int, total: int) -> None:
+            message = f"{phase} {done}/{total}" if total else phase
+            reporter.report(message, int(100 * done / total) if total else None)
+
+        result = await run_refactor(
+            provider=ls.session.provider, cache=ls.session.cache, text=text, path=Path(document.path), root=root,
+            instruction=instruction, planner_model=ls.session.settings.planner_model,
+            worker_model=ls.session.settings.fast_model, timeout=ls.session.settings.action_timeout_s,
+            test_timeout=ls.session.settings.test_timeout_s, python=ls.session.test_python(), report=report)
+        doc_uri = ls.write_doc(f"refactor-{Path(document.path).stem}.md", result.summary_markdown)
+        await ls.open_doc(doc_uri)
+        if result.new_text is None or result.new_text == text:
+            ls.show("Haiku: the refactor changed nothing (see the summary).", types.MessageType.Info)
+            return {"status": "unchanged", "document": doc_uri, "ok": result.ok}
+        if not result.ok:
+            choice = await ls.window_show_message_request_async(types.ShowMessageRequestParams(
+                type=types.MessageType.Warning,
+                message="Haiku: the refactored file does not pass validation (see the summary). Apply it anyway?",
+                actions=[types.MessageActionItem("Apply anyway"), types.MessageActionItem("Discard")]))
+            if choice is None or choice.title != "Apply anyway":
+                return {"status": "discarded", "document": doc_uri, "ok": False}
+        if changed(ls, uri, version):
+            return tell_changed(ls, Path(document.path).name)
+        edit = whole_file_edit(uri, version, text, result.new_text)
+        applied, reason = await apply_document_changes(ls, f"Haiku: {instruction[:60]}", [edit])
+        if not applied:
+            return {"status": "rejected", "message": reason, "document": doc_uri}
+        return {"status": "applied", "document": doc_uri, "ok": result.ok}
+
+    return await run_action(ls, "Haiku: refactoring the file", work)
