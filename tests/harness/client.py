@@ -54,7 +54,8 @@ class Pending:
 
 
 class Editor:
-    """One server process (`command`, `env`: `server_command` and `env` here) and the editor that drives it.
+    """One server process, started from `command` with the environment `env` (None: this process's), and
+    the editor that drives it.
 
     `checked=True` uses pytest-lsp's client (every request and answer checked against the LSP
     specification for the client's capabilities, the server's stderr forwarded to this process's: what
