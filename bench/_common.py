@@ -1,4 +1,7 @@
-"""What the benchmarks share: statistics, Markdown tables, and writing one section of BENCHMARKS.md."""
+"""What the benchmarks share: statistics, Markdown tables, and writing one section of BENCHMARKS.md.
+
+Imported first by every benchmark: it puts this checkout's server/ and root on sys.path, so that the
+benchmarks measure this checkout's code and import the test harness and the fake API from tests/."""
 
 from __future__ import annotations
 
@@ -6,10 +9,17 @@ import datetime
 import os
 import platform
 import statistics
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MD_PATH = ROOT / "BENCHMARKS.md"
+for _path in (ROOT / "server", ROOT):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 
 def pct(values: Sequence[float], q: float) -> float:
@@ -33,10 +43,6 @@ def ms(seconds: float) -> str:
 
 def met(ok: bool) -> str:
     return "yes" if ok else "**no**"
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 @dataclass

@@ -10,8 +10,8 @@ import time
 import pytest
 from lsprotocol import types
 
-from tests.conftest import API_KEY, apply_insert, end_of
 from tests.fakes.anthropic_api import Fault, Reply
+from tests.harness import API_KEY, Pending, apply_insert, end_of, items_of, text_of
 
 SAMPLE = '''import math
 
@@ -29,16 +29,6 @@ BODY = '''def total(values):
 '''
 
 
-def items_of(result) -> list[types.InlineCompletionItem]:
-    if result is None:
-        return []
-    return list(result.items if isinstance(result, types.InlineCompletionList) else result)
-
-
-def text_of(item: types.InlineCompletionItem) -> str:
-    return item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
-
-
 def apply_item(text: str, item: types.InlineCompletionItem) -> str:
     assert item.range is not None and item.range.start == item.range.end
     return apply_insert(text, item.range.start, text_of(item))
@@ -52,18 +42,10 @@ async def wait_for(predicate, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
-def record_responses(session) -> dict[str, int]:
-    """Count responses per request id as they arrive (to check 'exactly one answer')."""
-    counts: dict[str, int] = {}
-    protocol = session.client.protocol
-    original = protocol._handle_response
-
-    def counting(msg_id, result=None, error=None):
-        counts[str(msg_id)] = counts.get(str(msg_id), 0) + 1
-        return original(msg_id, result, error)
-
-    protocol._handle_response = counting
-    return counts
+def responses_since(session, before: set[str]) -> dict[str, int]:
+    """Responses per request id (as they were read: a server must send exactly one) to the requests whose
+    ids were not in `before` (a set of `session.protocol.responses` taken earlier)."""
+    return {k: n for k, n in session.protocol.responses.items() if k not in before}
 
 
 async def test_first_completion_gives_the_expected_line(start_session, fake_anthropic):
@@ -96,7 +78,7 @@ async def test_block_completion_stops_at_dedent_and_closes_stream(start_session,
     s = await start_session()
     uri = s.open("agg.py", BODY)
     where = types.Position(line=2, character=4)
-    s.type_text(uri, types.Position(line=2, character=0), "    ")
+    s.insert(uri, types.Position(line=2, character=0), "    ")
     items = items_of(await s.inline(uri, where, invoked=True))
     assert text_of(items[0]) == ("total = 0\n    for v in values:\n        if v is not None:\n"
                                  "            total += v\n\n    return total")
@@ -131,12 +113,12 @@ async def test_typing_ahead_into_a_suggestion_needs_no_new_request(start_session
     uri = s.open("geo.py", SAMPLE)
     where = end_of(SAMPLE, "return math.sq")
     items_of(await s.inline(uri, where))
-    s.type_text(uri, where, "rt(d")
+    s.insert(uri, where, "rt(d")
     moved = types.Position(line=where.line, character=where.character + 4)
     items = items_of(await s.inline(uri, moved))
     assert [text_of(i) for i in items] == ["x * dx + dy * dy)"]
     assert len(fake_anthropic.message_requests) == 1
-    assert apply_item(s.texts[uri], items[0]).splitlines()[7] == "    return math.sqrt(dx * dx + dy * dy)"
+    assert apply_item(s.text(uri), items[0]).splitlines()[7] == "    return math.sqrt(dx * dx + dy * dy)"
 
 
 async def test_typing_into_a_suggestion_still_streaming_reuses_the_stream(start_session, fake_anthropic):
@@ -144,9 +126,9 @@ async def test_typing_into_a_suggestion_still_streaming_reuses_the_stream(start_
     s = await start_session()
     uri = s.open("geo.py", SAMPLE)
     where = end_of(SAMPLE, "return math.sq")
-    first = s.inline_request(uri, where)
+    first = s.inline(uri, where)
     await asyncio.to_thread(fake_anthropic.wait_for_requests, 1)
-    s.type_text(uri, where, "rt")
+    s.insert(uri, where, "rt")
     second = await s.inline(uri, types.Position(line=where.line, character=where.character + 2))
     assert [text_of(i) for i in items_of(second)] == ["(dx * dx + dy * dy)"]
     assert items_of(await first) == []  # superseded: answered, empty
@@ -156,14 +138,14 @@ async def test_typing_into_a_suggestion_still_streaming_reuses_the_stream(start_
 async def test_cancel_closes_the_upstream_stream(start_session, fake_anthropic):
     fake_anthropic.script(Reply(text="rt(dx * dx + dy * dy)" * 20, ttft=0.1, chunk_chars=2, chunk_delay=0.2))
     s = await start_session()
-    counts = record_responses(s)
+    before = set(s.protocol.responses)
     uri = s.open("geo.py", SAMPLE)
     where = end_of(SAMPLE, "return math.sq")
     msg_id = "cancel-me"
-    future = s.inline_request(uri, where, invoked=True, msg_id=msg_id)
+    future = s.inline(uri, where, invoked=True, msg_id=msg_id)
     [req] = await asyncio.to_thread(fake_anthropic.wait_for_requests, 1)
     await wait_for(lambda: req.first_delta_at is not None)
-    s.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+    s.cancel(msg_id)
     await asyncio.to_thread(fake_anthropic.wait_until_closed, req)
     assert req.client_closed_at is not None and req.finished_at is None
     try:
@@ -171,7 +153,7 @@ async def test_cancel_closes_the_upstream_stream(start_session, fake_anthropic):
     except Exception as err:  # RequestCancelled is a valid (error) answer
         assert "cancel" in str(err).lower()
     await asyncio.sleep(0.2)
-    assert counts == {msg_id: 1}
+    assert responses_since(s, before) == {msg_id: 1}
     # The server is still fine.
     fake_anthropic.script(Reply(text="rt(2)"))
     assert items_of(await s.inline(uri, where, invoked=True))
@@ -180,20 +162,21 @@ async def test_cancel_closes_the_upstream_stream(start_session, fake_anthropic):
 async def test_a_burst_of_automatic_triggers_makes_one_request_and_answers_all(start_session, fake_anthropic):
     fake_anthropic.script(Reply(text="(dx * dx + dy * dy)"))
     s = await start_session(init_options={"debounceMs": 80, "debounceMinMs": 80, "debounceMaxMs": 80})
-    counts = record_responses(s)
+    before = set(s.protocol.responses)
     uri = s.open("geo.py", SAMPLE)
     where = end_of(SAMPLE, "return math.")
     futures = []
     for i, ch in enumerate("sqrt"):
         pos = types.Position(line=where.line, character=where.character + i)
-        s.type_text(uri, pos, ch) if i else None
-        futures.append(s.inline_request(uri, types.Position(line=where.line, character=where.character + i)))
+        s.insert(uri, pos, ch) if i else None
+        futures.append(s.inline(uri, types.Position(line=where.line, character=where.character + i)))
         await asyncio.sleep(0.01)
     results = await asyncio.wait_for(asyncio.gather(*futures), 10)
     assert [items_of(r) for r in results[:-1]] == [[], [], []]
     assert [text_of(i) for i in items_of(results[-1])] == ["(dx * dx + dy * dy)"]
     assert len(fake_anthropic.message_requests) == 1
     await asyncio.sleep(0.1)
+    counts = responses_since(s, before)
     assert len(counts) == 4 and set(counts.values()) == {1}
 
 
@@ -228,7 +211,7 @@ async def test_bad_settings_fall_back_and_name_the_key(start_session, fake_anthr
 async def test_unknown_document_and_out_of_range_positions_get_a_clean_answer(start_session, fake_anthropic):
     s = await start_session()
     uri = s.open("geo.py", SAMPLE)
-    missing = (s.workspace / "nope.py").as_uri()
+    missing = (s.root / "nope.py").as_uri()
     assert items_of(await s.inline(missing, types.Position(line=0, character=0))) == []
     assert items_of(await s.inline(uri, types.Position(line=999, character=0))) == []
     assert items_of(await s.inline(uri, types.Position(line=1, character=500))) == []
@@ -330,10 +313,10 @@ async def test_requests_during_a_jedi_resolution_wait_on_it_instead_of_queueing_
     await s.inline(notes, types.Position(line=0, character=12), invoked=True)
     uri = s.open("main.py", text)
 
-    def edit_and_request(i: int) -> asyncio.Future:
+    def edit_and_request(i: int) -> Pending:
         # Each edit makes a new prompt: neither the cache nor typed-ahead answers.
-        s.type_text(uri, types.Position(line=1, character=0), f"# {i}\n")
-        return s.inline_request(uri, end_of(s.texts[uri], "return scale("), invoked=True)
+        s.insert(uri, types.Position(line=1, character=0), f"# {i}\n")
+        return s.inline(uri, end_of(s.text(uri), "return scale("), invoked=True)
 
     for i in range(6):  # one after another, while the first resolution is still running
         await asyncio.wait_for(edit_and_request(i), 10)

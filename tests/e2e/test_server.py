@@ -8,9 +8,9 @@ import sys
 from lsprotocol import types
 
 from haiku_lsp import __version__
-from tests.conftest import API_KEY, end_of
+from tests.e2e.test_inline import SAMPLE
 from tests.fakes.anthropic_api import Reply
-from tests.test_inline_e2e import SAMPLE, items_of, text_of
+from tests.harness import API_KEY, end_of, items_of, text_of
 
 
 def test_version_and_help():

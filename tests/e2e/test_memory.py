@@ -10,8 +10,8 @@ import jedi
 from parso.cache import parser_cache
 
 from haiku_lsp.python.jedi_service import trim_parser_cache
-from tests.conftest import end_of
 from tests.fakes.anthropic_api import Reply
+from tests.harness import end_of
 
 
 def test_the_parser_cache_keeps_two_documents_and_the_stubs_in_use(tmp_path):

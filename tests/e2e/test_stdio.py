@@ -1,5 +1,6 @@
 """The stdio transport: LSP framing read by the event loop (haiku_lsp/stdio.py), driven byte by byte
-through real pipes into a server subprocess, and the fallback to pygls' reader for other stdins."""
+through real pipes into a server subprocess, and the fallback to pygls' reader for other stdins (which
+stdins are read on the loop: tests/unit/test_stdio.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from haiku_lsp.lsp.stdio import loop_readable
-from tests.conftest import API_KEY
 from tests.fakes.anthropic_api import Reply
+from tests.harness import API_KEY
 
 
 def frame(message: dict) -> bytes:
@@ -138,26 +138,6 @@ def test_stdin_from_a_regular_file_is_served_by_pygls_reader(tmp_path):
     bodies = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in out.split(b"Content-Length: ")[1:]]
     assert [b.get("id") for b in bodies if "id" in b] == [1, 2]
     assert "inlineCompletionProvider" in bodies[0]["result"]["capabilities"]
-
-
-def test_only_pipes_and_sockets_are_read_on_the_loop(tmp_path):
-    r, w = os.pipe()
-    try:
-        with os.fdopen(r, "rb", closefd=False) as pipe:
-            assert loop_readable(pipe)
-    finally:
-        os.close(r)
-        os.close(w)
-    a, b = socket.socketpair()
-    with a, b, a.makefile("rb") as sock_file:
-        assert loop_readable(sock_file)
-    regular = tmp_path / "f"
-    regular.write_bytes(b"")
-    with regular.open("rb") as f:
-        assert not loop_readable(f)
-    closed = regular.open("rb")
-    closed.close()
-    assert not loop_readable(closed)
 
 
 async def test_requests_batched_with_later_edits_are_answered_for_the_text_they_were_sent_for(

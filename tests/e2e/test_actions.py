@@ -12,8 +12,8 @@ import time
 import pytest
 from lsprotocol import types
 
-from tests.conftest import end_of
 from tests.fakes.anthropic_api import Reply
+from tests.harness import end_of
 
 CALC = '''def add(a, b):
     """Return a + b.
@@ -253,7 +253,7 @@ async def test_a_document_edited_during_the_run_is_not_overwritten(start_session
     diag = UNUSED_X
     task = asyncio.ensure_future(s.command("haiku.fixDiagnostic", uri, diag))
     await asyncio.to_thread(fake_anthropic.wait_for_requests, 1)
-    s.type_text(uri, types.Position(line=0, character=0), "# edited\n")
+    s.insert(uri, types.Position(line=0, character=0), "# edited\n")
     result = await task
     assert result["status"] == "stale" and s.applied_edits == []
     assert any("changed while Haiku was working" in m.message for m in s.client.messages)

@@ -11,8 +11,8 @@ import sys
 
 from lsprotocol import types
 
-from tests.conftest import API_KEY
 from tests.fakes.anthropic_api import Reply
+from tests.harness import API_KEY
 
 MODULE = '''def add(a, b):
     return a + b
@@ -86,7 +86,7 @@ async def test_an_edit_during_the_run_is_not_overwritten(start_session, fake_ant
     uri = s.open("calc.py", MODULE)
     task = asyncio.ensure_future(s.command("haiku.refactorFile", uri, "add type hints"))
     await asyncio.to_thread(fake_anthropic.wait_for_requests, 2)
-    s.type_text(uri, types.Position(line=0, character=0), "# mine\n")
+    s.insert(uri, types.Position(line=0, character=0), "# mine\n")
     result = await asyncio.wait_for(task, 60)
     assert result["status"] == "stale" and s.applied_edits == []
 

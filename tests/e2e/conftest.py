@@ -1,0 +1,62 @@
+"""End-to-end fixtures: LSP sessions against the real server in a subprocess, driven by the harness's
+Editor on pytest-lsp's client with VS Code's capabilities (so every request and response is checked
+against the spec), the server talking HTTP to the fake Anthropic API; and the environment for tests
+that run the sandboxed pytest in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from tests.harness import API_KEY, Editor, haiku_command, server_env
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    return ws
+
+
+@pytest_asyncio.fixture
+async def start_session(fake_anthropic, workspace: Path, tmp_path: Path):
+    """`await start_session(key=True, init_options=None, env=None, args=())` -> an initialized Editor on
+    `workspace` (documents opened by name are written there); every session is shut down at the end of
+    the test, and a server that does not shut down cleanly fails it."""
+    started: list[Editor] = []
+
+    async def start(*, key: bool = True, init_options: dict | None = None,
+                    env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Editor:
+        editor = Editor(haiku_command(*args),
+                        server_env(fake_anthropic.base_url, tmp_path / "cache", api_key=API_KEY if key else None,
+                                   extra=env),
+                        checked=True, name="t")
+        started.append(editor)
+        # Generous timeouts: CI machines are shared; tests assert behaviour, not speed.
+        options = {"debounceMs": 30, "debounceMinMs": 10, "debounceMaxMs": 60, "inlineTimeoutMs": 30000,
+                   **(init_options or {})}
+        await editor.start(workspace, options)
+        return editor
+
+    yield start
+    errors = []
+    for editor in started:
+        try:
+            await editor.stop(strict=True)
+        except Exception as err:  # every session is stopped before the first failure is raised
+            errors.append(err)
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
+def sandbox_env(monkeypatch, tmp_path_factory):
+    """For tests that run the sandboxed pytest in-process."""
+    # The sandboxed pytest would load every installed plugin (pygls via pytest-lsp...): seconds a run.
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    # Not the user's cache; hypothesis's unicode tables (seconds to build) are kept between sessions.
+    base = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("HAIKU_LSP_CACHE_DIR", str(base / "haiku-lsp-cache"))
+    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(base.parent / "hypothesis"))
