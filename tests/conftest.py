@@ -18,5 +18,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(HERE):
             folder = item.path.relative_to(HERE).parts[0]
-            if folder in ("unit", "e2e"):
-                item.add_marker(folder)
+            if folder not in ("unit", "e2e"):
+                raise pytest.UsageError(f"{item.path.relative_to(HERE)}: tests live in tests/unit/ or tests/e2e/")
+            item.add_marker(folder)
