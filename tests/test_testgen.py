@@ -10,19 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from haiku_lsp.python.symbols import symbol_at, symbols
 from haiku_lsp.testgen.layout import (
     TESTGEN_SCHEMA,
-    doctest_test,
-    ghostwriter_test,
     merge_test,
     module_name,
     new_test_ids,
     normalise_test_path,
-    symbol_at,
-    symbols,
     test_target,
     validate_generated,
 )
+from haiku_lsp.testgen.writers import doctest_test, ghostwriter_test
 from haiku_lsp.tools.sandbox import run_pytest
 
 PY = sys.executable

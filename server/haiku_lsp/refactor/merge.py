@@ -13,8 +13,8 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from haiku_lsp.python.symbols import symbols
 from haiku_lsp.refactor.plan import Plan
-from haiku_lsp.testgen.layout import symbols
 
 
 class MergeConflict(Exception):

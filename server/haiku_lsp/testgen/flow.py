@@ -16,19 +16,17 @@ from typing import Any
 from haiku_lsp.llm.cache import content_key
 from haiku_lsp.llm.structured import ActionError, ask_json
 from haiku_lsp.privacy import redact
+from haiku_lsp.python.symbols import Symbol, symbol_at
 from haiku_lsp.testgen.layout import (
     TESTGEN_SCHEMA,
-    Symbol,
-    doctest_test,
-    ghostwriter_test,
     merge_test,
     module_name,
     new_test_ids,
     normalise_test_path,
-    symbol_at,
     test_target,
     validate_generated,
 )
+from haiku_lsp.testgen.writers import doctest_test, ghostwriter_test
 from haiku_lsp.tools.sandbox import RunResult, project_python, run_pytest
 
 TESTGEN_VERSION = "testgen-1"

@@ -1,8 +1,8 @@
-"""The domain side of "Generate unit test": the symbol under the cursor, where its test goes, how a
-new test joins an existing test file, what a model's answer must look like, and the offline writers
-(doctest examples, hypothesis's ghostwriter: in :mod:`haiku_lsp.testgen.writers`, re-exported here).
-Generated tests are run with `sandbox.run_pytest` before they are offered. Nothing here knows about
-LSP, and user code is never imported in-process.
+"""The domain side of "Generate unit test": where a test goes, how a new test joins an existing test
+file, and what a model's answer must look like. The symbol under the cursor comes from
+:mod:`haiku_lsp.python.symbols`; the offline writers (doctest examples, hypothesis's ghostwriter) are
+in :mod:`haiku_lsp.testgen.writers`. Generated tests are run with `run_pytest` before they are
+offered. Nothing here knows about LSP, and user code is never imported in-process.
 """
 
 from __future__ import annotations
@@ -13,67 +13,10 @@ import keyword
 import os
 import re
 import tokenize
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from haiku_lsp.tools.sandbox import SKIP_DIRS, source_roots
-
-# --- symbols ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Symbol:
-    """A def or class. Lines are 0-based and inclusive, decorators included; `source` is those lines
-    as written (indentation kept, no final newline); `docstring` is cleaned (inspect.cleandoc)."""
-
-    name: str
-    qualname: str  # "Cart.total"; "outer.<locals>.inner" for a nested function (not importable)
-    kind: str  # "function" | "async function" | "method" (async ones too) | "class"
-    start_line: int
-    end_line: int
-    source: str
-    docstring: str | None
-    is_async: bool = False
-
-
-def symbols(source: str) -> list[Symbol]:
-    """Every def and class in `source`, nested ones included, in document order; [] on syntax errors."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return []
-    lines = source.splitlines()
-    found: list[Symbol] = []
-
-    def visit(node: ast.AST, prefix: str, in_class: bool) -> None:
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                visit(child, prefix, in_class)
-                continue
-            is_async = isinstance(child, ast.AsyncFunctionDef)
-            if isinstance(child, ast.ClassDef):
-                kind = "class"
-            else:
-                kind = "method" if in_class else ("async function" if is_async else "function")
-            start = min([child.lineno, *(d.lineno for d in child.decorator_list)]) - 1
-            end = (child.end_lineno or child.lineno) - 1
-            qualname = prefix + child.name
-            found.append(Symbol(child.name, qualname, kind, start, end, "\n".join(lines[start:end + 1]),
-                                ast.get_docstring(child), is_async))
-            is_class = isinstance(child, ast.ClassDef)
-            visit(child, qualname + ("." if is_class else ".<locals>."), is_class)
-
-    visit(tree, "", False)
-    return sorted(found, key=lambda s: (s.start_line, -s.end_line))
-
-
-def symbol_at(source: str, line: int) -> Symbol | None:
-    """The innermost def/class whose lines (decorators included) contain `line`; None if there is
-    none or the source does not parse."""
-    inside = [s for s in symbols(source) if s.start_line <= line <= s.end_line]
-    return max(inside, key=lambda s: (s.start_line, -s.end_line), default=None)
-
 
 # --- where tests go --------------------------------------------------------------------------------
 
@@ -243,7 +186,7 @@ def _import_keys(node: ast.Import | ast.ImportFrom) -> list[tuple]:
     return [("from", node.level, node.module, a.name, a.asname) for a in node.names]
 
 
-def _import_names(node: ast.Import | ast.ImportFrom) -> list[str]:
+def import_names(node: ast.Import | ast.ImportFrom) -> list[str]:
     return [a.asname or a.name.split(".")[0] for a in node.names]
 
 
@@ -298,7 +241,7 @@ def merge_test(existing: str | None, new_code: str) -> str:
     old_lines = existing.rstrip().splitlines()
     have = {k for n in old_tree.body if isinstance(n, (ast.Import, ast.ImportFrom)) for k in _import_keys(n)}
     taken = {name for n in old_tree.body
-             for name in (_import_names(n) if isinstance(n, (ast.Import, ast.ImportFrom)) else _bound(n))}
+             for name in (import_names(n) if isinstance(n, (ast.Import, ast.ImportFrom)) else _bound(n))}
     old_dumps = {ast.dump(n) for n in old_tree.body}
     # Leading block: the docstring, then the imports before the first other statement.
     body = old_tree.body
@@ -369,9 +312,3 @@ def merge_test(existing: str | None, new_code: str) -> str:
     except (SyntaxError, ValueError):
         return existing.rstrip() + "\n\n\n" + new_code.strip("\n") + "\n"
     return merged_text
-
-
-# --- offline writers -------------------------------------------------------------------------------
-# doctest_test and ghostwriter_test live in testwriters, which imports from this module: re-exported
-# here, after everything it needs is defined.
-from haiku_lsp.testgen.writers import doctest_test, ghostwriter_test  # noqa: E402,F401
