@@ -185,7 +185,7 @@ class _Run:
         """Imports the workers asked for go in after the file's own, in the order asked; where the project
         sorts imports (ruff I001), let ruff put them in place, so an import order nobody wrote is not
         blamed on every subtask. Only when it keeps the line count: the regions stay where they are."""
-        from haiku_lsp.quickfix.fix import ruff_check
+        from haiku_lsp.tools.ruff import ruff_check
 
         try:
             before, _ = await ruff_check(self.text, self.path, self.root)

@@ -17,7 +17,6 @@ the failure is attributed to all of them and the planner's review decides.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import re
 from collections import Counter
@@ -25,11 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from haiku_lsp.quickfix.fix import LintIssue, ruff_check
 from haiku_lsp.refactor.merge import Merged
 from haiku_lsp.refactor.tasks import bounded, run_all
 from haiku_lsp.testgen.layout import module_name
-from haiku_lsp.tools.sandbox import SKIP_DIRS, RunResult, project_python, run_pytest
+from haiku_lsp.tools.pytest_result import RunResult
+from haiku_lsp.tools.ruff import LintIssue, ruff_available, ruff_check
+from haiku_lsp.tools.sandbox import SKIP_DIRS, project_python, run_pytest
 
 MAX_ISOLATED = 8
 _FAILED_ID = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
@@ -74,10 +74,6 @@ def find_tests(root: Path, module: str, limit: int = 5000) -> list[str]:
             if pattern.search(text):
                 found.append((here / name).relative_to(root).as_posix())
     return found
-
-
-def _ruff_available() -> bool:
-    return importlib.util.find_spec("ruff") is not None
 
 
 def _issue(i: LintIssue) -> str:
@@ -144,7 +140,7 @@ class Validator:
             return report
 
         async def lint() -> None:
-            if not _ruff_available():
+            if not ruff_available():
                 report.lint = "skipped"
                 report.notes.append("ruff is not installed: lint not checked")
                 return

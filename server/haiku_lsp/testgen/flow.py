@@ -27,7 +27,8 @@ from haiku_lsp.testgen.layout import (
     validate_generated,
 )
 from haiku_lsp.testgen.writers import doctest_test, ghostwriter_test
-from haiku_lsp.tools.sandbox import RunResult, project_python, run_pytest
+from haiku_lsp.tools.pytest_result import RunResult
+from haiku_lsp.tools.sandbox import project_python, run_pytest
 
 TESTGEN_VERSION = "testgen-1"
 TESTGEN_SYSTEM = (

@@ -26,7 +26,7 @@ from typing import Any
 
 from haiku_lsp.llm.cache import default_cache_dir
 from haiku_lsp.privacy import IgnoreRules, redact
-from haiku_lsp.tools.pytest_result import MAX_OUTPUT_LINES, RunResult, pytest_result, useful_output  # noqa: F401  (re-exported)
+from haiku_lsp.tools.pytest_result import RunResult, pytest_result
 
 log = logging.getLogger(__name__)
 
