@@ -16,21 +16,10 @@ import tokenize
 from pathlib import Path
 from typing import Any
 
+from haiku_lsp.python.paths import relative_to_root
 from haiku_lsp.tools.sandbox import SKIP_DIRS, source_roots
 
 # --- where tests go --------------------------------------------------------------------------------
-
-
-def _inside(path: Path, root: Path) -> Path | None:
-    """`path` relative to `root`, also when only their resolved forms agree; None when outside."""
-    for p, r in ((path, root), (Path(os.path.realpath(path)), Path(os.path.realpath(root)))):
-        try:
-            rel = p.relative_to(r)
-        except ValueError:
-            continue
-        if ".." not in rel.parts:
-            return rel
-    return None
 
 
 def module_name(root: Path, path: Path) -> str | None:
@@ -39,7 +28,7 @@ def module_name(root: Path, path: Path) -> str | None:
     one directly in a source root (src/, setuptools' where), "dir.mod" (namespace package) otherwise.
     None when the file is outside `root`, not .py, or a part is not an identifier."""
     root, path = Path(root).absolute(), Path(root, path).absolute()
-    rel = _inside(path, root)
+    rel = relative_to_root(path, root, resolve=True)
     if rel is None or path.suffix != ".py":
         return None
     path = root / rel
@@ -91,8 +80,8 @@ def normalise_test_path(root: Path, proposed: str | None, path: Path) -> Path:
     root = Path(root).absolute()
     if proposed and proposed.strip():
         candidate = Path(os.path.normpath(root / proposed.strip()))
-        rel = _inside(candidate, test_dir(root))
-        if (rel is not None and rel.parts and _inside(candidate, root) is not None
+        rel = relative_to_root(candidate, test_dir(root), resolve=True)
+        if (rel is not None and rel.parts and relative_to_root(candidate, root, resolve=True) is not None
                 and candidate.suffix == ".py" and candidate.name.startswith("test_")
                 and not any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts)):
             return candidate

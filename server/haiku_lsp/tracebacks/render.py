@@ -11,11 +11,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from haiku_lsp.privacy import IgnoreRules, redact
+from haiku_lsp.python.paths import relative_to_root
 from haiku_lsp.tracebacks.frames import Frame, ParsedTraceback
 from haiku_lsp.tracebacks.patches import apply_unified_diff
 from haiku_lsp.tracebacks.resolve import (
     _display,
-    _inside,
     _numbered,
     _parts,
     _read_lines,
@@ -176,7 +176,8 @@ def patch_target(answer: dict, tb: ParsedTraceback, root: Path | None,
         if not parts or ".." in parts:
             return None
         if raw.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", raw):
-            target = _inside(Path(os.path.normpath(raw)), root)
+            given = relative_to_root(os.path.normpath(raw), root, resolve=True)
+            target = root / given if given is not None else None
         else:
             target = root.joinpath(*parts)
             if not target.is_file() and len(parts) > 1 and parts[0] in ("a", "b"):
@@ -187,12 +188,12 @@ def patch_target(answer: dict, tb: ParsedTraceback, root: Path | None,
                 target = tails.pop() if len(tails) == 1 else None
     if target is None or not target.is_file():
         return None
-    inside = _inside(target, root)
-    if inside is None:
+    rel = relative_to_root(target, root, resolve=True)
+    if rel is None:
         return None
+    inside = root / rel
     rules = ignore if ignore is not None else IgnoreRules.for_workspace(root)
-    rel = inside.relative_to(root).as_posix()
-    if rules.is_ignored(inside) or is_library_path(rel):
+    if rules.is_ignored(inside) or is_library_path(rel.as_posix()):
         return None
     if any(f.ignored and f.resolved == inside for f in frames):
         return None

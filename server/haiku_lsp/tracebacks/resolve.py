@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from haiku_lsp.privacy import IgnoreRules
+from haiku_lsp.python.paths import relative_to_root
 from haiku_lsp.tracebacks.frames import Frame, ParsedTraceback
 
 # --- resolution ----------------------------------------------------------------------------------
@@ -32,20 +33,6 @@ def _parts(path: str) -> list[str]:
     return [p for p in pieces if p and p != "."]
 
 
-def _inside(path: Path, root: Path) -> Path | None:
-    """`path` as root / relative when it is inside root once symlinks are resolved (a link out of the
-    workspace is outside); spelled under `root` as given, so it matches the editor's URIs."""
-    try:
-        real = path.resolve().relative_to(root.resolve())
-    except (ValueError, OSError, RuntimeError):
-        return None
-    try:
-        rel = path.relative_to(root)
-    except ValueError:
-        return root / real
-    return root / rel if ".." not in rel.parts else root / real
-
-
 def _resolve_path(path: str, root: Path, cache: dict[str, Path | None]) -> Path | None:
     if path in cache:
         return cache[path]
@@ -62,7 +49,8 @@ def _resolve_uncached(path: str, root: Path) -> Path | None:
     if path.startswith("/"):
         given = Path(os.path.normpath(path))
         if given.is_file():  # this machine's own file: inside the workspace or not at all
-            return _inside(given, root)
+            rel = relative_to_root(given, root, resolve=True)
+            return root / rel if rel is not None else None
     else:
         candidates = [root.joinpath(*parts)]
         try:  # pytest run from a sub-project (rootdir = root/backend): its paths are relative to that
@@ -71,7 +59,7 @@ def _resolve_uncached(path: str, root: Path) -> Path | None:
         except OSError:
             pass
         for cand in candidates:
-            if cand.is_file() and _inside(cand, root) is not None:
+            if cand.is_file() and relative_to_root(cand, root, resolve=True) is not None:
                 return cand
     if is_library_path(path):
         return None
@@ -82,7 +70,7 @@ def _resolve_uncached(path: str, root: Path) -> Path | None:
         if k == 1 and tail[0] in _GENERIC_NAMES:
             continue
         cand = root.joinpath(*tail)
-        if cand.is_file() and _inside(cand, root) is not None:
+        if cand.is_file() and relative_to_root(cand, root, resolve=True) is not None:
             return cand
     return None
 
