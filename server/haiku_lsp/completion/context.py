@@ -18,6 +18,7 @@ from typing import Any
 from haiku_lsp.completion.shaping.shaper import CursorContext
 from haiku_lsp.privacy import IgnoreRules, redact
 from haiku_lsp.python.jedi_service import trim_parser_cache
+from haiku_lsp.python.paths import relative_to_root
 
 log = logging.getLogger(__name__)
 
@@ -216,14 +217,15 @@ def resolve_names(source: str, path: str | None, root: str | None, line: int, co
             same_file = path is not None and mpath is not None and Path(mpath) == Path(path)
             if mpath is not None and ignore.is_ignored(mpath):
                 continue  # never send ignored files, not even a signature
-            in_workspace = root is not None and mpath is not None and mpath.startswith(root)
+            rel = relative_to_root(mpath, root)
+            in_workspace = rel is not None
             if not in_workspace and _is_stdlib(Path(mpath) if mpath else None) and d.type != "class":
                 continue  # builtins and stdlib functions are known to the model
             text = _describe(d, full=in_workspace or same_file)
             if not text:
                 continue
             text, _ = redact(text)
-            src = str(Path(mpath).relative_to(root)) if in_workspace and root and mpath else (d.module_name or "")
+            src = rel.as_posix() if rel is not None else (d.module_name or "")
             out[name] = Resolved(mpath, (d.line or 1) - 1, src, text)
     trim_parser_cache()
     return out
