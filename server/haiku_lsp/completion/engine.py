@@ -33,6 +33,7 @@ from haiku_lsp.llm.cache import Cache, content_key
 from haiku_lsp.llm.provider import ModelRequest, ProviderError
 from haiku_lsp.privacy import IgnoreRules
 from haiku_lsp.python.jedi_service import jedi_inline
+from haiku_lsp.python.paths import relative_to_root
 from haiku_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -314,9 +315,8 @@ class CompletionEngine:
             gen.changed.set()
 
     def _request(self, q: CompletionQuery, snippets: tuple, settings: Settings) -> ModelRequest:
-        shown_path = q.path or q.uri
-        if q.path and q.root and q.path.startswith(q.root.rstrip("/") + "/"):
-            shown_path = q.path[len(q.root.rstrip("/")) + 1:]
+        rel = relative_to_root(q.path, q.root)
+        shown_path = rel.as_posix() if rel is not None else q.path or q.uri
         ctx = build_context(
             lines=q.lines, line=q.line, col=q.col, path=shown_path, language=q.language,
             max_prefix_tokens=settings.max_prefix_tokens, max_suffix_tokens=settings.max_suffix_tokens,

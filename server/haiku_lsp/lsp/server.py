@@ -19,6 +19,7 @@ from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.llm.cache import Cache
 from haiku_lsp.llm.provider import ProviderError
 from haiku_lsp.privacy import IgnoreRules
+from haiku_lsp.python.paths import relative_to_root
 from haiku_lsp.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -78,13 +79,8 @@ class HaikuLanguageServer(LanguageServer):
         return not self.provider.available or (path is not None and self.ignore_rules.is_ignored(path))
 
     def shown_path(self, path: str | None) -> str:
-        root = self.root_path()
-        if path and root:
-            try:
-                return Path(path).relative_to(root).as_posix()
-            except ValueError:
-                pass
-        return path or "untitled"
+        rel = relative_to_root(path, self.root_path())
+        return rel.as_posix() if rel is not None else path or "untitled"
 
     def write_doc(self, name: str, text: str) -> str:
         """Write a Markdown document under the cache dir; its URI."""

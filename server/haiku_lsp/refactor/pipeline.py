@@ -22,6 +22,7 @@ from typing import Any
 from haiku_lsp.llm.accounting import Usage, cost_usd
 from haiku_lsp.llm.provider import ProviderError
 from haiku_lsp.llm.structured import ActionError
+from haiku_lsp.python.paths import relative_to_root
 from haiku_lsp.refactor.execute import FATAL_KINDS, SubtaskFailed, Workers, execute
 from haiku_lsp.refactor.merge import Document, Edit, MergeConflict, Merged, merge
 from haiku_lsp.refactor.outcome import RefactorResult, SubtaskOutcome, resolve_instruction
@@ -308,9 +309,5 @@ class _Run:
 
 
 def _shown(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return Path(path).absolute().relative_to(Path(root).absolute()).as_posix()
-        except ValueError:
-            pass
-    return Path(path).name
+    rel = relative_to_root(path, root)
+    return rel.as_posix() if rel is not None else Path(path).name

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from haiku_lsp.python.paths import relative_to_root
 from haiku_lsp.refactor.merge import Merged
 from haiku_lsp.refactor.tasks import bounded, run_all
 from haiku_lsp.testgen.layout import module_name
@@ -115,7 +116,8 @@ class Validator:
     def __init__(self, *, original: str, path: Path, root: Path | None, python: str | None, test_timeout: float,
                  concurrency: int) -> None:
         self.original, self.path, self.root = original, path, root
-        self.rel = _relative(path, root)
+        rel = relative_to_root(path, root, resolve=True)
+        self.rel = rel.as_posix() if rel is not None else None
         self.module = module_name(root, path) if root is not None and self.rel else None
         self.python = project_python(root, python)
         self.test_timeout, self.concurrency = test_timeout, concurrency
@@ -241,15 +243,6 @@ class Validator:
         assert self.root is not None and self.rel is not None and self._tests is not None
         return await run_pytest(self.root, {self.rel: text}, self._tests, python=self.python,
                                 timeout_s=self.test_timeout)
-
-
-def _relative(path: Path, root: Path | None) -> str | None:
-    if root is None:
-        return None
-    try:
-        return Path(path).absolute().relative_to(Path(root).absolute()).as_posix()
-    except ValueError:
-        return None
 
 
 def _broken(run: RunResult, baseline: RunResult | None) -> bool:

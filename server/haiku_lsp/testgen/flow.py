@@ -16,6 +16,7 @@ from typing import Any
 from haiku_lsp.llm.cache import content_key
 from haiku_lsp.llm.structured import ActionError, ask_json
 from haiku_lsp.privacy import redact
+from haiku_lsp.python.paths import relative_to_root
 from haiku_lsp.python.symbols import Symbol, symbol_at
 from haiku_lsp.testgen.layout import (
     TESTGEN_SCHEMA,
@@ -70,10 +71,11 @@ async def propose_test(*, provider: Any, cache: Any, model: str, timeout: float,
     if symbol is None:
         raise ActionError("put the cursor on a function, method or class to generate a test for it")
     module = module_name(root, path)
-    if module is None:
+    rel = relative_to_root(path, root, resolve=True)
+    if module is None or rel is None:
         raise ActionError(f"{path.name} is not an importable module of the workspace")
     interpreter = project_python(root, python)
-    rel_source = path.relative_to(root).as_posix()
+    rel_source = rel.as_posix()
     overlay = {rel_source: source}  # the buffer may hold unsaved changes
 
     async def run(test_path: Path, content: str) -> RunResult:

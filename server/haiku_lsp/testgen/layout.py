@@ -81,10 +81,11 @@ def normalise_test_path(root: Path, proposed: str | None, path: Path) -> Path:
     if proposed and proposed.strip():
         candidate = Path(os.path.normpath(root / proposed.strip()))
         rel = relative_to_root(candidate, test_dir(root), resolve=True)
-        if (rel is not None and rel.parts and relative_to_root(candidate, root, resolve=True) is not None
+        inside = relative_to_root(candidate, root, resolve=True)
+        if (rel is not None and rel.parts and inside is not None
                 and candidate.suffix == ".py" and candidate.name.startswith("test_")
                 and not any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts)):
-            return candidate
+            return root / inside  # spelled under the root, as the test command and the cache key see it
     return test_target(root, path)
 
 

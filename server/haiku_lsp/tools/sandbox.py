@@ -26,6 +26,7 @@ from typing import Any
 
 from haiku_lsp.llm.cache import default_cache_dir
 from haiku_lsp.privacy import IgnoreRules, redact
+from haiku_lsp.python.paths import relative_to_root
 from haiku_lsp.tools.pytest_result import RunResult, pytest_result
 
 log = logging.getLogger(__name__)
@@ -150,9 +151,8 @@ def _skip_dir(path: Path, rel: Path, ignore: IgnoreRules | None) -> bool:
 
 def _copy_link(link: Path, target: Path, real_root: Path, dest: Path) -> None:
     resolved = Path(os.path.realpath(link))
-    try:
-        inside = resolved.relative_to(real_root)
-    except ValueError:
+    inside = relative_to_root(resolved, real_root)
+    if inside is None:
         return  # never let the copy reach outside the workspace
     if not resolved.exists():
         return
@@ -265,12 +265,10 @@ def _prepare(root: Path, copy: Path, overlay: Mapping[str, str], ignore: IgnoreR
 def _pythonpath(root: Path, copy: Path, existing: str) -> list[str]:
     # Source roots of the copy go first, so the code under test is the copy's (with the overlay), not
     # the real workspace an editable install points at; entries into the real workspace are redirected.
-    entries = [str(copy / p.relative_to(root)) for p in source_roots(root)]
+    entries = [str(copy / rel) for p in source_roots(root) if (rel := relative_to_root(p, root)) is not None]
     for entry in filter(None, existing.split(os.pathsep)):
-        try:
-            entries.append(str(copy / Path(entry).absolute().relative_to(root)))
-        except ValueError:
-            entries.append(entry)
+        rel = relative_to_root(entry, root)
+        entries.append(str(copy / rel) if rel is not None else entry)
     return entries
 
 

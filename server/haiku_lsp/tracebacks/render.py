@@ -15,7 +15,6 @@ from haiku_lsp.python.paths import relative_to_root
 from haiku_lsp.tracebacks.frames import Frame, ParsedTraceback
 from haiku_lsp.tracebacks.patches import apply_unified_diff
 from haiku_lsp.tracebacks.resolve import (
-    _display,
     _numbered,
     _parts,
     _read_lines,
@@ -26,6 +25,12 @@ from haiku_lsp.tracebacks.resolve import (
 # --- what the model sees -------------------------------------------------------------------------
 
 _MAX_MESSAGE_CHARS = 3000
+
+
+def _display(frame: Frame, root: Path | None) -> str:
+    """The frame's path as shown: workspace-relative when it was resolved, else as written."""
+    rel = relative_to_root(frame.resolved, root)
+    return rel.as_posix() if rel is not None else frame.path
 
 
 def _elide(frames: tuple[Frame, ...], keep_run: int = 4) -> list[Frame | int]:

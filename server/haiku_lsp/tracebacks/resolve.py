@@ -100,9 +100,8 @@ def resolve_frames(tb: ParsedTraceback, root: Path | None, ignore: IgnoreRules) 
         resolved = _resolve_path(frame.path, root, cache) if root is not None else None
         ignored = ignore.is_ignored(resolved) if resolved is not None else (
             not frame.path.startswith("<") and ignore.is_ignored(frame.path.replace("\\", "/")))
-        library = is_library_path(frame.path) or (
-            resolved is not None and root is not None
-            and is_library_path(resolved.relative_to(root).as_posix()))
+        rel = relative_to_root(resolved, root)
+        library = is_library_path(frame.path) or (rel is not None and is_library_path(rel.as_posix()))
         line = frame.line
         if line == 0 and resolved is not None and frame.function:
             line = _def_line(resolved, frame.function)
@@ -142,11 +141,3 @@ def frame_source(frame: Frame, radius: int = 6) -> str | None:
         return None
     return _numbered(lines, max(1, frame.line - radius), min(len(lines), frame.line + radius), {frame.line})
 
-
-def _display(frame: Frame, root: Path | None) -> str:
-    if frame.resolved is not None and root is not None:
-        try:
-            return frame.resolved.relative_to(root).as_posix()
-        except ValueError:
-            pass
-    return frame.path
