@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from haiku_lsp.python.paths import module_name
 from haiku_lsp.python.symbols import symbol_at, symbols
 from haiku_lsp.testgen.layout import (
     TESTGEN_SCHEMA,
     merge_test,
-    module_name,
     new_test_ids,
     normalise_test_path,
     test_target,

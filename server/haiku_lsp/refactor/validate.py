@@ -24,10 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from haiku_lsp.python.paths import relative_to_root
+from haiku_lsp.python.paths import module_name, relative_to_root
 from haiku_lsp.refactor.merge import Merged
 from haiku_lsp.refactor.tasks import bounded, run_all
-from haiku_lsp.testgen.layout import module_name
 from haiku_lsp.tools.pytest_result import RunResult
 from haiku_lsp.tools.ruff import LintIssue, ruff_available, ruff_check
 from haiku_lsp.tools.sandbox import SKIP_DIRS, project_python, run_pytest

@@ -16,12 +16,11 @@ from typing import Any
 from haiku_lsp.llm.cache import content_key
 from haiku_lsp.llm.structured import ActionError, ask_json
 from haiku_lsp.privacy import redact
-from haiku_lsp.python.paths import relative_to_root
+from haiku_lsp.python.paths import module_name, relative_to_root
 from haiku_lsp.python.symbols import Symbol, symbol_at
 from haiku_lsp.testgen.layout import (
     TESTGEN_SCHEMA,
     merge_test,
-    module_name,
     new_test_ids,
     normalise_test_path,
     test_target,

@@ -9,41 +9,16 @@ from __future__ import annotations
 
 import ast
 import io
-import keyword
 import os
 import re
 import tokenize
 from pathlib import Path
 from typing import Any
 
-from haiku_lsp.python.paths import relative_to_root
-from haiku_lsp.tools.sandbox import SKIP_DIRS, source_roots
+from haiku_lsp.python.paths import module_name, relative_to_root
+from haiku_lsp.tools.sandbox import SKIP_DIRS
 
 # --- where tests go --------------------------------------------------------------------------------
-
-
-def module_name(root: Path, path: Path) -> str | None:
-    """The import name of a workspace file: "pkg.mod" inside packages (counted from the first parent
-    without __init__.py, so src/ and other source roots are skipped), "mod" for a top-level module or
-    one directly in a source root (src/, setuptools' where), "dir.mod" (namespace package) otherwise.
-    None when the file is outside `root`, not .py, or a part is not an identifier."""
-    root, path = Path(root).absolute(), Path(root, path).absolute()
-    rel = relative_to_root(path, root, resolve=True)
-    if rel is None or path.suffix != ".py":
-        return None
-    path = root / rel
-    base = path.parent
-    while base != root and (base / "__init__.py").exists():
-        base = base.parent
-    if base == path.parent:  # not in a regular package
-        base = max((r for r in source_roots(root) if path.is_relative_to(r)), key=lambda r: len(r.parts),
-                   default=root)
-    parts = list(path.relative_to(base).with_suffix("").parts)
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    if not parts or not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
-        return None
-    return ".".join(parts)
 
 
 def test_dir(root: Path) -> Path:

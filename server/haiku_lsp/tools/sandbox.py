@@ -18,7 +18,6 @@ import sys
 import tempfile
 import threading
 import time
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -26,7 +25,7 @@ from typing import Any
 
 from haiku_lsp.llm.cache import default_cache_dir
 from haiku_lsp.privacy import IgnoreRules, redact
-from haiku_lsp.python.paths import relative_to_root
+from haiku_lsp.python.paths import relative_to_root, source_roots
 from haiku_lsp.tools.pytest_result import RunResult, pytest_result
 
 log = logging.getLogger(__name__)
@@ -169,30 +168,6 @@ def _write_overlay(copy: Path, overlay: Mapping[str, str]) -> None:
             path.unlink()  # write a file, not through a link
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-
-
-def source_roots(root: Path) -> list[Path]:
-    """Directories (inside `root`) the project's packages are imported from besides `root` itself:
-    `src/` when present, and setuptools' `packages.find.where` / `package-dir` from pyproject.toml."""
-    roots: list[Path] = []
-    names: list[str] = ["src"]
-    try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-        setuptools_cfg = data.get("tool", {}).get("setuptools", {})
-        find = setuptools_cfg.get("packages", {})
-        if isinstance(find, dict):
-            names += [w for w in find.get("find", {}).get("where", []) if isinstance(w, str)]
-        package_dir = setuptools_cfg.get("package-dir", {})
-        if isinstance(package_dir, dict) and isinstance(package_dir.get(""), str):
-            names.append(package_dir[""])
-    except (OSError, ValueError, AttributeError):
-        pass
-    for name in names:
-        path = (root / name).absolute()
-        is_root = name not in ("", ".") and path.is_dir() and not (path / "__init__.py").exists()
-        if is_root and path not in roots:
-            roots.append(path)
-    return roots
 
 
 def project_python(root: Path | None, configured: str | None = None) -> str:
