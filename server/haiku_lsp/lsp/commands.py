@@ -18,9 +18,9 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from haiku_lsp.llm.provider import ProviderError
 from haiku_lsp.llm.structured import ActionError
-from haiku_lsp.lsp.convert import split_lines
 from haiku_lsp.lsp.progress import Reporter, apply_document_changes, run_cancellable, text_edit, work_done
 from haiku_lsp.quickfix import fix as quickfix
+from haiku_lsp.text import split_lines
 
 if TYPE_CHECKING:
     from haiku_lsp.lsp.server import HaikuLanguageServer

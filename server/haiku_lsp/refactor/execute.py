@@ -19,7 +19,7 @@ from haiku_lsp.llm.cache import content_key
 from haiku_lsp.llm.provider import ProviderError
 from haiku_lsp.llm.structured import ActionError, ask_json
 from haiku_lsp.privacy import redact
-from haiku_lsp.refactor.merge import Document, Edit, MergeConflict, import_error, split_lines
+from haiku_lsp.refactor.merge import Document, Edit, MergeConflict, import_error, region_lines
 from haiku_lsp.refactor.plan import Plan, Subtask, numbered
 from haiku_lsp.refactor.tasks import run_all
 from haiku_lsp.refactor.validate import compile_error
@@ -97,7 +97,7 @@ class Workers:
     def prompt(self, st: Subtask, doc: Document, seen: str, context: str) -> str:
         a, b = doc.regions[st.id]
         where = f"lines {a + 1}-{b + 1}" if b >= a else f"the empty region at line {a + 1}"
-        region = numbered(split_lines(seen), a) or "(empty: an earlier subtask removed this code)"
+        region = numbered(region_lines(seen), a) or "(empty: an earlier subtask removed this code)"
         return (f"File: {self.shown}\nOverall goal of the refactor: {self.instruction}\n\n"
                 f"Subtask {st.id}: {st.title}\nTarget: {st.target}\nInstructions: {st.instructions}\n\n"
                 + (f"Done before this subtask:\n{context}\n\n" if context else "")
@@ -123,7 +123,7 @@ class Workers:
             if err := compile_error(doc.preview(st.id, replacement)):
                 message, line = err
                 a = doc.regions[st.id][0]
-                n = len(split_lines(replacement))
+                n = len(region_lines(replacement))
                 where = f"line {line - a} of your replacement" if a < line <= a + n else f"line {line} of the file"
                 return f"with your replacement the file does not compile: {message} ({where})"
             return None

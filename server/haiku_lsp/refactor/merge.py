@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from haiku_lsp.python.symbols import symbols
 from haiku_lsp.refactor.plan import Plan
+from haiku_lsp.text import split_lines
 
 
 class MergeConflict(Exception):
@@ -38,8 +39,10 @@ class Edit:
         return self.replacement != self.seen
 
 
-def split_lines(text: str) -> list[str]:
-    return text.split("\n") if text else []
+def region_lines(text: str) -> list[str]:
+    """The lines of a region's text, split as the editor splits them; empty text is an empty region
+    (no lines), not one blank line: an empty replacement removes the region."""
+    return split_lines(text) if text else []
 
 
 class Document:
@@ -63,7 +66,7 @@ class Document:
     def preview(self, sid: str, replacement: str) -> str:
         """The whole text with `replacement` in place of `sid`'s region (nothing is changed)."""
         a, b = self.regions[sid]
-        return "\n".join([*self.lines[:a], *split_lines(replacement), *self.lines[b + 1:]])
+        return "\n".join([*self.lines[:a], *region_lines(replacement), *self.lines[b + 1:]])
 
     def apply(self, sid: str, edit: Edit) -> None:
         """Apply `edit` to `sid`'s region; MergeConflict (and no change) when it cannot be applied."""
@@ -77,7 +80,7 @@ class Document:
                                     "but neither depends on the other")
         if not edit.changed:
             return
-        new = split_lines(edit.replacement)
+        new = region_lines(edit.replacement)
         self.lines[a:b + 1] = new
         self._track(sid, a, b, len(new))
         self.applied.append(sid)
