@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from haiku_lsp.text import split_lines
+from haiku_lsp.text import numbered, split_lines
 
 
 @pytest.mark.parametrize(("text", "lines"), [
@@ -17,3 +17,9 @@ from haiku_lsp.text import split_lines
 ])
 def test_split_lines_counts_lines_as_lsp_does(text, lines):
     assert split_lines(text) == lines
+
+
+def test_numbered_lines():
+    assert numbered(["def f():", "", "    return 1  "], 9) == " 9 | def f():\n10 |\n11 |     return 1  "
+    assert numbered(["a", "b", "c"], 1, marks={2}) == "  1 | a\n> 2 | b\n  3 | c"
+    assert numbered([], 5) == ""

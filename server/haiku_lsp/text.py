@@ -1,10 +1,11 @@
 """Plain-text helpers every capability shares (no LSP, no I/O): a document's lines as the editor
-counts them.
+counts them, and numbered source lines as the models and the Markdown views show them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -16,3 +17,18 @@ def split_lines(text: str) -> list[str]:
     if "\r" not in text:
         return text.split("\n")  # the common case, several times faster than the regex
     return _LINE_BREAK.split(text)
+
+
+def numbered(lines: Sequence[str], first: int = 1, marks: Collection[int] | None = None) -> str:
+    """`lines` with their numbers (the first is `first`), right-aligned to the widest: `12 | code`.
+    With `marks`, a gutter in front: `>` on the lines whose number is marked, a space on the others
+    (`> 12 | code`). An empty line ends at its `|`; other lines are kept exactly (trailing spaces too:
+    they may be what a diagnostic is about)."""
+    width = len(str(first + len(lines) - 1))
+    out = []
+    for n, line in enumerate(lines, first):
+        head = f"{n:>{width}} |"
+        if marks is not None:
+            head = f"{'>' if n in marks else ' '} {head}"
+        out.append(f"{head} {line}" if line else head)
+    return "\n".join(out)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from haiku_lsp.text import numbered
 from haiku_lsp.tools.ruff import ruff_check
 
 FIX_SCHEMA: dict = {
@@ -75,10 +76,6 @@ def enclosing_scope(lines: list[str], first: int, last: int) -> Scope:
         best = (start, end, f"lines {start + 1}-{end + 1}")
     start, end, name = best
     return Scope(start, end, "\n".join(lines[start : end + 1]), name)
-
-
-def numbered(scope: Scope) -> str:
-    return "\n".join(f"{scope.start + i + 1:>5}| {line}" for i, line in enumerate(scope.text.split("\n")))
 
 
 def replace_scope(lines: list[str], scope: Scope, replacement: str) -> str:
@@ -144,7 +141,8 @@ def fix_prompt(scope: Scope, path: str, diagnostic: dict[str, Any]) -> str:
     return (
         f"File: {path}\nDiagnostic from {source}{f' ({code})' if code else ''} at line {line}: "
         f"{diagnostic.get('message', '')}\n\nThe {scope.name} (lines {scope.start + 1}-{scope.end + 1}):\n"
-        f"{numbered(scope)}\n\nGive the replacement for lines {scope.start + 1}-{scope.end + 1}."
+        f"{numbered(scope.text.split(chr(10)), scope.start + 1)}\n\n"
+        f"Give the replacement for lines {scope.start + 1}-{scope.end + 1}."
     )
 
 

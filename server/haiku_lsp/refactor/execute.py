@@ -20,9 +20,10 @@ from haiku_lsp.llm.provider import ProviderError
 from haiku_lsp.llm.structured import ActionError, ask_json
 from haiku_lsp.privacy import redact
 from haiku_lsp.refactor.merge import Document, Edit, MergeConflict, import_error, region_lines
-from haiku_lsp.refactor.plan import Plan, Subtask, numbered
+from haiku_lsp.refactor.plan import Plan, Subtask
 from haiku_lsp.refactor.tasks import run_all
 from haiku_lsp.refactor.validate import compile_error
+from haiku_lsp.text import numbered
 
 WORKER_VERSION = "refactor-worker-1"
 # Not worth retrying with other instructions: the request itself, the key or the budget is the problem.
@@ -97,7 +98,7 @@ class Workers:
     def prompt(self, st: Subtask, doc: Document, seen: str, context: str) -> str:
         a, b = doc.regions[st.id]
         where = f"lines {a + 1}-{b + 1}" if b >= a else f"the empty region at line {a + 1}"
-        region = numbered(region_lines(seen), a) or "(empty: an earlier subtask removed this code)"
+        region = numbered(region_lines(seen), a + 1) or "(empty: an earlier subtask removed this code)"
         return (f"File: {self.shown}\nOverall goal of the refactor: {self.instruction}\n\n"
                 f"Subtask {st.id}: {st.title}\nTarget: {st.target}\nInstructions: {st.instructions}\n\n"
                 + (f"Done before this subtask:\n{context}\n\n" if context else "")

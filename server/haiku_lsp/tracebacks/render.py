@@ -12,10 +12,10 @@ from urllib.parse import unquote, urlparse
 
 from haiku_lsp.privacy import IgnoreRules, redact
 from haiku_lsp.python.paths import relative_to_root
+from haiku_lsp.text import numbered
 from haiku_lsp.tracebacks.frames import Frame, ParsedTraceback
 from haiku_lsp.tracebacks.patches import apply_unified_diff
 from haiku_lsp.tracebacks.resolve import (
-    _numbered,
     _parts,
     _read_lines,
     frame_source,
@@ -118,7 +118,7 @@ def _snippets(frames: list[Frame], radius: int, root: Path | None) -> list[str]:
         for lo, hi, group in merged:
             marks = ", ".join(f"{f.line}" + (f" in {f.function}" if f.function else "") for f in group)
             head = f"{_display(group[0], root)} lines {lo}-{hi} ('>' marks line {marks})"
-            body = _numbered(lines, lo, hi, {f.line for f in group})
+            body = numbered(lines[lo - 1:hi], lo, {f.line for f in group})
             windows.append((min(frames.index(f) for f in group), f"{head}\n```\n{body}\n```"))
     return [text for _, text in sorted(windows, key=lambda w: w[0])]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from haiku_lsp.privacy import IgnoreRules
 from haiku_lsp.python.paths import relative_to_root
+from haiku_lsp.text import numbered
 from haiku_lsp.tracebacks.frames import Frame, ParsedTraceback
 
 # --- resolution ----------------------------------------------------------------------------------
@@ -124,20 +125,15 @@ def _read_lines(path: Path) -> list[str] | None:
         return None
 
 
-def _numbered(lines: list[str], lo: int, hi: int, marks: set[int]) -> str:
-    width = len(str(hi))
-    return "\n".join(f"{'>' if n in marks else ' '} {n:>{width}} | {lines[n - 1]}".rstrip()
-                     for n in range(lo, hi + 1))
-
-
 def frame_source(frame: Frame, radius: int = 6) -> str | None:
     """The resolved file's lines frame.line ± radius, each as `> 12 | code` (`>` on the frame's line,
-    a space elsewhere; numbers right-aligned; trailing spaces dropped). None when the frame is not
+    a space elsewhere; numbers right-aligned; see text.numbered). None when the frame is not
     resolved, is ignored, or its line is not in the file."""
     if frame.resolved is None or frame.ignored or frame.line < 1:
         return None
     lines = _read_lines(frame.resolved)
     if lines is None or frame.line > len(lines):
         return None
-    return _numbered(lines, max(1, frame.line - radius), min(len(lines), frame.line + radius), {frame.line})
+    lo, hi = max(1, frame.line - radius), min(len(lines), frame.line + radius)
+    return numbered(lines[lo - 1:hi], lo, {frame.line})
 
