@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from haiku_lsp.text import numbered, split_lines
+from haiku_lsp.text import fence, numbered, split_lines
 
 
 @pytest.mark.parametrize(("text", "lines"), [
@@ -23,3 +23,9 @@ def test_numbered_lines():
     assert numbered(["def f():", "", "    return 1  "], 9) == " 9 | def f():\n10 |\n11 |     return 1  "
     assert numbered(["a", "b", "c"], 1, marks={2}) == "  1 | a\n> 2 | b\n  3 | c"
     assert numbered([], 5) == ""
+
+
+def test_fence_outlasts_the_backticks_inside():
+    assert fence("x = 1", "python") == "```python\nx = 1\n```"
+    assert fence('"""\n```py\ncode\n```\n"""') == '````\n"""\n```py\ncode\n```\n"""\n````'
+    assert fence("a `b` ``c`` `````d") == "``````\na `b` ``c`` `````d\n``````"

@@ -1,5 +1,6 @@
 """Plain-text helpers every capability shares (no LSP, no I/O): a document's lines as the editor
-counts them, and numbered source lines as the models and the Markdown views show them.
+counts them, numbered source lines and fenced code blocks as the models and the Markdown views show
+them.
 """
 
 from __future__ import annotations
@@ -32,3 +33,10 @@ def numbered(lines: Sequence[str], first: int = 1, marks: Collection[int] | None
             head = f"{'>' if n in marks else ' '} {head}"
         out.append(f"{head} {line}" if line else head)
     return "\n".join(out)
+
+
+def fence(text: str, lang: str = "") -> str:
+    """`text` as a fenced Markdown code block whose fence is longer than any run of backticks inside it,
+    so code or output that holds a fence of its own cannot end the block early."""
+    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`{3,}", text)), default=0) + 1)
+    return f"{ticks}{lang}\n{text}\n{ticks}"

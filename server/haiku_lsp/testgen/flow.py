@@ -27,6 +27,7 @@ from haiku_lsp.testgen.layout import (
     validate_generated,
 )
 from haiku_lsp.testgen.writers import doctest_test, ghostwriter_test
+from haiku_lsp.text import fence
 from haiku_lsp.tools.pytest_result import RunResult
 from haiku_lsp.tools.sandbox import project_python, run_pytest
 
@@ -119,11 +120,11 @@ async def propose_test(*, provider: Any, cache: Any, model: str, timeout: float,
 
     conventions = (existing or "")[:3000]
     prompt, _ = redact(
-        f"Project module `{module}` (file {rel_source}):\n```python\n{_outline(source, symbol)}\n```\n\n"
+        f"Project module `{module}` (file {rel_source}):\n{fence(_outline(source, symbol), 'python')}\n\n"
         f"Write tests for the {symbol.kind} `{symbol.qualname}` (lines {symbol.start_line + 1}-"
         f"{symbol.end_line + 1}). The tests go to {target.relative_to(root).as_posix()}"
-        + (f", which already exists and starts like this (follow its conventions; your code is appended):\n"
-           f"```python\n{conventions}\n```" if existing else ".")
+        + (", which already exists and starts like this (follow its conventions; your code is appended):\n"
+           + fence(conventions, "python") if existing else ".")
     )
 
     async def ask(user: str) -> dict:
@@ -146,8 +147,8 @@ async def propose_test(*, provider: Any, cache: Any, model: str, timeout: float,
         report("Repairing the failing test")
         failure = result.output[-6000:]
         answer = await ask(
-            f"{prompt}\n\nYour previous test:\n```python\n{answer['code']}\n```\nfailed when run with pytest "
-            f"({result.summary}):\n```\n{failure}\n```\nFix the test. If the failure shows a real bug in the "
+            f"{prompt}\n\nYour previous test:\n{fence(answer['code'], 'python')}\nfailed when run with pytest "
+            f"({result.summary}):\n{fence(failure)}\nFix the test. If the failure shows a real bug in the "
             "code under test, keep the test that exposes it but say so in `notes`."
         )
         content = merge_test(existing, answer["code"])

@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlparse
 
 from haiku_lsp.privacy import IgnoreRules, redact
 from haiku_lsp.python.paths import relative_to_root
-from haiku_lsp.text import numbered
+from haiku_lsp.text import fence, numbered
 from haiku_lsp.tracebacks.frames import Frame, ParsedTraceback
 from haiku_lsp.tracebacks.patches import apply_unified_diff
 from haiku_lsp.tracebacks.resolve import (
@@ -119,7 +119,7 @@ def _snippets(frames: list[Frame], radius: int, root: Path | None) -> list[str]:
             marks = ", ".join(f"{f.line}" + (f" in {f.function}" if f.function else "") for f in group)
             head = f"{_display(group[0], root)} lines {lo}-{hi} ('>' marks line {marks})"
             body = numbered(lines[lo - 1:hi], lo, {f.line for f in group})
-            windows.append((min(frames.index(f) for f in group), f"{head}\n```\n{body}\n```"))
+            windows.append((min(frames.index(f) for f in group), f"{head}\n{fence(body)}"))
     return [text for _, text in sorted(windows, key=lambda w: w[0])]
 
 
@@ -256,11 +256,6 @@ def _code(text: str) -> str:
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
-def _fence(text: str, lang: str = "") -> str:
-    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`{3,}", text)), default=0) + 1)
-    return f"{ticks}{lang}\n{text}\n{ticks}"
-
-
 def _escape(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
 
@@ -324,7 +319,7 @@ def _exception_doc(exc_type: str) -> tuple[str | None, str | None]:
 def _heading(tb: ParsedTraceback) -> list[str]:
     out = [f"# {_code(tb.exc_type)}", ""]
     if tb.message:
-        out += [_fence(tb.message, "text"), ""]
+        out += [fence(tb.message, "text"), ""]
     return out
 
 
@@ -349,7 +344,7 @@ def offline_markdown(tb: ParsedTraceback, root: Path | None) -> str:
         out += ["## Innermost workspace frame", "", f"**➜ {_link(frame, root)}**{func}", ""]
         source = frame_source(frame)
         if source:
-            out += [_fence(source, "python"), ""]
+            out += [fence(source, "python"), ""]
     out += _stack_markdown(tb, root)
     return "\n".join(out).rstrip() + "\n"
 
@@ -400,6 +395,6 @@ def explanation_markdown(tb: ParsedTraceback, answer: dict, root: Path | None) -
             verdict = ("applies cleanly — use the code action *Apply suggested fix*" if applies
                        else "does not apply cleanly to the file on disk; apply it by hand")
             out += [f"For {link}: {verdict}.", ""]
-        out += [_fence(patch["diff"].rstrip("\n"), "diff"), ""]
+        out += [fence(patch["diff"].rstrip("\n"), "diff"), ""]
     out += _stack_markdown(tb, root)
     return "\n".join(out).rstrip() + "\n"
