@@ -16,8 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.tracebacks import parse as tbm
-from haiku_lsp.tracebacks.parse import (
+from haiku_lsp.tracebacks import (
     EXPLAIN_SCHEMA,
     Frame,
     ParsedTraceback,
@@ -32,6 +31,7 @@ from haiku_lsp.tracebacks.parse import (
     resolve_frames,
     validate_explanation,
 )
+from haiku_lsp.tracebacks import parse as tbm
 
 CORE = '''\
 def parse(value):

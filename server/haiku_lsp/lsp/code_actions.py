@@ -59,7 +59,7 @@ def register(server: HaikuLanguageServer) -> None:
                 command=types.Command(title=title, command="haiku.fixDiagnostic",
                                       arguments=[uri, ls.protocol._converter.unstructure(diagnostic)])))
 
-        from haiku_lsp.tracebacks.parse import find_traceback  # imported in the background after start-up
+        from haiku_lsp.tracebacks import find_traceback  # imported in the background after start-up
 
         if _wanted(KIND_EXPLAIN, only) and find_traceback(lines, start[0], end[0]) is not None:
             title = "Explain this stack trace with Haiku"

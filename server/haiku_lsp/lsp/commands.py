@@ -218,8 +218,7 @@ def register(server: HaikuLanguageServer) -> None:
         uri, range = _arg(args, 0, str, "uri"), _arg(args, 1, dict, "range", required=False)
         document = open_document(ls, uri)
         lines = split_lines(document.source)
-        from haiku_lsp.tracebacks.explain import explain
-        from haiku_lsp.tracebacks.parse import find_traceback, resolve_frames
+        from haiku_lsp.tracebacks import explain, find_traceback, resolve_frames
 
         first = int(((range or {}).get("start") or {}).get("line", 0))
         last = int(((range or {}).get("end") or {}).get("line", len(lines) - 1))

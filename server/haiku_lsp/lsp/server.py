@@ -23,7 +23,7 @@ from haiku_lsp.python.paths import relative_to_root
 from haiku_lsp.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from haiku_lsp.tracebacks.explain import SuggestedFix
+    from haiku_lsp.tracebacks import SuggestedFix
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from haiku_lsp.text import fence, numbered
 from haiku_lsp.tracebacks.frames import Frame, ParsedTraceback
 from haiku_lsp.tracebacks.patches import apply_unified_diff
 from haiku_lsp.tracebacks.resolve import (
-    _parts,
-    _read_lines,
     frame_source,
     is_library_path,
+    path_parts,
+    read_lines,
 )
 
 # --- what the model sees -------------------------------------------------------------------------
@@ -104,7 +104,7 @@ def _snippets(frames: list[Frame], radius: int, root: Path | None) -> list[str]:
             files.setdefault(frame.resolved, []).append(frame)
     windows: list[tuple[int, str]] = []  # (rank of its first frame, text)
     for path, in_file in files.items():
-        lines = _read_lines(path)
+        lines = read_lines(path)
         if not lines:
             continue
         spans = sorted((max(1, f.line - radius), min(len(lines), f.line + radius), f)
@@ -177,7 +177,7 @@ def patch_target(answer: dict, tb: ParsedTraceback, root: Path | None,
             target = frame.resolved
             break
     else:
-        parts = _parts(raw)
+        parts = path_parts(raw)
         if not parts or ".." in parts:
             return None
         if raw.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", raw):

@@ -26,7 +26,9 @@ def is_library_path(path: str) -> bool:
     return bool(_LIBRARY.search(path))
 
 
-def _parts(path: str) -> list[str]:
+def path_parts(path: str) -> list[str]:
+    """The components of a path as written in a traceback or an answer, POSIX or Windows (a drive
+    letter dropped), without empty and `.` components."""
     windows = bool(re.match(r"^[A-Za-z]:[\\/]", path)) or ("\\" in path and "/" not in path)
     pieces = re.split(r"[\\/]+", path) if windows else path.split("/")
     if windows and pieces and re.fullmatch(r"[A-Za-z]:", pieces[0]):
@@ -44,7 +46,7 @@ def _resolve_path(path: str, root: Path, cache: dict[str, Path | None]) -> Path 
 def _resolve_uncached(path: str, root: Path) -> Path | None:
     if not path or path.startswith("<"):  # <stdin>, <string>, <frozen importlib._bootstrap>
         return None
-    parts = _parts(path)
+    parts = path_parts(path)
     if not parts or ".." in parts:
         return None
     if path.startswith("/"):
@@ -118,7 +120,8 @@ def resolve_frames(tb: ParsedTraceback, root: Path | None, ignore: IgnoreRules) 
 # --- a frame's source ----------------------------------------------------------------------------
 
 
-def _read_lines(path: Path) -> list[str] | None:
+def read_lines(path: Path) -> list[str] | None:
+    """The file's lines (undecodable bytes replaced), or None when it cannot be read."""
     try:
         return path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -131,7 +134,7 @@ def frame_source(frame: Frame, radius: int = 6) -> str | None:
     resolved, is ignored, or its line is not in the file."""
     if frame.resolved is None or frame.ignored or frame.line < 1:
         return None
-    lines = _read_lines(frame.resolved)
+    lines = read_lines(frame.resolved)
     if lines is None or frame.line > len(lines):
         return None
     lo, hi = max(1, frame.line - radius), min(len(lines), frame.line + radius)
