@@ -588,7 +588,7 @@ async def listing_section(cfg: Config, fake: Any, report: Report, work: Path) ->
 
     # In-process reference: the listing finds the enclosing def/class by indentation (engine.outline)
     # instead of parsing; a full parse is what it would cost otherwise.
-    from haiku_lsp.python.outline import enclosing_definition
+    from haiku_lsp.python import enclosing_definition
 
     parse_s, outline_s = [], []
     lines = text.split("\n")
@@ -812,7 +812,7 @@ def generated_test(i: int) -> dict:
 def bare_pytest(ws: Path, rel: str, content: str, work: Path) -> float:
     """Baseline: the same test file run by a bare `python -m pytest` (same flags and environment as the
     server's sandbox) in a prepared copy of the workspace; wall seconds."""
-    from haiku_lsp.tools.sandbox import scrubbed_env
+    from haiku_lsp.tools import scrubbed_env
 
     dest = Path(tempfile.mkdtemp(dir=work, prefix="bare-"))
     shutil.copytree(ws, dest, dirs_exist_ok=True)

@@ -9,7 +9,7 @@ import time
 import jedi
 from parso.cache import parser_cache
 
-from haiku_lsp.python.jedi_service import trim_parser_cache
+from haiku_lsp.python import trim_parser_cache
 from tests.conftest import end_of
 from tests.fakes.anthropic_api import Reply
 

@@ -6,7 +6,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from haiku_lsp.python.paths import relative_to_root
+from haiku_lsp.python import relative_to_root
 
 
 @pytest.mark.parametrize(("path", "root", "expected"), [

@@ -332,7 +332,7 @@ async def test_an_issue_outside_every_edit_is_traced_by_checking_each_subtask_al
 
 def test_tests_failing_before_the_refactor_do_not_count_against_it():
     from haiku_lsp.refactor.validate import _broken
-    from haiku_lsp.tools.pytest_result import RunResult
+    from haiku_lsp.tools import RunResult
 
     def run(*failed: str, passed: int = 3) -> RunResult:
         output = "\n".join(f"FAILED tests/test_m.py::{name} - assert 1 == 2" for name in failed)

@@ -13,8 +13,15 @@ from pathlib import Path
 import pytest
 
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.tools.pytest_result import pytest_result, useful_output
-from haiku_lsp.tools.sandbox import ProcessResult, copy_workspace, project_python, run_pytest, scrubbed_env
+from haiku_lsp.tools import (
+    ProcessResult,
+    copy_workspace,
+    project_python,
+    pytest_result,
+    run_pytest,
+    scrubbed_env,
+    useful_output,
+)
 
 PY = sys.executable
 

@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from haiku_lsp.python.paths import module_name
-from haiku_lsp.python.symbols import symbol_at, symbols
-from haiku_lsp.testgen.layout import (
+from haiku_lsp.python import module_name, symbol_at, symbols
+from haiku_lsp.testgen import (
     TESTGEN_SCHEMA,
+    doctest_test,
+    ghostwriter_test,
     merge_test,
     new_test_ids,
     normalise_test_path,
     test_target,
     validate_generated,
 )
-from haiku_lsp.testgen.writers import doctest_test, ghostwriter_test
-from haiku_lsp.tools.sandbox import run_pytest
+from haiku_lsp.tools import run_pytest
 
 PY = sys.executable
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from haiku_lsp.python.paths import relative_to_root
+from haiku_lsp.python import relative_to_root
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ def run(file: str, instruction: str, apply: bool, planner_model: str | None, wor
     from haiku_lsp.llm.cache import Cache
     from haiku_lsp.llm.provider import ProviderError
     from haiku_lsp.llm.structured import ActionError
-    from haiku_lsp.refactor.pipeline import run_refactor
+    from haiku_lsp.refactor import run_refactor
     from haiku_lsp.settings import Settings
 
     path = Path(file).resolve()

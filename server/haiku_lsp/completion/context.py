@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from haiku_lsp.completion.shaping.shaper import CursorContext
+from haiku_lsp.completion.shaping import CursorContext
 from haiku_lsp.privacy import IgnoreRules, redact
-from haiku_lsp.python.jedi_service import trim_parser_cache
-from haiku_lsp.python.paths import relative_to_root
+from haiku_lsp.python import relative_to_root, trim_parser_cache
 
 log = logging.getLogger(__name__)
 

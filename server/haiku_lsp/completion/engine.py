@@ -26,14 +26,13 @@ from dataclasses import dataclass, field
 from haiku_lsp.completion.context import build_context, cursor_context
 from haiku_lsp.completion.names import NameContext
 from haiku_lsp.completion.prompts import PROMPT_VERSION, completion_request
-from haiku_lsp.completion.shaping.shaper import CompletionShaper, CursorContext
+from haiku_lsp.completion.shaping import CompletionShaper, CursorContext
 from haiku_lsp.completion.typed_ahead import Anchor, Shown, digest
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.llm.cache import Cache, content_key
 from haiku_lsp.llm.provider import ModelRequest, ProviderError
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.python.jedi_service import jedi_inline
-from haiku_lsp.python.paths import relative_to_root
+from haiku_lsp.python import jedi_inline, relative_to_root
 from haiku_lsp.settings import Settings
 
 log = logging.getLogger(__name__)

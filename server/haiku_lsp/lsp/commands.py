@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
+from haiku_lsp import quickfix
 from haiku_lsp.llm.provider import ProviderError
 from haiku_lsp.llm.structured import ActionError
 from haiku_lsp.lsp.progress import Reporter, apply_document_changes, run_cancellable, text_edit, work_done
-from haiku_lsp.quickfix import fix as quickfix
 from haiku_lsp.text import split_lines
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ def register(server: HaikuLanguageServer) -> None:
         line = int((position or {}).get("line", 0))
 
         async def work(reporter: Reporter) -> dict:
-            from haiku_lsp.testgen.flow import propose_test
+            from haiku_lsp.testgen import propose_test
 
             proposal = await propose_test(
                 provider=ls.provider, cache=ls.cache, model=ls.settings.fast_model,
@@ -263,8 +263,7 @@ def register(server: HaikuLanguageServer) -> None:
 
     @command("haiku.refactorFile")
     async def refactor_file(ls: HaikuLanguageServer, *args: Any) -> dict:
-        from haiku_lsp.refactor.outcome import PRESETS
-        from haiku_lsp.refactor.pipeline import run_refactor
+        from haiku_lsp.refactor import PRESETS, run_refactor
 
         uri, instruction = _arg(args, 0, str, "uri"), _arg(args, 1, str, "instruction", required=False)
         document = open_document(ls, uri)

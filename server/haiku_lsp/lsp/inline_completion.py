@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from haiku_lsp.completion.engine import CompletionQuery
+from haiku_lsp.completion import CompletionQuery
 from haiku_lsp.lsp.convert import code_point_position
 from haiku_lsp.text import split_lines
 

@@ -12,14 +12,14 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from haiku_lsp import __version__
-from haiku_lsp.completion.engine import CompletionEngine
-from haiku_lsp.hover.explainer import HoverExplainer
+from haiku_lsp.completion import CompletionEngine
+from haiku_lsp.hover import HoverExplainer
 from haiku_lsp.llm.accounting import Ledger
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.llm.cache import Cache
 from haiku_lsp.llm.provider import ProviderError
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.python.paths import relative_to_root
+from haiku_lsp.python import relative_to_root
 from haiku_lsp.settings import Settings, load_settings
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from haiku_lsp.text import numbered
-from haiku_lsp.tools.ruff import ruff_check
+from haiku_lsp.tools import ruff_check
 
 FIX_SCHEMA: dict = {
     "type": "object",

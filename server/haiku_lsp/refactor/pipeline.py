@@ -22,7 +22,7 @@ from typing import Any
 from haiku_lsp.llm.accounting import Usage, cost_usd
 from haiku_lsp.llm.provider import ProviderError
 from haiku_lsp.llm.structured import ActionError
-from haiku_lsp.python.paths import relative_to_root
+from haiku_lsp.python import relative_to_root
 from haiku_lsp.refactor.execute import FATAL_KINDS, SubtaskFailed, Workers, execute
 from haiku_lsp.refactor.merge import Document, Edit, MergeConflict, Merged, merge
 from haiku_lsp.refactor.outcome import RefactorResult, SubtaskOutcome, resolve_instruction
@@ -186,7 +186,7 @@ class _Run:
         """Imports the workers asked for go in after the file's own, in the order asked; where the project
         sorts imports (ruff I001), let ruff put them in place, so an import order nobody wrote is not
         blamed on every subtask. Only when it keeps the line count: the regions stay where they are."""
-        from haiku_lsp.tools.ruff import ruff_check
+        from haiku_lsp.tools import ruff_check
 
         try:
             before, _ = await ruff_check(self.text, self.path, self.root)

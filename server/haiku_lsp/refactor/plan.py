@@ -18,7 +18,7 @@ from typing import Any
 from haiku_lsp.llm.cache import content_key
 from haiku_lsp.llm.structured import ActionError, ask_json
 from haiku_lsp.privacy import redact
-from haiku_lsp.python.symbols import symbols
+from haiku_lsp.python import symbols
 from haiku_lsp.text import numbered
 
 PLAN_VERSION = "refactor-plan-1"

@@ -24,12 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from haiku_lsp.python.paths import module_name, relative_to_root
+from haiku_lsp.python import module_name, relative_to_root
 from haiku_lsp.refactor.merge import Merged
 from haiku_lsp.refactor.tasks import bounded, run_all
-from haiku_lsp.tools.pytest_result import RunResult
-from haiku_lsp.tools.ruff import LintIssue, ruff_available, ruff_check
-from haiku_lsp.tools.sandbox import SKIP_DIRS, project_python, run_pytest
+from haiku_lsp.tools import SKIP_DIRS, LintIssue, RunResult, project_python, ruff_available, ruff_check, run_pytest
 
 MAX_ISOLATED = 8
 _FAILED_ID = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)

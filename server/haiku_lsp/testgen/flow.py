@@ -16,8 +16,7 @@ from typing import Any
 from haiku_lsp.llm.cache import content_key
 from haiku_lsp.llm.structured import ActionError, ask_json
 from haiku_lsp.privacy import redact
-from haiku_lsp.python.paths import module_name, relative_to_root
-from haiku_lsp.python.symbols import Symbol, symbol_at
+from haiku_lsp.python import Symbol, module_name, relative_to_root, symbol_at
 from haiku_lsp.testgen.layout import (
     TESTGEN_SCHEMA,
     merge_test,
@@ -28,8 +27,7 @@ from haiku_lsp.testgen.layout import (
 )
 from haiku_lsp.testgen.writers import doctest_test, ghostwriter_test
 from haiku_lsp.text import fence
-from haiku_lsp.tools.pytest_result import RunResult
-from haiku_lsp.tools.sandbox import project_python, run_pytest
+from haiku_lsp.tools import RunResult, project_python, run_pytest
 
 TESTGEN_VERSION = "testgen-1"
 TESTGEN_SYSTEM = (

@@ -15,8 +15,8 @@ import tokenize
 from pathlib import Path
 from typing import Any
 
-from haiku_lsp.python.paths import module_name, relative_to_root
-from haiku_lsp.tools.sandbox import SKIP_DIRS
+from haiku_lsp.python import module_name, relative_to_root
+from haiku_lsp.tools import SKIP_DIRS
 
 # --- where tests go --------------------------------------------------------------------------------
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.python.symbols import Symbol, symbols
+from haiku_lsp.python import Symbol, symbols
 from haiku_lsp.testgen.layout import import_names, validate_generated
-from haiku_lsp.tools.sandbox import run_in_sandbox
+from haiku_lsp.tools import run_in_sandbox
 
 _BUILTINS = frozenset(dir(builtins))
 # Expressions that read correctly as `assert <expr> == value` / as a call argument without parentheses.

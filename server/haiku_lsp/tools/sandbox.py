@@ -25,7 +25,7 @@ from typing import Any
 
 from haiku_lsp.llm.cache import default_cache_dir
 from haiku_lsp.privacy import IgnoreRules, redact
-from haiku_lsp.python.paths import relative_to_root, source_roots
+from haiku_lsp.python import relative_to_root, source_roots
 from haiku_lsp.tools.pytest_result import RunResult, pytest_result
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from haiku_lsp.privacy import IgnoreRules, redact
-from haiku_lsp.python.paths import relative_to_root
+from haiku_lsp.python import relative_to_root
 from haiku_lsp.text import fence, numbered
 from haiku_lsp.tracebacks.frames import Frame, ParsedTraceback
 from haiku_lsp.tracebacks.patches import apply_unified_diff

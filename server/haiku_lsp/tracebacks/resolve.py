@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.python.paths import relative_to_root
+from haiku_lsp.python import relative_to_root
 from haiku_lsp.text import numbered
 from haiku_lsp.tracebacks.frames import Frame, ParsedTraceback
 
