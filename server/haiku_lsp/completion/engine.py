@@ -135,7 +135,6 @@ class CompletionEngine:
         self.jedi_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jedi")
         self.names = NameContext(self.jedi_executor, ignore)
         self.stats = EngineStats()
-        self.last_request: ModelRequest | None = None
 
     # --- document events ---------------------------------------------------------------------
 
@@ -277,7 +276,6 @@ class CompletionEngine:
                    settings: Settings) -> None:
         timeout = settings.inline_timeout_ms / 1000
         self.stats.upstream += 1
-        self.last_request = request
         t0 = time.monotonic()
         try:
             # The one-off SDK import after start-up is not the model's latency: outside the deadline.
