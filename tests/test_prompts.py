@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from haiku_lsp.completion.context import Snippet, build_context, resolve_names, windows
 from haiku_lsp.completion.prompts import HOLE, completion_request
-from haiku_lsp.llm.provider import supports_prefill
+from haiku_lsp.llm.provider import ModelRequest, supports_prefill
 from haiku_lsp.privacy import IgnoreRules
 
 LINES = ["import math", "", "def f(x):", "    return math.sq", "", "print(f(2))"]
@@ -75,3 +75,9 @@ def test_names_resolve_in_a_folder_beside_the_workspace(tmp_path):
                         IgnoreRules([], root))
     assert out["helper"] is not None and out["helper"].source == "main.py"
     assert out["scale"] is not None and out["scale"].source == "pkg/util.py"
+
+
+def test_a_model_request_is_its_fields_and_the_payload_built_from_them():
+    # payload() is what the API gets and what cache keys hash; nothing else is derived from a request.
+    derived = [n for n, v in vars(ModelRequest).items() if not n.startswith("_") and callable(v)]
+    assert derived == ["payload"]

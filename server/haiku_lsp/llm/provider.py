@@ -18,7 +18,6 @@ Exception hierarchy (callers catch `ProviderError` only; cancellation is never c
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,9 +57,6 @@ class ModelRequest:
             body["stop_sequences"] = list(self.stop_sequences)
         body.update(self.extra)
         return body
-
-    def prompt_chars(self) -> int:
-        return len(json.dumps(self.payload(), ensure_ascii=False))
 
 
 def supports_prefill(model: str) -> bool:
