@@ -151,7 +151,7 @@ async def listing_section(cfg: Config, fake: Any, report: Report, work: Path) ->
 
     # In-process reference: the listing finds the enclosing def/class by indentation (engine.outline)
     # instead of parsing; a full parse is what it would cost otherwise.
-    from haiku_lsp.python.outline import enclosing_definition
+    from haiku_lsp.python import enclosing_definition
 
     parse_s, outline_s = [], []
     lines = text.split("\n")

@@ -66,7 +66,7 @@ def generated_test(i: int) -> dict:
 def bare_pytest(ws: Path, rel: str, content: str, work: Path) -> float:
     """Baseline: the same test file run by a bare `python -m pytest` (same flags and environment as the
     server's sandbox) in a prepared copy of the workspace; wall seconds."""
-    from haiku_lsp.tools.sandbox import scrubbed_env
+    from haiku_lsp.tools import scrubbed_env
 
     dest = Path(tempfile.mkdtemp(dir=work, prefix="bare-"))
     shutil.copytree(ws, dest, dirs_exist_ok=True)

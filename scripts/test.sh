@@ -10,6 +10,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 .venv/bin/ruff check server tests $(ls -d bench 2>/dev/null)
+.venv/bin/python -m mypy --no-error-summary --config-file pyproject.toml server/haiku_lsp
 if [ -d bench ]; then
   # The benchmarks and the LSP client harness they share with the tests (tests/harness/).
   (cd bench && ../.venv/bin/python -m mypy --no-error-summary --config-file ../pyproject.toml ./*.py ../tests/harness)

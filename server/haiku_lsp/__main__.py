@@ -1,5 +1,5 @@
 import sys
 
-from haiku_lsp.cli.main import main
+from haiku_lsp.cli import main
 
 sys.exit(main())

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from haiku_lsp.python import relative_to_root
+
 log = logging.getLogger(__name__)
 
 BUILTIN_IGNORES = (
@@ -123,10 +125,9 @@ class IgnoreRules:
             return False
         p = Path(path)
         if self.root is not None and p.is_absolute():
-            try:
-                p = p.relative_to(self.root)
-            except ValueError:
-                pass  # outside the workspace: match on the path as given, minus the root '/'
+            inside = relative_to_root(p, self.root)
+            if inside is not None:  # else outside the workspace: match on the path as given, minus the root '/'
+                p = Path(inside)
         rel = PurePosixPath(*[part for part in p.parts if part not in ("/", "\\")]).as_posix()
         ignored = False
         for rule in self._rules:

@@ -227,7 +227,7 @@ async def test_fix_diagnostic_is_checked_by_ruff_and_applied_with_the_version(st
     result = await s.command("haiku.fixDiagnostic", uri, diag)
     assert result["status"] == "applied", result
     [req] = fake_anthropic.message_requests
-    assert "F841" in req.last_user_text and "   16|     x = 1" in req.last_user_text
+    assert "F841" in req.last_user_text and "16 |     x = 1" in req.last_user_text
     [edit] = s.applied_edits
     change = edit.edit.document_changes[0]
     assert change.text_document.version == 1

@@ -1,15 +1,23 @@
-"""Memory housekeeping: parso's parser cache stays small, and what start-up imported is frozen out of
-Python's full garbage collections (they stop the event loop while they scan)."""
+"""Memory housekeeping: parso's parser cache stays small, what start-up imported is frozen out of
+Python's full garbage collections (they stop the event loop while they scan), and a finished
+completion leaves its prompt behind nowhere."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import time
+import weakref
 
 import jedi
 from parso.cache import parser_cache
 
-from haiku_lsp.python.jedi_service import trim_parser_cache
+from haiku_lsp.completion import CompletionEngine, CompletionQuery
+from haiku_lsp.llm.cache import Cache
+from haiku_lsp.privacy import IgnoreRules
+from haiku_lsp.python import trim_parser_cache
+from haiku_lsp.settings import Settings
 from tests.fakes.anthropic_api import Reply
 from tests.harness import end_of
 
@@ -45,3 +53,45 @@ async def test_start_up_objects_are_frozen_once_the_sdk_is_imported(start_sessio
         await asyncio.sleep(0.2)
     assert stats["process"]["gcFrozenObjects"] > 50_000
     assert stats["process"]["rssMiB"] > 10
+
+
+class _Stream:
+    def __init__(self, chunks: list[str]) -> None:
+        self.chunks, self.finished = chunks, False
+
+    async def __aiter__(self):
+        for chunk in self.chunks:
+            yield chunk
+        self.finished = True
+
+
+class _Provider:
+    """Answers every stream with `rt(x)` and remembers the requests it got, weakly."""
+
+    available = True
+
+    def __init__(self) -> None:
+        self.requests: list[weakref.ref] = []
+
+    async def ready(self) -> None:
+        pass
+
+    @contextlib.asynccontextmanager
+    async def stream(self, request, *, timeout, inline=True):
+        self.requests.append(weakref.ref(request))
+        yield _Stream(["<COMPLETION>rt(x)</COMPLETION>"])
+
+
+async def test_a_finished_completion_leaves_no_prompt_in_memory(tmp_path):
+    # The prompt holds the user's code around the cursor: once answered, nothing should keep it alive.
+    provider = _Provider()
+    engine = CompletionEngine(provider, Cache(tmp_path / "cache"), Settings, IgnoreRules)
+    try:
+        lines = ["import math", "", "def root(x):", "    return math.sq"]
+        items = await engine.complete(CompletionQuery("file:///m.py", lines, 3, len(lines[3]), invoked=True))
+        assert [i.text for i in items] == ["rt(x)"] and len(provider.requests) == 1
+        await asyncio.sleep(0)  # the cache write scheduled after the answer
+        gc.collect()
+        assert provider.requests[0]() is None
+    finally:
+        engine.close()

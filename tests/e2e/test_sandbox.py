@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from haiku_lsp.tools.sandbox import (
+from haiku_lsp.tools import (
     run_pytest,
 )
 

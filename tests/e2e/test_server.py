@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -20,6 +21,17 @@ def test_version_and_help():
     bad = subprocess.run([sys.executable, "-m", "haiku_lsp", "--tcp", "nonsense"], capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode == 2 and "HOST:PORT" in bad.stderr
+
+
+def test_demo_runs_a_session_on_the_bundled_sample(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env["HAIKU_LSP_CACHE_DIR"] = str(tmp_path / "cache")
+    out = subprocess.run([sys.executable, "-m", "haiku_lsp", "demo"], capture_output=True, text=True, env=env,
+                         timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "data/sample.py" in out.stdout and "inline completion advertised: True" in out.stdout
+    assert "--- hover on `total`" in out.stdout and "Price times quantity." in out.stdout
+    assert "Fix with Haiku" in out.stdout and "no ANTHROPIC_API_KEY is set" in out.stdout
 
 
 async def test_initialize_advertises_inline_completion_and_hover(start_session):

@@ -35,12 +35,11 @@ from haiku_lsp.llm.accounting import Ledger, Usage
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.llm.cache import Cache
 from haiku_lsp.llm.provider import Completion, ModelRequest
-from haiku_lsp.lsp.convert import split_lines
 from haiku_lsp.lsp.server import HaikuLanguageServer, create_server
 from haiku_lsp.session import Session
 from haiku_lsp.settings import SETTING_KEYS, Settings, load_settings
-from haiku_lsp.tools import sandbox
-from haiku_lsp.tools.sandbox import ProcessResult
+from haiku_lsp.text import split_lines
+from haiku_lsp.tools import ProcessResult, sandbox
 
 # --- the workspace ----------------------------------------------------------------------------------
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from haiku_lsp.testgen.layout import doctest_test, ghostwriter_test, merge_test, symbol_at
-from haiku_lsp.tools.sandbox import run_pytest
+from haiku_lsp.python import symbol_at
+from haiku_lsp.testgen import doctest_test, ghostwriter_test, merge_test
+from haiku_lsp.tools import run_pytest
 from tests.unit.test_testgen import MATHS, maths_symbol
 
 PY = sys.executable

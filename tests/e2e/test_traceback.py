@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.tracebacks.parse import (
+from haiku_lsp.tracebacks import (
     Frame,
     ParsedTraceback,
     explanation_markdown,

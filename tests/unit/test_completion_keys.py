@@ -62,3 +62,13 @@ def test_cache_keys_are_the_sha256_of_the_canonical_json_whatever_the_size():
         parts = ("v3", {"b": "é" * size, "a": [1, None]})
         blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         assert content_key(*parts) == hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def test_the_cache_counts_what_the_stats_report_shows(tmp_path):
+    """haiku.showStats reports these four counters; the cache keeps no other tally."""
+    from haiku_lsp.llm.cache import Cache
+
+    cache = Cache(tmp_path / "cache")
+    cache.set("inline", "k", "v")
+    assert cache.get("inline", "k") == "v" and cache.get("fix", "nope") is None
+    assert vars(cache.stats) == {"memory_hits": 1, "disk_hits": 0, "misses": 1, "writes": 1}

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 import haiku_lsp.completion.engine as sample_module
-from haiku_lsp.python.outline import enclosing_definition
+from haiku_lsp.python import enclosing_definition
 
 SOURCE = '''import os
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from haiku_lsp.completion.context import Snippet, build_context, windows
 from haiku_lsp.completion.prompts import HOLE, completion_request
-from haiku_lsp.llm.provider import supports_prefill
+from haiku_lsp.llm.provider import ModelRequest, supports_prefill
 
 LINES = ["import math", "", "def f(x):", "    return math.sq", "", "print(f(2))"]
 
@@ -51,3 +51,9 @@ def test_cache_control_only_when_the_stable_part_is_long_enough():
     sonnet = completion_request(ctx(mid), model="claude-sonnet-4-5", max_tokens=64)
     haiku = completion_request(ctx(mid), model="claude-haiku-4-5", max_tokens=64)
     assert "cache_control" in sonnet.system[-1] and "cache_control" not in haiku.system[-1]
+
+
+def test_a_model_request_is_its_fields_and_the_payload_built_from_them():
+    # payload() is what the API gets and what cache keys hash; nothing else is derived from a request.
+    derived = [n for n, v in vars(ModelRequest).items() if not n.startswith("_") and callable(v)]
+    assert derived == ["payload"]

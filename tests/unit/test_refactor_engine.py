@@ -19,7 +19,7 @@ from haiku_lsp.refactor.validate import find_tests
 
 def test_tests_failing_before_the_refactor_do_not_count_against_it():
     from haiku_lsp.refactor.validate import _broken
-    from haiku_lsp.tools.sandbox import RunResult
+    from haiku_lsp.tools import RunResult
 
     def run(*failed: str, passed: int = 3) -> RunResult:
         output = "\n".join(f"FAILED tests/test_m.py::{name} - assert 1 == 2" for name in failed)
@@ -94,6 +94,19 @@ def test_a_nested_target_is_found_again_after_its_dependency_rewrote_the_code_ar
     assert "def count(self) -> int:" in doc.text and '"""A cart."""' in doc.text
     with pytest.raises(MergeConflict, match="changed after its worker saw it"):
         doc.apply("b", Edit("x", counted))
+
+
+def test_a_replacement_is_split_into_lines_as_the_editor_splits_them():
+    plan = _plan(_st("a", ["helper"]), _st("b", ["Cart.count"]))
+    doc = Document(SOURCE, plan)
+    start, end = doc.regions["a"]
+    doc.apply("a", Edit("def helper():\r\n    import os\r\n    return os.sep", doc.text_of("a")))  # Windows line ends
+    assert "\r" not in doc.text and doc.regions["a"] == (start, end + 1)
+    assert doc.text_of("a") == "def helper():\n    import os\n    return os.sep"
+    doc.apply("b", Edit("", doc.text_of("b")))  # an empty replacement removes the region's lines
+    assert "def count" not in doc.text and doc.regions["b"][1] < doc.regions["b"][0]
+    a, b = doc.regions["a"]
+    assert doc.preview("a", "") == "\n".join(doc.lines[:a] + doc.lines[b + 1:])
 
 
 @settings(max_examples=60, deadline=None)

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.tools.sandbox import (
+from haiku_lsp.tools import (
     ProcessResult,
     copy_workspace,
     project_python,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from haiku_lsp.completion.shaping.shaper import CompletionShaper, CursorContext, shape
+from haiku_lsp.completion.shaping import CompletionShaper, CursorContext, shape
 
 # --- helpers ---------------------------------------------------------------------------------------------
 

@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from haiku_lsp.testgen.layout import (
+from haiku_lsp.python import module_name, symbol_at, symbols
+from haiku_lsp.testgen import (
     TESTGEN_SCHEMA,
     doctest_test,
     merge_test,
-    module_name,
     new_test_ids,
     normalise_test_path,
-    symbol_at,
-    symbols,
     test_target,
     validate_generated,
 )
@@ -140,6 +138,21 @@ def test_normalise_test_path(tmp_path):
                 "test_mod.py", "tests/test_mod.txt", "pkg/test_mod.py", "tests/../../x/test_mod.py",
                 "tests/.hidden/test_a.py"):
         assert normalise_test_path(tmp_path, bad, mod) == default, bad
+
+
+def test_test_paths_through_a_link_out_of_the_workspace_are_refused(tmp_path):
+    # A test written through tests/elsewhere/ would land outside the workspace, and the sandboxed test
+    # run (which never copies links that leave the workspace) would not see it.
+    ws, outside = tmp_path / "ws", tmp_path / "outside"
+    make(ws, "pkg/__init__.py", "pkg/mod.py", "tests/__init__.py")
+    make(outside, "lib/__init__.py", "lib/mod.py")
+    (ws / "tests" / "elsewhere").symlink_to(outside, target_is_directory=True)
+    (ws / "lib").symlink_to(outside / "lib", target_is_directory=True)
+    mod = ws / "pkg/mod.py"
+    assert normalise_test_path(ws, "tests/elsewhere/test_mod.py", mod) == ws / "tests/test_mod.py"
+    assert module_name(ws, ws / "lib/mod.py") is None
+    (ws / "tests" / "inner").symlink_to(ws / "tests", target_is_directory=True)  # a link that stays inside
+    assert normalise_test_path(ws, "tests/inner/test_mod.py", mod) == ws / "tests/inner/test_mod.py"
 
 
 EXISTING = '''\

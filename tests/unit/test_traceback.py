@@ -12,8 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.tracebacks import parse as tbm
-from haiku_lsp.tracebacks.parse import (
+from haiku_lsp.tracebacks import (
     EXPLAIN_SCHEMA,
     Frame,
     ParsedTraceback,
@@ -27,6 +26,7 @@ from haiku_lsp.tracebacks.parse import (
     resolve_frames,
     validate_explanation,
 )
+from haiku_lsp.tracebacks import parse as tbm
 
 CORE = '''\
 def parse(value):

@@ -2,113 +2,167 @@
 sample file, and print the completion, hover and code actions it answered.
 
 Works without an API key (the offline engine answers); with ANTHROPIC_API_KEY set, the completion
-comes from Claude.
+comes from Claude. The client is plain JSON-RPC (Content-Length framing, JSON dicts), so nothing
+outside the server's LSP layer needs lsprotocol or pygls.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from lsprotocol import types
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample.py"
+TIMEOUT_S = 60
 
-SAMPLE = Path(__file__).with_name("data") / "sample.py"
+
+class DemoError(Exception):
+    """The server answered a request with an error."""
 
 
-def _find(lines: list[str], needle: str, end: bool = False) -> types.Position:
+class _Client:
+    """A minimal LSP client over a subprocess's stdio: requests, notifications, and null answers to the
+    server's own requests (progress tokens, configuration). Shown and logged messages are collected."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.messages: list[str] = []
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future[Any]] = {}
+        self._reader = asyncio.ensure_future(self._read())
+
+    def _send(self, message: dict) -> None:
+        assert self.proc.stdin is not None
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode("utf-8")
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    def notify(self, method: str, params: Any) -> None:
+        self._send({"method": method, "params": params})
+
+    async def request(self, method: str, params: Any) -> Any:
+        msg_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting[msg_id] = future
+        self._send({"id": msg_id, "method": method, "params": params})
+        return await asyncio.wait_for(future, TIMEOUT_S)
+
+    async def _read(self) -> None:
+        stdout = self.proc.stdout
+        assert stdout is not None
+        while True:
+            length = None
+            while (line := await stdout.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("ascii").partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            if length is None:
+                break  # the server closed its stdout
+            message = json.loads(await stdout.readexactly(length))
+            if "method" in message and "id" in message:  # the server asks: nothing to add
+                self._send({"id": message["id"], "result": None})
+            elif "method" in message:
+                if message["method"] in ("window/showMessage", "window/logMessage"):
+                    self.messages.append(message["params"]["message"])
+            elif (future := self._waiting.pop(message.get("id"), None)) is not None and not future.done():
+                if "error" in message:
+                    future.set_exception(DemoError(message["error"].get("message", "error")))
+                else:
+                    future.set_result(message.get("result"))
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(DemoError("the server exited"))
+
+    async def close(self) -> None:
+        await self.request("shutdown", None)
+        self.notify("exit", None)
+        try:
+            await asyncio.wait_for(self.proc.wait(), 10)
+        except TimeoutError:
+            self.proc.kill()
+        self._reader.cancel()
+
+
+def _find(lines: list[str], needle: str, end: bool = False) -> dict:
+    """The LSP position (UTF-16 columns) of `needle` in the sample, or of its end."""
     for i, line in enumerate(lines):
         if needle in line:
             col = line.index(needle) + (len(needle) if end else 0)
-            return types.Position(line=i, character=len(line[:col].encode("utf-16-le")) // 2)
+            return {"line": i, "character": len(line[:col].encode("utf-16-le")) // 2}
     raise ValueError(f"{needle!r} is not in the sample")
 
 
 async def _session(path: Path) -> int:
-    from pygls.lsp.client import LanguageClient
-
-    client = LanguageClient("haiku-lsp-demo", "1")
-    messages: list[str] = []
-
-    @client.feature(types.WINDOW_SHOW_MESSAGE)
-    def show_message(params: types.ShowMessageParams) -> None:
-        messages.append(params.message)
-
-    @client.feature(types.WINDOW_LOG_MESSAGE)
-    def log_message(params: types.LogMessageParams) -> None:
-        messages.append(params.message)
-
-    await client.start_io(sys.executable, "-m", "haiku_lsp", "--stdio")
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "haiku_lsp", "--stdio",
+                                                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    client = _Client(proc)
     t0 = time.perf_counter()
-    result = await client.initialize_async(types.InitializeParams(
-        capabilities=types.ClientCapabilities(
-            text_document=types.TextDocumentClientCapabilities(
-                inline_completion=types.InlineCompletionClientCapabilities(),
-                hover=types.HoverClientCapabilities(content_format=[types.MarkupKind.Markdown]),
-            )),
-        root_uri=path.parent.as_uri(),
-        workspace_folders=[types.WorkspaceFolder(uri=path.parent.as_uri(), name="demo")],
-    ))
+    result = await client.request("initialize", {
+        "processId": None,
+        "capabilities": {"textDocument": {"inlineCompletion": {}, "hover": {"contentFormat": ["markdown"]}}},
+        "rootUri": path.parent.as_uri(),
+        "workspaceFolders": [{"uri": path.parent.as_uri(), "name": "demo"}],
+    })
     init_ms = (time.perf_counter() - t0) * 1000
-    client.initialized(types.InitializedParams())
+    client.notify("initialized", {})
     uri = path.as_uri()
     text = path.read_text(encoding="utf-8")
     lines = text.split("\n")
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    doc = types.TextDocumentIdentifier(uri=uri)
-    print(f"server: {result.server_info.name} {result.server_info.version}, "
-          f"initialize answered in {init_ms:.0f} ms")
-    print(f"inline completion advertised: {result.capabilities.inline_completion_provider is not None}")
+    client.notify("textDocument/didOpen",
+                  {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}})
+    doc = {"uri": uri}
+    info = result.get("serverInfo") or {}
+    print(f"server: {info.get('name')} {info.get('version')}, initialize answered in {init_ms:.0f} ms")
+    print(f"inline completion advertised: {result['capabilities'].get('inlineCompletionProvider') is not None}")
 
     where = _find(lines, "return math.sq", end=True)
     t0 = time.perf_counter()
-    completion = await client.text_document_inline_completion_async(types.InlineCompletionParams(
-        text_document=doc, position=where,
-        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked)))
+    completion = await client.request("textDocument/inlineCompletion", {
+        "textDocument": doc, "position": where, "context": {"triggerKind": 1}})  # 1: invoked
     ms = (time.perf_counter() - t0) * 1000
-    items = completion.items if isinstance(completion, types.InlineCompletionList) else (completion or [])
-    print(f"\n--- inline completion at line {where.line + 1}, column {where.character + 1} ({ms:.0f} ms)")
-    line = lines[where.line]
+    items = completion.get("items", []) if isinstance(completion, dict) else (completion or [])
+    print(f"\n--- inline completion at line {where['line'] + 1}, column {where['character'] + 1} ({ms:.0f} ms)")
+    line = lines[where["line"]]
     for item in items:
-        insert = item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
+        insert = item["insertText"] if isinstance(item["insertText"], str) else item["insertText"]["value"]
         print(f"  {line.strip()}|{insert}   ->   {(line + insert).strip()}")
     if not items:
         print("  (no suggestion)")
 
     where = _find(lines, "total()")
-    hover = await client.text_document_hover_async(types.HoverParams(text_document=doc, position=where))
-    print(f"\n--- hover on `total` at line {where.line + 1}")
-    if hover is not None and isinstance(hover.contents, types.MarkupContent):
-        print("  " + hover.contents.value.replace("\n", "\n  "))
+    hover = await client.request("textDocument/hover", {"textDocument": doc, "position": where})
+    print(f"\n--- hover on `total` at line {where['line'] + 1}")
+    contents = hover.get("contents") if isinstance(hover, dict) else None
+    if isinstance(contents, dict) and "value" in contents:
+        print("  " + contents["value"].replace("\n", "\n  "))
     else:
         print("  (no hover)")
 
     where = _find(lines, "def inventory_value")
-    print(f"\n--- code actions on line {where.line + 1} (listed without any model call)")
+    print(f"\n--- code actions on line {where['line'] + 1} (listed without any model call)")
     try:
-        unused = types.Diagnostic(range=types.Range(start=where, end=where), source="Ruff", code="F841",
-                                  message="Local variable `unused` is assigned to but never used")
-        actions = await client.text_document_code_action_async(types.CodeActionParams(
-            text_document=doc, range=types.Range(start=where, end=where),
-            context=types.CodeActionContext(diagnostics=[unused])))
+        spot = {"start": where, "end": where}
+        unused = {"range": spot, "source": "Ruff", "code": "F841",
+                  "message": "Local variable `unused` is assigned to but never used"}
+        actions = await client.request("textDocument/codeAction", {
+            "textDocument": doc, "range": spot, "context": {"diagnostics": [unused]}})
         for action in actions or []:
-            print(f"  {action.title}")
+            print(f"  {action['title']}")
         if not actions:
             print("  (none)")
-    except Exception as err:  # the server may not offer code actions yet
+    except (DemoError, TimeoutError) as err:  # the server may not offer code actions yet
         print(f"  (not available: {err})")
 
-    if messages:
+    if client.messages:
         print("\n--- messages from the server")
-        for m in messages:
+        for m in client.messages:
             print(f"  {m}")
-    await client.shutdown_async(None)
-    client.exit(None)
-    await client.stop()
+    await client.close()
     return 0
 
 

@@ -19,7 +19,7 @@ def _root_of(path: Path) -> Path:
 def run(file: str, instruction: str, apply: bool, planner_model: str | None, worker_model: str | None) -> int:
     from haiku_lsp.errors import ActionError, ProviderError
     from haiku_lsp.llm.anthropic import AnthropicProvider
-    from haiku_lsp.refactor.pipeline import run_refactor
+    from haiku_lsp.refactor import run_refactor
     from haiku_lsp.session import Session
 
     path = Path(file).resolve()

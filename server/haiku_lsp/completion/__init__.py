@@ -1,0 +1,10 @@
+"""Inline completion: the `CompletionEngine` answers a `CompletionQuery` (a document's lines and a
+cursor) with `Suggestion`s, from what was typed ahead of a shown suggestion, the cache, a running
+stream, the model, or offline from jedi. It builds what the model sees (windows around the cursor,
+jedi-resolved names) and shapes the answer (:mod:`haiku_lsp.completion.shaping`). No LSP. This is the
+latency-critical path: nothing here imports the other capabilities.
+"""
+
+from haiku_lsp.completion.engine import CompletionEngine, CompletionQuery, EngineStats, Suggestion
+
+__all__ = ["CompletionEngine", "CompletionQuery", "EngineStats", "Suggestion"]

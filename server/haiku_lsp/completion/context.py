@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from haiku_lsp.completion.shaping.shaper import CursorContext
+from haiku_lsp.completion.shaping import CursorContext
 from haiku_lsp.privacy import IgnoreRules, redact
-from haiku_lsp.python.jedi_service import trim_parser_cache
+from haiku_lsp.python import relative_to_root, trim_parser_cache
 
 log = logging.getLogger(__name__)
 
@@ -216,14 +216,15 @@ def resolve_names(source: str, path: str | None, root: str | None, line: int, co
             same_file = path is not None and mpath is not None and Path(mpath) == Path(path)
             if mpath is not None and ignore.is_ignored(mpath):
                 continue  # never send ignored files, not even a signature
-            in_workspace = root is not None and mpath is not None and mpath.startswith(root)
+            rel = relative_to_root(mpath, root)
+            in_workspace = rel is not None
             if not in_workspace and _is_stdlib(Path(mpath) if mpath else None) and d.type != "class":
                 continue  # builtins and stdlib functions are known to the model
-            text = _describe(d, full=in_workspace or same_file)
-            if not text:
+            described = _describe(d, full=in_workspace or same_file)
+            if not described:
                 continue
-            text, _ = redact(text)
-            src = str(Path(mpath).relative_to(root)) if in_workspace and root and mpath else (d.module_name or "")
+            text, _ = redact(described)
+            src = rel.as_posix() if rel is not None else (d.module_name or "")
             out[name] = Resolved(mpath, (d.line or 1) - 1, src, text)
     trim_parser_cache()
     return out

@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from haiku_lsp.completion.context import build_context, cursor_context
 from haiku_lsp.completion.names import NameContext
 from haiku_lsp.completion.prompts import PROMPT_VERSION, completion_request
-from haiku_lsp.completion.shaping.shaper import CompletionShaper, CursorContext
+from haiku_lsp.completion.shaping import CompletionShaper, CursorContext
 from haiku_lsp.completion.typed_ahead import Anchor, Shown, digest
 from haiku_lsp.errors import Abandoned, IncompleteAnswer, ProviderError, ProviderTimeout
 from haiku_lsp.llm.cache import Cache, content_key
 from haiku_lsp.llm.provider import ModelRequest, Provider
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.python.jedi_service import jedi_inline
+from haiku_lsp.python import jedi_inline, relative_to_root
 from haiku_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,6 @@ class CompletionEngine:
         self.jedi_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jedi")
         self.names = NameContext(self.jedi_executor, ignore)
         self.stats = EngineStats()
-        self.last_request: ModelRequest | None = None
 
     # --- document events ---------------------------------------------------------------------
 
@@ -277,7 +276,6 @@ class CompletionEngine:
                    settings: Settings) -> None:
         timeout = settings.inline_timeout_ms / 1000
         self.stats.upstream += 1
-        self.last_request = request
         t0 = time.monotonic()
         try:
             # The one-off SDK import after start-up is not the model's latency: outside the deadline.
@@ -314,9 +312,8 @@ class CompletionEngine:
             gen.changed.set()
 
     def _request(self, q: CompletionQuery, snippets: tuple, settings: Settings) -> ModelRequest:
-        shown_path = q.path or q.uri
-        if q.path and q.root and q.path.startswith(q.root.rstrip("/") + "/"):
-            shown_path = q.path[len(q.root.rstrip("/")) + 1:]
+        rel = relative_to_root(q.path, q.root)
+        shown_path = rel.as_posix() if rel is not None else q.path or q.uri
         ctx = build_context(
             lines=q.lines, line=q.line, col=q.col, path=shown_path, language=q.language,
             max_prefix_tokens=settings.max_prefix_tokens, max_suffix_tokens=settings.max_suffix_tokens,

@@ -12,6 +12,7 @@ from haiku_lsp.llm.cache import Cache, content_key
 from haiku_lsp.llm.provider import Provider
 from haiku_lsp.llm.structured import ask_json
 from haiku_lsp.privacy import redact
+from haiku_lsp.text import fence
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class HoverExplainer:
         return task
 
     async def _fetch(self, key: str, model: str, definition: dict, timeout: float) -> str | None:
-        prompt, _ = redact(f"The {definition['kind']} `{definition['name']}`:\n```python\n{definition['source']}\n```")
+        prompt, _ = redact(f"The {definition['kind']} `{definition['name']}`:\n{fence(definition['source'], 'python')}")
         try:
             answer = await ask_json(self.provider, model=model, system=HOVER_SYSTEM, user=prompt, schema=HOVER_SCHEMA,
                                     max_tokens=300, timeout=timeout, feature="hover", check=_check,

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,6 @@ class CacheStats:
     disk_hits: int = 0
     misses: int = 0
     writes: int = 0
-    by_namespace: dict[str, int] = field(default_factory=dict)
 
 
 class Cache:
@@ -135,7 +134,6 @@ class Cache:
             return
         self._remember((namespace, key), value)
         self.stats.writes += 1
-        self.stats.by_namespace[namespace] = self.stats.by_namespace.get(namespace, 0) + 1
         disk = self._open()
         if disk is not None:
             try:

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from haiku_lsp.lsp.compat import unstructure
-from haiku_lsp.lsp.convert import code_point_position, split_lines
-from haiku_lsp.python.outline import enclosing_definition
+from haiku_lsp.lsp.convert import code_point_position
+from haiku_lsp.python import enclosing_definition
+from haiku_lsp.text import split_lines
 
 if TYPE_CHECKING:
     from haiku_lsp.lsp.server import HaikuLanguageServer
@@ -59,7 +60,7 @@ def register(server: HaikuLanguageServer) -> None:
                 command=types.Command(title=title, command="haiku.fixDiagnostic",
                                       arguments=[uri, unstructure(ls, diagnostic)])))
 
-        from haiku_lsp.tracebacks.parse import find_traceback  # imported in the background after start-up
+        from haiku_lsp.tracebacks import find_traceback  # imported in the background after start-up
 
         if _wanted(KIND_EXPLAIN, only) and find_traceback(lines, start[0], end[0]) is not None:
             title = "Explain this stack trace with Haiku"

@@ -6,19 +6,8 @@ them) and (line, column) in code points.
 
 from __future__ import annotations
 
-import re
-
 from lsprotocol import types
 from pygls.workspace import TextDocument
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-def split_lines(source: str) -> list[str]:
-    """LSP's lines: '\\n', '\\r\\n' and '\\r' end a line; a final terminator opens an empty line."""
-    if "\r" not in source:
-        return source.split("\n")  # the common case, several times faster than the regex
-    return _LINE_BREAK.split(source)
 
 
 def code_point_position(document: TextDocument, lines: list[str],

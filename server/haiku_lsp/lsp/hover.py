@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from haiku_lsp.lsp.convert import code_point_position, split_lines
-from haiku_lsp.python.jedi_service import hover_info
+from haiku_lsp.lsp.convert import code_point_position
+from haiku_lsp.python import hover_info
+from haiku_lsp.text import split_lines
 
 if TYPE_CHECKING:
     from haiku_lsp.lsp.server import HaikuLanguageServer

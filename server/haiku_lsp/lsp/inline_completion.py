@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from haiku_lsp.completion.engine import CompletionQuery
-from haiku_lsp.lsp.convert import code_point_position, split_lines
+from haiku_lsp.completion import CompletionQuery
+from haiku_lsp.lsp.convert import code_point_position
+from haiku_lsp.text import split_lines
 
 if TYPE_CHECKING:
     from haiku_lsp.lsp.server import HaikuLanguageServer

@@ -14,11 +14,12 @@ from pygls.lsp.server import LanguageServer
 from haiku_lsp import __version__
 from haiku_lsp.errors import ProviderError
 from haiku_lsp.llm.anthropic import AnthropicProvider
+from haiku_lsp.python import relative_to_root
 from haiku_lsp.session import Session
 from haiku_lsp.settings import load_settings
 
 if TYPE_CHECKING:
-    from haiku_lsp.tracebacks.explain import SuggestedFix
+    from haiku_lsp.tracebacks import SuggestedFix
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +63,8 @@ class HaikuLanguageServer(LanguageServer):
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
     def shown_path(self, path: str | None) -> str:
-        root = self.root_path()
-        if path and root:
-            try:
-                return Path(path).relative_to(root).as_posix()
-            except ValueError:
-                pass
-        return path or "untitled"
+        rel = relative_to_root(path, self.root_path())
+        return rel.as_posix() if rel is not None else path or "untitled"
 
     def write_doc(self, name: str, text: str) -> str:
         """Write a Markdown document under the cache dir; its URI."""

@@ -1,0 +1,15 @@
+"""Python itself, without a model: what jedi says (offline completions, hovers with the definition
+they point at, the size of its parser cache), the defs and classes of a source text (`symbols`,
+`symbol_at`), the definition enclosing a line by indentation alone (`enclosing_definition`, cheap
+enough for every cursor move), and where a file is in the workspace: its path relative to the
+workspace folder (`relative_to_root`, the one way that is computed), the project's source folders
+and a file's import name. No LSP; jedi is imported on first use.
+"""
+
+from haiku_lsp.python.jedi_service import hover_info, jedi_inline, trim_parser_cache
+from haiku_lsp.python.outline import enclosing_definition
+from haiku_lsp.python.paths import module_name, relative_to_root, source_roots
+from haiku_lsp.python.symbols import Symbol, symbol_at, symbols
+
+__all__ = ["Symbol", "enclosing_definition", "hover_info", "jedi_inline", "module_name", "relative_to_root",
+           "source_roots", "symbol_at", "symbols", "trim_parser_cache"]

@@ -12,6 +12,8 @@ import re
 import sys
 from typing import Any
 
+from haiku_lsp.text import fence
+
 log = logging.getLogger(__name__)
 
 _FRAGMENT = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*|\.)$")
@@ -83,7 +85,7 @@ def jedi_hover(source: str, path: str | None, root: str | None, line: int, col: 
         if not sigs and not doc:
             continue
         head = "\n".join(sigs) if sigs else f"{name.type} {name.name}"
-        parts = [f"```python\n{head}\n```"]
+        parts = [fence(head, "python")]
         if doc:
             parts.append(doc)
         if name.module_name and name.module_name != "__main__":

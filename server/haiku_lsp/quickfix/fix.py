@@ -8,9 +8,6 @@ patched text no longer reports that code in the scope and reports nothing new an
 from __future__ import annotations
 
 import ast
-import asyncio
-import json
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +15,8 @@ from typing import Any
 
 from haiku_lsp.llm.cache import Cache
 from haiku_lsp.llm.provider import Provider
+from haiku_lsp.text import numbered
+from haiku_lsp.tools import ruff_check
 
 FIX_SCHEMA: dict = {
     "type": "object",
@@ -43,14 +42,6 @@ class Scope:
     end: int  # 0-based last line, inclusive
     text: str
     name: str  # "function total", "class Cart", "lines 3-9"
-
-
-@dataclass(frozen=True)
-class LintIssue:
-    code: str
-    message: str
-    line: int  # 0-based
-    column: int
 
 
 def enclosing_scope(lines: list[str], first: int, last: int) -> Scope:
@@ -89,10 +80,6 @@ def enclosing_scope(lines: list[str], first: int, last: int) -> Scope:
     return Scope(start, end, "\n".join(lines[start : end + 1]), name)
 
 
-def numbered(scope: Scope) -> str:
-    return "\n".join(f"{scope.start + i + 1:>5}| {line}" for i, line in enumerate(scope.text.split("\n")))
-
-
 def replace_scope(lines: list[str], scope: Scope, replacement: str) -> str:
     new = replacement.rstrip("\n").split("\n")
     return "\n".join([*lines[: scope.start], *new, *lines[scope.end + 1 :]])
@@ -105,38 +92,6 @@ def parses(text: str) -> str | None:
         return None
     except SyntaxError as err:
         return f"the patched file does not parse: {err.msg} (line {err.lineno})"
-
-
-async def ruff_check(text: str, path: Path, root: Path | None, *, fix_code: str | None = None,
-                     timeout: float = 20.0) -> tuple[list[LintIssue], str | None]:
-    """ruff's issues for `text` as if it were `path` (so the project's config applies); with
-    `fix_code`, also the text after `ruff --fix --select <code>`."""
-    base = [sys.executable, "-m", "ruff", "check", "--no-cache", "--stdin-filename", str(path)]
-    cwd = str(root) if root else None
-    report = await _run([*base, "--output-format", "json", "--exit-zero", "-"], text, cwd, timeout)
-    issues = [
-        LintIssue(d.get("code") or "", d.get("message", ""), d["location"]["row"] - 1,
-                  d["location"]["column"] - 1)
-        for d in json.loads(report or "[]")
-    ]
-    fixed = None
-    if fix_code:
-        fixed = await _run([*base, "--fix", "--unsafe-fixes", "--select", fix_code, "--exit-zero", "-"],
-                           text, cwd, timeout)
-    return issues, fixed
-
-
-async def _run(cmd: list[str], stdin: str, cwd: str | None, timeout: float) -> str:
-    pipe = asyncio.subprocess.PIPE
-    proc = await asyncio.create_subprocess_exec(*cmd, stdin=pipe, stdout=pipe, stderr=pipe, cwd=cwd)
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), timeout)
-    except BaseException:
-        proc.kill()
-        raise
-    if proc.returncode not in (0, 1):
-        raise RuntimeError(f"ruff failed: {err.decode(errors='replace').strip()[:300]}")
-    return out.decode()
 
 
 def is_ruff(diagnostic: dict[str, Any]) -> bool:
@@ -188,7 +143,8 @@ def fix_prompt(scope: Scope, path: str, diagnostic: dict[str, Any]) -> str:
     return (
         f"File: {path}\nDiagnostic from {source}{f' ({code})' if code else ''} at line {line}: "
         f"{diagnostic.get('message', '')}\n\nThe {scope.name} (lines {scope.start + 1}-{scope.end + 1}):\n"
-        f"{numbered(scope)}\n\nGive the replacement for lines {scope.start + 1}-{scope.end + 1}."
+        f"{numbered(scope.text.split(chr(10)), scope.start + 1)}\n\n"
+        f"Give the replacement for lines {scope.start + 1}-{scope.end + 1}."
     )
 
 

@@ -19,10 +19,11 @@ from haiku_lsp.llm.cache import Cache, content_key
 from haiku_lsp.llm.provider import Provider
 from haiku_lsp.llm.structured import ask_json
 from haiku_lsp.privacy import redact
-from haiku_lsp.refactor.merge import Document, Edit, import_error, split_lines
-from haiku_lsp.refactor.plan import Plan, Subtask, numbered
+from haiku_lsp.refactor.merge import Document, Edit, import_error, region_lines
+from haiku_lsp.refactor.plan import Plan, Subtask
 from haiku_lsp.refactor.tasks import run_all
 from haiku_lsp.refactor.validate import compile_error
+from haiku_lsp.text import numbered
 
 WORKER_VERSION = "refactor-worker-1"
 # Not worth retrying with other instructions: the request itself, the key or the budget is the problem.
@@ -86,7 +87,7 @@ class Workers:
     def prompt(self, st: Subtask, doc: Document, seen: str, context: str) -> str:
         a, b = doc.regions[st.id]
         where = f"lines {a + 1}-{b + 1}" if b >= a else f"the empty region at line {a + 1}"
-        region = numbered(split_lines(seen), a) or "(empty: an earlier subtask removed this code)"
+        region = numbered(region_lines(seen), a + 1) or "(empty: an earlier subtask removed this code)"
         return (f"File: {self.shown}\nOverall goal of the refactor: {self.instruction}\n\n"
                 f"Subtask {st.id}: {st.title}\nTarget: {st.target}\nInstructions: {st.instructions}\n\n"
                 + (f"Done before this subtask:\n{context}\n\n" if context else "")
@@ -109,10 +110,10 @@ class Workers:
                     return f"imports: {err}"
             if doc.text_of(st.id) != seen:
                 return None  # an unrelated edit got there first: the merge reports the conflict
-            if err := compile_error(doc.preview(st.id, replacement)):
-                message, line = err
+            if broken := compile_error(doc.preview(st.id, replacement)):
+                message, line = broken
                 a = doc.regions[st.id][0]
-                n = len(split_lines(replacement))
+                n = len(region_lines(replacement))
                 where = f"line {line - a} of your replacement" if a < line <= a + n else f"line {line} of the file"
                 return f"with your replacement the file does not compile: {message} ({where})"
             return None

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from haiku_lsp.errors import MergeConflict
+from haiku_lsp.python import symbols
 from haiku_lsp.refactor.plan import Plan
-from haiku_lsp.testgen.layout import symbols
+from haiku_lsp.text import split_lines
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,10 @@ class Edit:
         return self.replacement != self.seen
 
 
-def split_lines(text: str) -> list[str]:
-    return text.split("\n") if text else []
+def region_lines(text: str) -> list[str]:
+    """The lines of a region's text, split as the editor splits them; empty text is an empty region
+    (no lines), not one blank line: an empty replacement removes the region."""
+    return split_lines(text) if text else []
 
 
 class Document:
@@ -60,7 +63,7 @@ class Document:
     def preview(self, sid: str, replacement: str) -> str:
         """The whole text with `replacement` in place of `sid`'s region (nothing is changed)."""
         a, b = self.regions[sid]
-        return "\n".join([*self.lines[:a], *split_lines(replacement), *self.lines[b + 1:]])
+        return "\n".join([*self.lines[:a], *region_lines(replacement), *self.lines[b + 1:]])
 
     def apply(self, sid: str, edit: Edit) -> None:
         """Apply `edit` to `sid`'s region; MergeConflict (and no change) when it cannot be applied."""
@@ -74,7 +77,7 @@ class Document:
                                     "but neither depends on the other")
         if not edit.changed:
             return
-        new = split_lines(edit.replacement)
+        new = region_lines(edit.replacement)
         self.lines[a:b + 1] = new
         self._track(sid, a, b, len(new))
         self.applied.append(sid)
@@ -162,7 +165,7 @@ def import_error(statement: str) -> str | None:
 
 
 def _bindings(nodes: list[ast.stmt]) -> set[tuple[str | None, int, str, str | None]]:
-    out = set()
+    out: set[tuple[str | None, int, str, str | None]] = set()
     for node in nodes:
         if isinstance(node, ast.Import):
             out |= {(None, 0, a.name, a.asname) for a in node.names}

@@ -23,6 +23,7 @@ from haiku_lsp.errors import FATAL_PROVIDER_ERRORS, ActionError, MergeConflict, 
 from haiku_lsp.llm.accounting import Usage, cost_usd
 from haiku_lsp.llm.cache import Cache
 from haiku_lsp.llm.provider import Completion, ModelRequest, Provider, TextStream
+from haiku_lsp.python import relative_to_root
 from haiku_lsp.refactor.execute import Workers, execute
 from haiku_lsp.refactor.merge import Document, Edit, Merged, merge
 from haiku_lsp.refactor.outcome import RefactorResult, SubtaskOutcome, resolve_instruction
@@ -200,7 +201,7 @@ class _Run:
         """Imports the workers asked for go in after the file's own, in the order asked; where the project
         sorts imports (ruff I001), let ruff put them in place, so an import order nobody wrote is not
         blamed on every subtask. Only when it keeps the line count: the regions stay where they are."""
-        from haiku_lsp.quickfix.fix import ruff_check
+        from haiku_lsp.tools import ruff_check
 
         try:
             before, _ = await ruff_check(self.text, self.path, self.root)
@@ -323,9 +324,5 @@ class _Run:
 
 
 def _shown(path: Path, root: Path | None) -> str:
-    if root is not None:
-        try:
-            return Path(path).absolute().relative_to(Path(root).absolute()).as_posix()
-        except ValueError:
-            pass
-    return Path(path).name
+    rel = relative_to_root(path, root)
+    return rel.as_posix() if rel is not None else Path(path).name

@@ -20,7 +20,8 @@ from haiku_lsp.llm.cache import Cache, content_key
 from haiku_lsp.llm.provider import Provider
 from haiku_lsp.llm.structured import ask_json
 from haiku_lsp.privacy import redact
-from haiku_lsp.testgen.layout import symbols
+from haiku_lsp.python import symbols
+from haiku_lsp.text import numbered
 
 PLAN_VERSION = "refactor-plan-1"
 MAX_SUBTASKS = 24
@@ -155,10 +156,6 @@ def outline(text: str) -> str:
         depth = s.qualname.count(".") - 2 * s.qualname.count("<locals>")
         out.append(f"{'  ' * depth}{s.start_line + 1}-{s.end_line + 1}: {s.kind} {s.qualname}: {head[:120]}")
     return "\n".join(out) or "(no imports, functions or classes)"
-
-
-def numbered(lines: list[str], start: int = 0) -> str:
-    return "\n".join(f"{start + i + 1:>5}| {line}" for i, line in enumerate(lines))
 
 
 def _same_file(named: str, shown: str) -> bool:

@@ -14,6 +14,7 @@ from haiku_lsp.llm.provider import Provider
 from haiku_lsp.llm.structured import ask_json
 from haiku_lsp.privacy import redact
 from haiku_lsp.refactor.plan import Subtask
+from haiku_lsp.text import fence
 
 REVIEW_VERSION = "refactor-review-1"
 VERDICTS = ("accept", "reject", "revise")
@@ -74,15 +75,15 @@ def review_prompt(shown: str, instruction: str, outline: str, items: list[Review
         st = item.subtask
         text = f"## Subtask {st.id}: {st.title}\nTarget: {st.target}\nInstructions: {st.instructions}\n"
         if item.seen is not None:
-            text += f"Region before:\n```python\n{item.seen}\n```\n"
+            text += f"Region before:\n{fence(item.seen, 'python')}\n"
         if item.replacement is not None:
-            text += f"Its replacement:\n```python\n{item.replacement}\n```\n"
+            text += f"Its replacement:\n{fence(item.replacement, 'python')}\n"
         else:
             text += "The worker gave no usable replacement.\n"
         text += "Problems:\n" + "\n".join(f"- {p}" for p in item.problems)
         parts.append(text)
     if test_output and any("tests fail" in p for item in items for p in item.problems):
-        parts.append(f"Test output (end):\n```\n{test_output[-4000:]}\n```")
+        parts.append(f"Test output (end):\n{fence(test_output[-4000:])}")
     ids = ", ".join(item.subtask.id for item in items)
     parts.append(f"Decide for each of: {ids}.")
     return "\n\n".join(parts)

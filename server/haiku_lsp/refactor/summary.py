@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING, Any
 
+from haiku_lsp.text import fence
+
 if TYPE_CHECKING:
     from haiku_lsp.refactor.outcome import SubtaskOutcome
     from haiku_lsp.refactor.validate import ValidationReport
@@ -20,13 +22,6 @@ def unified_diff(original: str, new: str, shown: str) -> str:
     for line in lines:
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(out)
-
-
-def _fence(text: str, lang: str = "") -> str:
-    ticks = "```"
-    while ticks in text:
-        ticks += "`"
-    return f"{ticks}{lang}\n{text.rstrip()}\n{ticks}"
 
 
 def _count(n: int, word: str) -> str:
@@ -58,7 +53,7 @@ def render_summary(*, shown: str, instruction: str, plan_notes: str, outcomes: l
         f"| {name} | {seconds:.2f} |" for name, seconds in phase_seconds.items())
         + f"\n| **total** | **{sum(phase_seconds.values()):.2f}** |")
     if diff:
-        parts.append("## Diff\n\n" + _fence(diff, "diff"))
+        parts.append("## Diff\n\n" + fence(diff.rstrip(), "diff"))
     return "\n\n".join(parts) + "\n"
 
 
@@ -90,7 +85,8 @@ def _validation(v: ValidationReport) -> str:
     rows.append(f"- Tests: {v.tests}{': ' + v.test_summary if v.test_summary else ''}{files}")
     rows += [f"- Note: {n}" for n in v.notes]
     if v.tests == "failed" and v.test_output:
-        rows.append("\n<details><summary>Test output</summary>\n\n" + _fence(v.test_output[-6000:]) + "\n</details>")
+        output = fence(v.test_output[-6000:].rstrip())
+        rows.append(f"\n<details><summary>Test output</summary>\n\n{output}\n</details>")
     return "\n".join(rows)
 
 

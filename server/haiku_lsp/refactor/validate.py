@@ -17,7 +17,6 @@ the failure is attributed to all of them and the planner's review decides.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import re
 from collections import Counter
@@ -25,11 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from haiku_lsp.quickfix.fix import LintIssue, ruff_check
+from haiku_lsp.python import module_name, relative_to_root
 from haiku_lsp.refactor.merge import Merged
 from haiku_lsp.refactor.tasks import bounded, run_all
-from haiku_lsp.testgen.layout import module_name
-from haiku_lsp.tools.sandbox import SKIP_DIRS, RunResult, project_python, run_pytest
+from haiku_lsp.tools import SKIP_DIRS, LintIssue, RunResult, project_python, ruff_available, ruff_check, run_pytest
 
 MAX_ISOLATED = 8
 _FAILED_ID = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
@@ -76,10 +74,6 @@ def find_tests(root: Path, module: str, limit: int = 5000) -> list[str]:
     return found
 
 
-def _ruff_available() -> bool:
-    return importlib.util.find_spec("ruff") is not None
-
-
 def _issue(i: LintIssue) -> str:
     return f"ruff {i.code} at line {i.line + 1}: {i.message}"
 
@@ -119,7 +113,8 @@ class Validator:
     def __init__(self, *, original: str, path: Path, root: Path | None, python: str | None, test_timeout: float,
                  concurrency: int) -> None:
         self.original, self.path, self.root = original, path, root
-        self.rel = _relative(path, root)
+        rel = relative_to_root(path, root, resolve=True)
+        self.rel = rel.as_posix() if rel is not None else None
         self.module = module_name(root, path) if root is not None and self.rel else None
         self.python = project_python(root, python)
         self.test_timeout, self.concurrency = test_timeout, concurrency
@@ -144,7 +139,7 @@ class Validator:
             return report
 
         async def lint() -> None:
-            if not _ruff_available():
+            if not ruff_available():
                 report.lint = "skipped"
                 report.notes.append("ruff is not installed: lint not checked")
                 return
@@ -245,15 +240,6 @@ class Validator:
         assert self.root is not None and self.rel is not None and self._tests is not None
         return await run_pytest(self.root, {self.rel: text}, self._tests, python=self.python,
                                 timeout_s=self.test_timeout)
-
-
-def _relative(path: Path, root: Path | None) -> str | None:
-    if root is None:
-        return None
-    try:
-        return Path(path).absolute().relative_to(Path(root).absolute()).as_posix()
-    except ValueError:
-        return None
 
 
 def _broken(run: RunResult, baseline: RunResult | None) -> bool:

@@ -18,20 +18,18 @@ from haiku_lsp.llm.cache import Cache, content_key
 from haiku_lsp.llm.provider import Provider
 from haiku_lsp.llm.structured import ask_json
 from haiku_lsp.privacy import redact
+from haiku_lsp.python import Symbol, module_name, relative_to_root, symbol_at
 from haiku_lsp.testgen.layout import (
     TESTGEN_SCHEMA,
-    Symbol,
-    doctest_test,
-    ghostwriter_test,
     merge_test,
-    module_name,
     new_test_ids,
     normalise_test_path,
-    symbol_at,
     test_target,
     validate_generated,
 )
-from haiku_lsp.tools.sandbox import RunResult, project_python, run_pytest
+from haiku_lsp.testgen.writers import doctest_test, ghostwriter_test
+from haiku_lsp.text import fence
+from haiku_lsp.tools import RunResult, project_python, run_pytest
 
 TESTGEN_VERSION = "testgen-1"
 TESTGEN_SYSTEM = (
@@ -73,10 +71,11 @@ async def propose_test(*, provider: Provider, cache: Cache, model: str, timeout:
     if symbol is None:
         raise ActionError("put the cursor on a function, method or class to generate a test for it")
     module = module_name(root, path)
-    if module is None:
+    rel = relative_to_root(path, root, resolve=True)
+    if module is None or rel is None:
         raise ActionError(f"{path.name} is not an importable module of the workspace")
     interpreter = project_python(root, python)
-    rel_source = path.relative_to(root).as_posix()
+    rel_source = rel.as_posix()
     overlay = {rel_source: source}  # the buffer may hold unsaved changes
 
     async def run(test_path: Path, content: str) -> RunResult:
@@ -121,11 +120,11 @@ async def propose_test(*, provider: Provider, cache: Cache, model: str, timeout:
 
     conventions = (existing or "")[:3000]
     prompt, _ = redact(
-        f"Project module `{module}` (file {rel_source}):\n```python\n{_outline(source, symbol)}\n```\n\n"
+        f"Project module `{module}` (file {rel_source}):\n{fence(_outline(source, symbol), 'python')}\n\n"
         f"Write tests for the {symbol.kind} `{symbol.qualname}` (lines {symbol.start_line + 1}-"
         f"{symbol.end_line + 1}). The tests go to {target.relative_to(root).as_posix()}"
-        + (f", which already exists and starts like this (follow its conventions; your code is appended):\n"
-           f"```python\n{conventions}\n```" if existing else ".")
+        + (", which already exists and starts like this (follow its conventions; your code is appended):\n"
+           + fence(conventions, "python") if existing else ".")
     )
 
     async def ask(user: str) -> dict:
@@ -148,8 +147,8 @@ async def propose_test(*, provider: Provider, cache: Cache, model: str, timeout:
         report("Repairing the failing test")
         failure = result.output[-6000:]
         answer = await ask(
-            f"{prompt}\n\nYour previous test:\n```python\n{answer['code']}\n```\nfailed when run with pytest "
-            f"({result.summary}):\n```\n{failure}\n```\nFix the test. If the failure shows a real bug in the "
+            f"{prompt}\n\nYour previous test:\n{fence(answer['code'], 'python')}\nfailed when run with pytest "
+            f"({result.summary}):\n{fence(failure)}\nFix the test. If the failure shows a real bug in the "
             "code under test, keep the test that exposes it but say so in `notes`."
         )
         content = merge_test(existing, answer["code"])

@@ -1,117 +1,24 @@
-"""The domain side of "Generate unit test": the symbol under the cursor, where its test goes, how a
-new test joins an existing test file, what a model's answer must look like, and the offline writers
-(doctest examples, hypothesis's ghostwriter: in :mod:`haiku_lsp.testgen.writers`, re-exported here).
-Generated tests are run with `sandbox.run_pytest` before they are offered. Nothing here knows about
-LSP, and user code is never imported in-process.
+"""The domain side of "Generate unit test": where a test goes, how a new test joins an existing test
+file, and what a model's answer must look like. The symbol under the cursor comes from
+:mod:`haiku_lsp.python.symbols`; the offline writers (doctest examples, hypothesis's ghostwriter) are
+in :mod:`haiku_lsp.testgen.writers`. Generated tests are run with `run_pytest` before they are
+offered. Nothing here knows about LSP, and user code is never imported in-process.
 """
 
 from __future__ import annotations
 
 import ast
 import io
-import keyword
 import os
 import re
 import tokenize
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from haiku_lsp.tools.sandbox import SKIP_DIRS, source_roots
-
-# --- symbols ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Symbol:
-    """A def or class. Lines are 0-based and inclusive, decorators included; `source` is those lines
-    as written (indentation kept, no final newline); `docstring` is cleaned (inspect.cleandoc)."""
-
-    name: str
-    qualname: str  # "Cart.total"; "outer.<locals>.inner" for a nested function (not importable)
-    kind: str  # "function" | "async function" | "method" (async ones too) | "class"
-    start_line: int
-    end_line: int
-    source: str
-    docstring: str | None
-    is_async: bool = False
-
-
-def symbols(source: str) -> list[Symbol]:
-    """Every def and class in `source`, nested ones included, in document order; [] on syntax errors."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return []
-    lines = source.splitlines()
-    found: list[Symbol] = []
-
-    def visit(node: ast.AST, prefix: str, in_class: bool) -> None:
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                visit(child, prefix, in_class)
-                continue
-            is_async = isinstance(child, ast.AsyncFunctionDef)
-            if isinstance(child, ast.ClassDef):
-                kind = "class"
-            else:
-                kind = "method" if in_class else ("async function" if is_async else "function")
-            start = min([child.lineno, *(d.lineno for d in child.decorator_list)]) - 1
-            end = (child.end_lineno or child.lineno) - 1
-            qualname = prefix + child.name
-            found.append(Symbol(child.name, qualname, kind, start, end, "\n".join(lines[start:end + 1]),
-                                ast.get_docstring(child), is_async))
-            is_class = isinstance(child, ast.ClassDef)
-            visit(child, qualname + ("." if is_class else ".<locals>."), is_class)
-
-    visit(tree, "", False)
-    return sorted(found, key=lambda s: (s.start_line, -s.end_line))
-
-
-def symbol_at(source: str, line: int) -> Symbol | None:
-    """The innermost def/class whose lines (decorators included) contain `line`; None if there is
-    none or the source does not parse."""
-    inside = [s for s in symbols(source) if s.start_line <= line <= s.end_line]
-    return max(inside, key=lambda s: (s.start_line, -s.end_line), default=None)
-
+from haiku_lsp.python import module_name, relative_to_root
+from haiku_lsp.tools import SKIP_DIRS
 
 # --- where tests go --------------------------------------------------------------------------------
-
-
-def _inside(path: Path, root: Path) -> Path | None:
-    """`path` relative to `root`, also when only their resolved forms agree; None when outside."""
-    for p, r in ((path, root), (Path(os.path.realpath(path)), Path(os.path.realpath(root)))):
-        try:
-            rel = p.relative_to(r)
-        except ValueError:
-            continue
-        if ".." not in rel.parts:
-            return rel
-    return None
-
-
-def module_name(root: Path, path: Path) -> str | None:
-    """The import name of a workspace file: "pkg.mod" inside packages (counted from the first parent
-    without __init__.py, so src/ and other source roots are skipped), "mod" for a top-level module or
-    one directly in a source root (src/, setuptools' where), "dir.mod" (namespace package) otherwise.
-    None when the file is outside `root`, not .py, or a part is not an identifier."""
-    root, path = Path(root).absolute(), Path(root, path).absolute()
-    rel = _inside(path, root)
-    if rel is None or path.suffix != ".py":
-        return None
-    path = root / rel
-    base = path.parent
-    while base != root and (base / "__init__.py").exists():
-        base = base.parent
-    if base == path.parent:  # not in a regular package
-        base = max((r for r in source_roots(root) if path.is_relative_to(r)), key=lambda r: len(r.parts),
-                   default=root)
-    parts = list(path.relative_to(base).with_suffix("").parts)
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    if not parts or not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
-        return None
-    return ".".join(parts)
 
 
 def test_dir(root: Path) -> Path:
@@ -148,11 +55,12 @@ def normalise_test_path(root: Path, proposed: str | None, path: Path) -> Path:
     root = Path(root).absolute()
     if proposed and proposed.strip():
         candidate = Path(os.path.normpath(root / proposed.strip()))
-        rel = _inside(candidate, test_dir(root))
-        if (rel is not None and rel.parts and _inside(candidate, root) is not None
+        rel = relative_to_root(candidate, test_dir(root), resolve=True)
+        inside = relative_to_root(candidate, root, resolve=True)
+        if (rel is not None and rel.parts and inside is not None
                 and candidate.suffix == ".py" and candidate.name.startswith("test_")
                 and not any(part in SKIP_DIRS or part.startswith(".") for part in rel.parts)):
-            return candidate
+            return root / inside  # spelled under the root, as the test command and the cache key see it
     return test_target(root, path)
 
 
@@ -243,7 +151,7 @@ def _import_keys(node: ast.Import | ast.ImportFrom) -> list[tuple]:
     return [("from", node.level, node.module, a.name, a.asname) for a in node.names]
 
 
-def _import_names(node: ast.Import | ast.ImportFrom) -> list[str]:
+def import_names(node: ast.Import | ast.ImportFrom) -> list[str]:
     return [a.asname or a.name.split(".")[0] for a in node.names]
 
 
@@ -298,12 +206,13 @@ def merge_test(existing: str | None, new_code: str) -> str:
     old_lines = existing.rstrip().splitlines()
     have = {k for n in old_tree.body if isinstance(n, (ast.Import, ast.ImportFrom)) for k in _import_keys(n)}
     taken = {name for n in old_tree.body
-             for name in (_import_names(n) if isinstance(n, (ast.Import, ast.ImportFrom)) else _bound(n))}
+             for name in (import_names(n) if isinstance(n, (ast.Import, ast.ImportFrom)) else _bound(n))}
     old_dumps = {ast.dump(n) for n in old_tree.body}
     # Leading block: the docstring, then the imports before the first other statement.
     body = old_tree.body
-    doc_end = body[0].end_lineno if body and isinstance(body[0], ast.Expr) and isinstance(
-        getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str) else 0
+    first = body[0] if body else None
+    doc_end = (first.end_lineno or 0) if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+        and isinstance(first.value.value, str) else 0
     leading = []
     for node in body[1 if doc_end else 0:]:
         if not isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -369,9 +278,3 @@ def merge_test(existing: str | None, new_code: str) -> str:
     except (SyntaxError, ValueError):
         return existing.rstrip() + "\n\n\n" + new_code.strip("\n") + "\n"
     return merged_text
-
-
-# --- offline writers -------------------------------------------------------------------------------
-# doctest_test and ghostwriter_test live in testwriters, which imports from this module: re-exported
-# here, after everything it needs is defined.
-from haiku_lsp.testgen.writers import doctest_test, ghostwriter_test  # noqa: E402,F401

@@ -1,7 +1,6 @@
 """The offline writers of "Generate unit test", used when no model answers: a pytest module from a
 symbol's doctest examples, and a property-based test from hypothesis's ghostwriter (run in a sandboxed
-copy of the workspace: user code is never imported in-process). Re-exported by
-:mod:`haiku_lsp.testgen.layout`.
+copy of the workspace: user code is never imported in-process).
 """
 
 from __future__ import annotations
@@ -17,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.tools.sandbox import run_in_sandbox
+from haiku_lsp.python import Symbol, symbols
+from haiku_lsp.testgen.layout import import_names, validate_generated
+from haiku_lsp.tools import run_in_sandbox
 
 _BUILTINS = frozenset(dir(builtins))
 # Expressions that read correctly as `assert <expr> == value` / as a call argument without parentheses.
@@ -128,7 +129,7 @@ def _free_names(sources: list[str]) -> list[str]:
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 bound.add(node.name)
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                bound.update(_import_names(node))
+                bound.update(import_names(node))
             elif isinstance(node, ast.arg):
                 bound.add(node.arg)
     return list(dict.fromkeys(n for n in loaded if n not in bound and n not in _BUILTINS))
@@ -214,6 +215,3 @@ async def ghostwriter_test(root: Path, module: str, symbol: Symbol, *, python: s
     answer = {"test_path": "", "code": code, "command": "", "notes": ""}
     return code if validate_generated(answer) is None else None
 
-
-# Imported last: testgen re-exports the writers above, so either module can be imported first.
-from haiku_lsp.testgen.layout import Symbol, _import_names, symbols, validate_generated  # noqa: E402

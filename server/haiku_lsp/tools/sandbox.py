@@ -18,7 +18,6 @@ import sys
 import tempfile
 import threading
 import time
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -26,7 +25,8 @@ from typing import Any
 
 from haiku_lsp.llm.cache import default_cache_dir
 from haiku_lsp.privacy import IgnoreRules, redact
-from haiku_lsp.tools.pytest_result import MAX_OUTPUT_LINES, RunResult, pytest_result, useful_output  # noqa: F401  (re-exported)
+from haiku_lsp.python import relative_to_root, source_roots
+from haiku_lsp.tools.pytest_result import RunResult, pytest_result
 
 log = logging.getLogger(__name__)
 
@@ -150,9 +150,8 @@ def _skip_dir(path: Path, rel: Path, ignore: IgnoreRules | None) -> bool:
 
 def _copy_link(link: Path, target: Path, real_root: Path, dest: Path) -> None:
     resolved = Path(os.path.realpath(link))
-    try:
-        inside = resolved.relative_to(real_root)
-    except ValueError:
+    inside = relative_to_root(resolved, real_root)
+    if inside is None:
         return  # never let the copy reach outside the workspace
     if not resolved.exists():
         return
@@ -169,30 +168,6 @@ def _write_overlay(copy: Path, overlay: Mapping[str, str]) -> None:
             path.unlink()  # write a file, not through a link
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-
-
-def source_roots(root: Path) -> list[Path]:
-    """Directories (inside `root`) the project's packages are imported from besides `root` itself:
-    `src/` when present, and setuptools' `packages.find.where` / `package-dir` from pyproject.toml."""
-    roots: list[Path] = []
-    names: list[str] = ["src"]
-    try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-        setuptools_cfg = data.get("tool", {}).get("setuptools", {})
-        find = setuptools_cfg.get("packages", {})
-        if isinstance(find, dict):
-            names += [w for w in find.get("find", {}).get("where", []) if isinstance(w, str)]
-        package_dir = setuptools_cfg.get("package-dir", {})
-        if isinstance(package_dir, dict) and isinstance(package_dir.get(""), str):
-            names.append(package_dir[""])
-    except (OSError, ValueError, AttributeError):
-        pass
-    for name in names:
-        path = (root / name).absolute()
-        is_root = name not in ("", ".") and path.is_dir() and not (path / "__init__.py").exists()
-        if is_root and path not in roots:
-            roots.append(path)
-    return roots
 
 
 def project_python(root: Path | None, configured: str | None = None) -> str:
@@ -265,12 +240,10 @@ def _prepare(root: Path, copy: Path, overlay: Mapping[str, str], ignore: IgnoreR
 def _pythonpath(root: Path, copy: Path, existing: str) -> list[str]:
     # Source roots of the copy go first, so the code under test is the copy's (with the overlay), not
     # the real workspace an editable install points at; entries into the real workspace are redirected.
-    entries = [str(copy / p.relative_to(root)) for p in source_roots(root)]
+    entries = [str(copy / rel) for p in source_roots(root) if (rel := relative_to_root(p, root)) is not None]
     for entry in filter(None, existing.split(os.pathsep)):
-        try:
-            entries.append(str(copy / Path(entry).absolute().relative_to(root)))
-        except ValueError:
-            entries.append(entry)
+        rel = relative_to_root(entry, root)
+        entries.append(str(copy / rel) if rel is not None else entry)
     return entries
 
 

@@ -14,19 +14,19 @@ from haiku_lsp.tracebacks.frames import Frame
 
 # --- parsing -------------------------------------------------------------------------------------
 
-_MAX_LINE = 4000  # longer lines are never part of a traceback (and keep every regex linear and cheap)
+MAX_LINE = 4000  # longer lines are never part of a traceback (and keep every regex linear and cheap)
 _MAX_MESSAGE_LINES = 40
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_HEADER_TEXT = "Traceback (most recent call last):"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+HEADER_TEXT = "Traceback (most recent call last):"
 _HEADER = re.compile(r"^\s*Traceback \(most recent call last\):\s*$")
 _GROUP_HEADER = re.compile(r"^(?P<ind> *)\+ Exception Group Traceback \(most recent call last\):\s*$")
-_FRAME = re.compile(r'^(?P<ind>\s*)File "(?P<path>[^"]+)", line (?P<line>\d{1,9})(?:, in (?P<func>.+?))?\s*$')
+FRAME = re.compile(r'^(?P<ind>\s*)File "(?P<path>[^"]+)", line (?P<line>\d{1,9})(?:, in (?P<func>.+?))?\s*$')
 _FRAME_ANYWHERE = re.compile(r'File "[^"]+", line \d{1,9}(?:, in .+?)?\s*$')
-_CARET = re.compile(r"^\s*[\^~]+[\s\^~]*$")
+CARET = re.compile(r"^\s*[\^~]+[\s\^~]*$")
 _REPEAT = re.compile(r"^\s*\[Previous line repeated \d+ more times?\]\s*$")
 _EXC = re.compile(r"^(?P<type>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?P<colon>:(?:[ \t](?P<msg>.*))?)?$")
-_CHAIN = frozenset({
+CHAIN = frozenset({
     "During handling of the above exception, another exception occurred:",
     "The above exception was the direct cause of the following exception:",
 })
@@ -36,12 +36,12 @@ _LOG_START = re.compile(
     r"^\s*(?:\[?\d{4}-\d\d-\d\d[T ]|\[?\d\d:\d\d:\d\d\b|##\[|::\w+::"
     r"|(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)\b[:\s])")
 # pytest report lines that end an exception's message (a section rule, a FAILED summary line).
-_SECTION_END = re.compile(r"^(?:_{3,} .+ _{3,}|={3,}.*|-{3,} .* -{3,}|!{3,}.*)\s*$")
-_FAILED = re.compile(r"^(?:FAILED|ERROR) (?P<path>[^\s:]+?\.py)(?:::(?P<test>\S+?))?(?: - (?P<msg>.*))?\s*$")
+SECTION_END = re.compile(r"^(?:_{3,} .+ _{3,}|={3,}.*|-{3,} .* -{3,}|!{3,}.*)\s*$")
+FAILED = re.compile(r"^(?:FAILED|ERROR) (?P<path>[^\s:]+?\.py)(?:::(?P<test>\S+?))?(?: - (?P<msg>.*))?\s*$")
 
 
 @dataclass
-class _Part:
+class Part:
     exc_type: str
     message: str
     frames: list[Frame]
@@ -50,7 +50,7 @@ class _Part:
     group: bool = False
 
 
-class _View:
+class View:
     """Document lines seen through a log prefix. `get(i)` is line i without it, or None when the line is
     not part of the traceback: it lacks the prefix (prefix on every line), or it starts a new record
     (prefix on the first line only). ANSI colours are dropped."""
@@ -71,10 +71,10 @@ class _View:
         if i == self._first:
             return self._first_text
         line = self._lines[i]
-        if len(line) > _MAX_LINE:
+        if len(line) > MAX_LINE:
             return None
         if "\x1b" in line:
-            line = _ANSI.sub("", line)
+            line = ANSI.sub("", line)
         line = line.rstrip("\r\n")
         if self._prefix is None:
             return line
@@ -88,7 +88,7 @@ class _View:
 
 
 @lru_cache(maxsize=64)
-def _prefix_pattern(text: str) -> re.Pattern[str] | None:
+def prefix_pattern(text: str) -> re.Pattern[str] | None:
     """A pattern for a log prefix like `text`: digit runs (timestamps, pids) may differ per line."""
     if not text:
         return None
@@ -96,7 +96,7 @@ def _prefix_pattern(text: str) -> re.Pattern[str] | None:
     return re.compile("".join(r"\d+" if i % 2 else re.escape(p) for i, p in enumerate(pieces)))
 
 
-def _exc_match(s: str, strict: bool = False) -> tuple[str, str] | None:
+def exc_match(s: str, strict: bool = False) -> tuple[str, str] | None:
     """(type, message) when `s` reads as an exception line. Strict: the type's last component must be
     capitalised (rules out `error: ...` from linters); lenient also takes `socket.timeout` and `x: msg`."""
     m = _EXC.match(s.rstrip())
@@ -109,7 +109,7 @@ def _exc_match(s: str, strict: bool = False) -> tuple[str, str] | None:
     return name, m["msg"] or ""
 
 
-def _skip_blank(view: _View, k: int, hi: int, most: int) -> int:
+def skip_blank(view: View, k: int, hi: int, most: int) -> int:
     while k < hi and most > 0:
         s = view.get(k)
         if s is None or s.strip():
@@ -119,13 +119,13 @@ def _skip_blank(view: _View, k: int, hi: int, most: int) -> int:
     return k
 
 
-def _python_frames(view: _View, j: int, hi: int) -> tuple[list[Frame], int]:
+def _python_frames(view: View, j: int, hi: int) -> tuple[list[Frame], int]:
     frames: list[Frame] = []
     while j < hi:
         s = view.get(j)
         if s is None:
             break
-        m = _FRAME.match(s)
+        m = FRAME.match(s)
         if m is None:
             if _REPEAT.match(s) or s.strip() == "...":
                 j += 1
@@ -135,9 +135,9 @@ def _python_frames(view: _View, j: int, hi: int) -> tuple[list[Frame], int]:
         j += 1
         while j < hi:  # the code line(s) under the frame, and 3.11+ caret lines
             t = view.get(j)
-            if t is None or not t.strip() or len(t) - len(t.lstrip()) <= indent or _FRAME.match(t):
+            if t is None or not t.strip() or len(t) - len(t.lstrip()) <= indent or FRAME.match(t):
                 break
-            if source is None and not _CARET.match(t):
+            if source is None and not CARET.match(t):
                 source = t.strip()
             j += 1
         frames.append(Frame(m["path"], int(m["line"]), m["func"], source))
@@ -145,15 +145,15 @@ def _python_frames(view: _View, j: int, hi: int) -> tuple[list[Frame], int]:
 
 
 def _ends_message(t: str) -> bool:
-    return (t.strip() in _CHAIN or _HEADER_TEXT in t or bool(_FRAME.match(t) or _LOG_START.match(t)
-            or _SECTION_END.match(t) or _FAILED.match(t)))
+    return (t.strip() in CHAIN or HEADER_TEXT in t or bool(FRAME.match(t) or _LOG_START.match(t)
+            or SECTION_END.match(t) or FAILED.match(t)))
 
 
-def _python_exception(view: _View, j: int, hi: int) -> tuple[str, str, int] | None:
+def _python_exception(view: View, j: int, hi: int) -> tuple[str, str, int] | None:
     s = view.get(j) if j < hi else None
     if not s or s[0].isspace():
         return None
-    exc = _exc_match(s)
+    exc = exc_match(s)
     if exc is None:
         return None
     message = [exc[1]]
@@ -167,7 +167,7 @@ def _python_exception(view: _View, j: int, hi: int) -> tuple[str, str, int] | No
     return exc[0], "\n".join(message).strip(), k - 1
 
 
-def _python_one(view: _View, j: int, hi: int) -> tuple[list[_Part], int] | None:
+def _python_one(view: View, j: int, hi: int) -> tuple[list[Part], int] | None:
     s = view.get(j)
     if s is None:
         return None
@@ -178,7 +178,7 @@ def _python_one(view: _View, j: int, hi: int) -> tuple[list[_Part], int] | None:
     header = bool(_HEADER.match(s))
     if header:
         j += 1
-    elif not _FRAME.match(s):
+    elif not FRAME.match(s):
         return None
     frames, j = _python_frames(view, j, hi)
     if not frames and not header:
@@ -186,11 +186,11 @@ def _python_one(view: _View, j: int, hi: int) -> tuple[list[_Part], int] | None:
     exc = _python_exception(view, j, hi)
     if exc is None:
         return None
-    return [_Part(exc[0], exc[1], frames, start, exc[2])], exc[2]
+    return [Part(exc[0], exc[1], frames, start, exc[2])], exc[2]
 
 
-def _python_chain(view: _View, j: int, hi: int) -> tuple[list[_Part], int] | None:
-    parts: list[_Part] = []
+def python_chain(view: View, j: int, hi: int) -> tuple[list[Part], int] | None:
+    parts: list[Part] = []
     end = -1
     while True:
         one = _python_one(view, j, hi)
@@ -198,11 +198,11 @@ def _python_chain(view: _View, j: int, hi: int) -> tuple[list[_Part], int] | Non
             break
         parts += one[0]
         end = one[1]
-        k = _skip_blank(view, end + 1, hi, 2)
+        k = skip_blank(view, end + 1, hi, 2)
         s = view.get(k) if k < hi else None
-        if s is None or s.strip() not in _CHAIN:
+        if s is None or s.strip() not in CHAIN:
             break
-        j = _skip_blank(view, k + 1, hi, 2)
+        j = skip_blank(view, k + 1, hi, 2)
     return (parts, end) if parts else None
 
 
@@ -211,7 +211,7 @@ def _cell(s: str, c: int) -> str:
     return s[c] if len(s) > c and not s[:c].strip() else ""
 
 
-def _python_group(view: _View, j: int, hi: int, c: int) -> tuple[list[_Part], int] | None:
+def _python_group(view: View, j: int, hi: int, c: int) -> tuple[list[Part], int] | None:
     tree = [view.get(j) or ""]
     k = j + 1
     while k < hi:
@@ -228,17 +228,17 @@ def _python_group(view: _View, j: int, hi: int, c: int) -> tuple[list[_Part], in
     return parts, k - 1
 
 
-def _group_parts(tree: list[str], k: int, c: int, depth: int) -> list[_Part]:
+def _group_parts(tree: list[str], k: int, c: int, depth: int) -> list[Part]:
     """The group drawn at column c from tree[k] on, then its first sub-exception, recursively. A top-level
     group starts with a `+ Exception Group Traceback` line; a nested one with its `|` lines (a
     traceback header, or directly `ExceptionGroup: ...` when it was never raised)."""
     if depth > 20:
         return []
     x = k + 1 if tree[k][c:c + 1] == "+" else k
-    own = [_HEADER_TEXT] if x > k else []
+    own = [HEADER_TEXT] if x > k else []
     while x < len(tree) and _cell(tree[x], c) == "|":
         text = tree[x][c + 2:]
-        own.append(_HEADER_TEXT if text.startswith("Exception Group Traceback") else text)
+        own.append(HEADER_TEXT if text.startswith("Exception Group Traceback") else text)
         x += 1
     parts = _parse_plain(own)
     if not parts:
@@ -262,19 +262,19 @@ def _group_parts(tree: list[str], k: int, c: int, depth: int) -> list[_Part]:
     return parts + _parse_plain(content)
 
 
-def _parse_plain(lines: list[str]) -> list[_Part]:
+def _parse_plain(lines: list[str]) -> list[Part]:
     """Parts of a traceback in already normalised lines (a group's body): a chain, or a bare
     `Exc: message` (a sub-exception that was never raised has no traceback)."""
-    view = _View(lines)
-    k = _skip_blank(view, 0, len(lines), len(lines))
-    chain = _python_chain(view, k, len(lines))
+    view = View(lines)
+    k = skip_blank(view, 0, len(lines), len(lines))
+    chain = python_chain(view, k, len(lines))
     if chain:
         return chain[0]
     exc = _python_exception(view, k, len(lines))
-    return [_Part(exc[0], exc[1], [], k, exc[2])] if exc else []
+    return [Part(exc[0], exc[1], [], k, exc[2])] if exc else []
 
 
-def _python_from_header(lines: list[str], i: int, raw: str, at: int) -> _View | None:
+def python_from_header(lines: list[str], i: int, raw: str, at: int) -> View | None:
     """The view through the header's prefix, or None when the header is no traceback's."""
     pre = raw[:at]
     group_mark = "+ Exception Group "
@@ -284,23 +284,23 @@ def _python_from_header(lines: list[str], i: int, raw: str, at: int) -> _View | 
     prefix = pre[:-len(group_mark)] if group else pre
     if group and prefix.endswith("  "):
         prefix = prefix[:-2]  # Python indents a group's tree by two: that is the format, not a prefix
-    pattern = _prefix_pattern(prefix)
+    pattern = prefix_pattern(prefix)
     every = pattern is None or (i + 1 < len(lines) and pattern.match(lines[i + 1]) is not None)
     text = raw[len(prefix):]
     if group and not every and i + 1 < len(lines):
         # Prefix on the header only: line the header's '+' up with the tree below it.
         below = lines[i + 1]
         text = " " * (len(below) - len(below.lstrip())) + raw[at - len(group_mark):]
-    return _View(lines, pattern, every, i, text)
+    return View(lines, pattern, every, i, text)
 
 
-def _python_from_frame(lines: list[str], i: int, raw: str) -> _View | None:
+def python_from_frame(lines: list[str], i: int, raw: str) -> View | None:
     """The view through the prefix before a frame line without its header."""
     m = _FRAME_ANYWHERE.search(raw)
     if m is None:
         return None
     pre = raw[:m.start()]
     prefix = pre[:-2] if pre.endswith("  ") else pre  # frames are indented by two under their header
-    pattern = _prefix_pattern(prefix)
+    pattern = prefix_pattern(prefix)
     every = pattern is None or (i + 1 < len(lines) and pattern.match(lines[i + 1]) is not None)
-    return _View(lines, pattern, every, i, raw[len(prefix):])
+    return View(lines, pattern, every, i, raw[len(prefix):])

@@ -10,16 +10,9 @@ from typing import Any
 from haiku_lsp.llm.cache import Cache, content_key
 from haiku_lsp.llm.provider import Provider
 from haiku_lsp.llm.structured import ask_json
-from haiku_lsp.tracebacks.parse import (
-    EXPLAIN_SCHEMA,
-    ParsedTraceback,
-    apply_unified_diff,
-    explanation_markdown,
-    model_payload,
-    offline_markdown,
-    patch_target,
-    validate_explanation,
-)
+from haiku_lsp.tracebacks.frames import ParsedTraceback
+from haiku_lsp.tracebacks.patches import EXPLAIN_SCHEMA, apply_unified_diff, validate_explanation
+from haiku_lsp.tracebacks.render import explanation_markdown, model_payload, offline_markdown, patch_target
 
 EXPLAIN_VERSION = "explain-1"
 EXPLAIN_SYSTEM = (

@@ -1,7 +1,7 @@
 """The data classes of a parsed traceback: its frames and the exception they lead to (no I/O).
 
-Re-exported by :mod:`haiku_lsp.tracebacks.parse`; they live here so the resolution and rendering
-modules can use them without importing the parser.
+They live apart from the parser so the resolution and rendering modules can use them without
+importing it.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Modules: the data classes are in :mod:`~haiku_lsp.tracebacks.frames`, the shared
 and the CPython format in :mod:`~haiku_lsp.tracebacks.cpython`, the pytest formats and the scan
 over a document here, resolution in :mod:`~haiku_lsp.tracebacks.resolve`, what the model sees
 and Markdown in :mod:`~haiku_lsp.tracebacks.render`. The model's answer (schema, validation,
-unified diffs) lives in :mod:`haiku_lsp.tracebacks.patches`. Every public name is re-exported here.
+unified diffs) lives in :mod:`haiku_lsp.tracebacks.patches`.
 """
 
 from __future__ import annotations
@@ -21,38 +21,29 @@ import logging
 import re
 
 from haiku_lsp.tracebacks.cpython import (
-    _ANSI,
-    _CARET,
-    _CHAIN,
-    _FAILED,
-    _FRAME,
-    _HEADER_TEXT,
-    _MAX_LINE,
-    _SECTION_END,
-    _exc_match,
-    _Part,
-    _prefix_pattern,
-    _python_chain,
-    _python_from_frame,
-    _python_from_header,
-    _skip_blank,
-    _View,
+    ANSI,
+    CARET,
+    CHAIN,
+    FAILED,
+    FRAME,
+    HEADER_TEXT,
+    MAX_LINE,
+    SECTION_END,
+    Part,
+    View,
+    exc_match,
+    prefix_pattern,
+    python_chain,
+    python_from_frame,
+    python_from_header,
+    skip_blank,
 )
 from haiku_lsp.tracebacks.frames import Frame, ParsedTraceback
-from haiku_lsp.tracebacks.patches import EXPLAIN_SCHEMA, apply_unified_diff, validate_explanation
-from haiku_lsp.tracebacks.render import explanation_markdown, model_payload, offline_markdown, patch_target
-from haiku_lsp.tracebacks.resolve import frame_source, is_library_path, resolve_frames
-
-__all__ = [
-    "EXPLAIN_SCHEMA", "Frame", "ParsedTraceback", "apply_unified_diff", "explanation_markdown",
-    "find_traceback", "frame_source", "is_library_path", "model_payload", "offline_markdown",
-    "parse_traceback", "patch_target", "resolve_frames", "validate_explanation",
-]
 
 log = logging.getLogger(__name__)
 
 
-# --- parsing: pytest reports (the CPython format is in traceback_cpython) ------------------------
+# --- parsing: pytest reports (the CPython format is in cpython.py) -----------------------------
 
 _MAX_BLOCK = 300  # lines of pytest source shown for one entry
 _LOOKBACK = 400  # lines scanned above the window so a traceback overlapping it is read whole
@@ -75,7 +66,7 @@ _DEF = re.compile(r"^\s*(?:async\s+)?def\s+(?P<name>\w+)")
 
 
 def _crash_text(rest: str) -> bool:
-    return rest == "assert" or rest.startswith("assert ") or _exc_match(rest, strict=True) is not None
+    return rest == "assert" or rest.startswith("assert ") or exc_match(rest, strict=True) is not None
 
 
 def _pytest_loc(s: str) -> tuple[str, int, str | None, str | None] | None:
@@ -103,18 +94,18 @@ def _dedent_e(texts: list[str]) -> list[str]:
 
 def _pytest_exception(e_texts: list[str], crash: str) -> tuple[str, str, list[Frame]] | None:
     lines = _dedent_e(e_texts)
-    if any(_FRAME.match(t) for t in lines):  # a SyntaxError block printed inside E lines
-        view = _View(lines)
-        start = next(k for k, t in enumerate(lines) if _FRAME.match(t))
-        chain = _python_chain(view, start, len(lines))
+    if any(FRAME.match(t) for t in lines):  # a SyntaxError block printed inside E lines
+        view = View(lines)
+        start = next(k for k, t in enumerate(lines) if FRAME.match(t))
+        chain = python_chain(view, start, len(lines))
         if chain:
             last = chain[0][-1]
             return last.exc_type, last.message, last.frames
     first = lines[0].strip() if lines else ""
-    exc = _exc_match(first, strict=True) if first else None
+    exc = exc_match(first, strict=True) if first else None
     if exc and (":" in first or len(lines) == 1):
         return exc[0], "\n".join([exc[1], *lines[1:]]).strip(), []
-    crashed = _exc_match(crash, strict=True) if crash else None
+    crashed = exc_match(crash, strict=True) if crash else None
     if crashed:
         return crashed[0], ("\n".join(lines) or crashed[1]).strip(), []
     if first.startswith("assert") or crash.startswith("assert"):
@@ -124,13 +115,13 @@ def _pytest_exception(e_texts: list[str], crash: str) -> tuple[str, str, list[Fr
     return None
 
 
-def _short_source(view: _View, j: int, hi: int) -> tuple[str | None, int]:
+def _short_source(view: View, j: int, hi: int) -> tuple[str | None, int]:
     source = None
     while j < hi:
         t = view.get(j)
         if t is None or not t.strip() or not t[0].isspace():
             break
-        if source is None and not _CARET.match(t):
+        if source is None and not CARET.match(t):
             source = t.strip()
         j += 1
     return (None if source == "???" else source), j
@@ -145,8 +136,8 @@ def _from_block(block: list[str]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _pytest_parts(view: _View, j: int, hi: int) -> tuple[list[_Part], int] | None:
-    parts: list[_Part] = []
+def _pytest_parts(view: View, j: int, hi: int) -> tuple[list[Part], int] | None:
+    parts: list[Part] = []
     frames: list[Frame] = []
     block: list[str] = []
     e_texts: list[str] = []
@@ -157,7 +148,7 @@ def _pytest_parts(view: _View, j: int, hi: int) -> tuple[list[_Part], int] | Non
         nonlocal frames, block, e_texts, long_entry, start
         exc = _pytest_exception(e_texts, crash)
         if exc and frames:
-            parts.append(_Part(exc[0], exc[1], frames + exc[2], start, end))
+            parts.append(Part(exc[0], exc[1], frames + exc[2], start, end))
         frames, block, e_texts, long_entry = [], [], [], False
         start = end + 1
 
@@ -167,9 +158,9 @@ def _pytest_parts(view: _View, j: int, hi: int) -> tuple[list[_Part], int] | Non
             break
         s = s.rstrip()
         stripped = s.strip()
-        if _SECTION_END.match(s) or _HEADER_TEXT in s or _FAILED.match(s):
+        if SECTION_END.match(s) or HEADER_TEXT in s or FAILED.match(s):
             break
-        if stripped in _CHAIN:
+        if stripped in CHAIN:
             if frames:
                 finish("")
             elif not parts:
@@ -198,9 +189,9 @@ def _pytest_parts(view: _View, j: int, hi: int) -> tuple[list[_Part], int] | Non
             block, long_entry, end = [], False, j
             if crash:  # the crash location closes an exception; a chain may follow
                 finish(crash)
-                k = _skip_blank(view, j + 1, hi, 2)
+                k = skip_blank(view, j + 1, hi, 2)
                 t = view.get(k) if k < hi else None
-                if t is None or t.strip() not in _CHAIN:
+                if t is None or t.strip() not in CHAIN:
                     break
                 j = k
                 continue
@@ -222,7 +213,7 @@ def _pytest_parts(view: _View, j: int, hi: int) -> tuple[list[_Part], int] | Non
     return (parts, end) if parts else None
 
 
-def _back_up(view: _View, i: int, floor: int) -> int:
+def _back_up(view: View, i: int, floor: int) -> int:
     """The first line of the pytest entry whose location line is i (its source block, E lines)."""
     k = i
     while k > floor and i - k < _MAX_BLOCK:
@@ -243,13 +234,13 @@ def _pytest_kind(s: str) -> str | None:
     if s.startswith("___"):
         return "header" if _SECTION_HEADER.match(s) else None
     if s.startswith(("FAILED ", "ERROR ")):
-        return "failed" if _FAILED.match(s) else None
+        return "failed" if FAILED.match(s) else None
     if s and not s[0].isspace() and _pytest_loc(s):
         return "loc"
     return None
 
 
-def _build(parts: list[_Part], kind: str, first: int, last: int) -> ParsedTraceback:
+def _build(parts: list[Part], kind: str, first: int, last: int) -> ParsedTraceback:
     causes = tuple(ParsedTraceback(p.exc_type, p.message, tuple(p.frames), kind, p.first, p.last)
                    for p in parts[:-1])
     main = parts[-1]
@@ -261,7 +252,7 @@ def _build(parts: list[_Part], kind: str, first: int, last: int) -> ParsedTraceb
 
 def _failed_summary(m: re.Match[str], i: int) -> ParsedTraceback:
     test = (m["test"] or "").rsplit("::", 1)[-1].split("[", 1)[0] or None
-    exc = _exc_match(m["msg"] or "", strict=True)
+    exc = exc_match(m["msg"] or "", strict=True)
     if exc:
         exc_type, message = exc
     else:
@@ -278,20 +269,20 @@ def _scan(lines: list[str], a: int, b: int, limit: int,
     floor, header_at, i = a, None, a
     while i < b:
         raw = lines[i]
-        if not raw or len(raw) > _MAX_LINE:
+        if not raw or len(raw) > MAX_LINE:
             i += 1
             continue
         if "\x1b" in raw:
-            raw = _ANSI.sub("", raw)
+            raw = ANSI.sub("", raw)
         result: ParsedTraceback | None = None
-        view: _View | None = None
-        at = raw.find(_HEADER_TEXT)
+        view: View | None = None
+        at = raw.find(HEADER_TEXT)
         if at >= 0 or 'File "' in raw:
             if at < 0:
-                view = _python_from_frame(lines, i, raw)
-            elif not raw[at + len(_HEADER_TEXT):].strip():
-                view = _python_from_header(lines, i, raw, at)
-            r = _python_chain(view, i, limit) if view is not None else None
+                view = python_from_frame(lines, i, raw)
+            elif not raw[at + len(HEADER_TEXT):].strip():
+                view = python_from_header(lines, i, raw, at)
+            r = python_chain(view, i, limit) if view is not None else None
             result = _build(r[0], "python", i, r[1]) if r else None
         elif ":" in raw or "___" in raw:
             prefix, s = "", raw.rstrip()
@@ -301,10 +292,10 @@ def _scan(lines: list[str], a: int, b: int, limit: int,
                 kind = _pytest_kind(s)
             if kind == "header":
                 header_at = i
-            elif kind == "failed" and (m := _FAILED.match(s)):
+            elif kind == "failed" and (m := FAILED.match(s)):
                 weak.append(_failed_summary(m, i))
             elif kind == "loc":
-                view = _View(lines, _prefix_pattern(prefix))
+                view = View(lines, prefix_pattern(prefix))
                 # The section's `___ test ___` header when it is close, else back up over the entry.
                 near = header_at is not None and floor <= header_at and i - header_at <= _MAX_BLOCK
                 first = header_at if near and header_at is not None else None
@@ -335,7 +326,7 @@ _PYTEST_HINT = re.compile(r"\.py[iwx]?:(?:\d+:(?: |$)|:)", re.MULTILINE)
 def _may_hold(lines: list[str], a: int, b: int) -> bool:
     # Substring tests, then one regex over the window: code actions are listed on every cursor move.
     text = "\n".join(lines[a:b])
-    return (_HEADER_TEXT in text or 'File "' in text
+    return (HEADER_TEXT in text or 'File "' in text
             or (".py" in text and _PYTEST_HINT.search(text) is not None))
 
 
@@ -391,7 +382,7 @@ def _find(lines: list[str], start: int, end: int, around: int) -> ParsedTracebac
         if best is None or a == 0:
             break
         above = lines[max(a, best.first_line - 3):best.first_line]
-        if best.first_line > a + 2 and not any(c in line for line in above for c in _CHAIN):
+        if best.first_line > a + 2 and not any(c in line for line in above for c in CHAIN):
             break
         a = max(0, a - step)  # it starts at the top of what was scanned: it may have begun further up
     if best is not None:

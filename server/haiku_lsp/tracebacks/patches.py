@@ -1,7 +1,5 @@
 """The model's answer to "Explain stack trace": its JSON schema, its validation, and applying the
 unified diff it suggests (no LSP, no I/O).
-
-:mod:`haiku_lsp.tracebacks.parse` re-exports everything here; import from either.
 """
 
 from __future__ import annotations

@@ -11,21 +11,26 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from haiku_lsp.privacy import IgnoreRules, redact
+from haiku_lsp.python import relative_to_root
+from haiku_lsp.text import fence, numbered
 from haiku_lsp.tracebacks.frames import Frame, ParsedTraceback
 from haiku_lsp.tracebacks.patches import apply_unified_diff
 from haiku_lsp.tracebacks.resolve import (
-    _display,
-    _inside,
-    _numbered,
-    _parts,
-    _read_lines,
     frame_source,
     is_library_path,
+    path_parts,
+    read_lines,
 )
 
 # --- what the model sees -------------------------------------------------------------------------
 
 _MAX_MESSAGE_CHARS = 3000
+
+
+def _display(frame: Frame, root: Path | None) -> str:
+    """The frame's path as shown: workspace-relative when it was resolved, else as written."""
+    rel = relative_to_root(frame.resolved, root)
+    return rel.as_posix() if rel is not None else frame.path
 
 
 def _elide(frames: tuple[Frame, ...], keep_run: int = 4) -> list[Frame | int]:
@@ -99,7 +104,7 @@ def _snippets(frames: list[Frame], radius: int, root: Path | None) -> list[str]:
             files.setdefault(frame.resolved, []).append(frame)
     windows: list[tuple[int, str]] = []  # (rank of its first frame, text)
     for path, in_file in files.items():
-        lines = _read_lines(path)
+        lines = read_lines(path)
         if not lines:
             continue
         spans = sorted((max(1, f.line - radius), min(len(lines), f.line + radius), f)
@@ -113,8 +118,8 @@ def _snippets(frames: list[Frame], radius: int, root: Path | None) -> list[str]:
         for lo, hi, group in merged:
             marks = ", ".join(f"{f.line}" + (f" in {f.function}" if f.function else "") for f in group)
             head = f"{_display(group[0], root)} lines {lo}-{hi} ('>' marks line {marks})"
-            body = _numbered(lines, lo, hi, {f.line for f in group})
-            windows.append((min(frames.index(f) for f in group), f"{head}\n```\n{body}\n```"))
+            body = numbered(lines[lo - 1:hi], lo, {f.line for f in group})
+            windows.append((min(frames.index(f) for f in group), f"{head}\n{fence(body)}"))
     return [text for _, text in sorted(windows, key=lambda w: w[0])]
 
 
@@ -172,11 +177,12 @@ def patch_target(answer: dict, tb: ParsedTraceback, root: Path | None,
             target = frame.resolved
             break
     else:
-        parts = _parts(raw)
+        parts = path_parts(raw)
         if not parts or ".." in parts:
             return None
         if raw.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", raw):
-            target = _inside(Path(os.path.normpath(raw)), root)
+            given = relative_to_root(os.path.normpath(raw), root, resolve=True)
+            target = root / given if given is not None else None
         else:
             target = root.joinpath(*parts)
             if not target.is_file() and len(parts) > 1 and parts[0] in ("a", "b"):
@@ -187,12 +193,12 @@ def patch_target(answer: dict, tb: ParsedTraceback, root: Path | None,
                 target = tails.pop() if len(tails) == 1 else None
     if target is None or not target.is_file():
         return None
-    inside = _inside(target, root)
-    if inside is None:
+    rel = relative_to_root(target, root, resolve=True)
+    if rel is None:
         return None
+    inside = root / rel
     rules = ignore if ignore is not None else IgnoreRules.for_workspace(root)
-    rel = inside.relative_to(root).as_posix()
-    if rules.is_ignored(inside) or is_library_path(rel):
+    if rules.is_ignored(inside) or is_library_path(rel.as_posix()):
         return None
     if any(f.ignored and f.resolved == inside for f in frames):
         return None
@@ -248,11 +254,6 @@ def _code(text: str) -> str:
     ticks = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
-
-
-def _fence(text: str, lang: str = "") -> str:
-    ticks = "`" * max(3, max((len(m) for m in re.findall(r"`{3,}", text)), default=0) + 1)
-    return f"{ticks}{lang}\n{text}\n{ticks}"
 
 
 def _escape(text: str) -> str:
@@ -318,7 +319,7 @@ def _exception_doc(exc_type: str) -> tuple[str | None, str | None]:
 def _heading(tb: ParsedTraceback) -> list[str]:
     out = [f"# {_code(tb.exc_type)}", ""]
     if tb.message:
-        out += [_fence(tb.message, "text"), ""]
+        out += [fence(tb.message, "text"), ""]
     return out
 
 
@@ -343,7 +344,7 @@ def offline_markdown(tb: ParsedTraceback, root: Path | None) -> str:
         out += ["## Innermost workspace frame", "", f"**➜ {_link(frame, root)}**{func}", ""]
         source = frame_source(frame)
         if source:
-            out += [_fence(source, "python"), ""]
+            out += [fence(source, "python"), ""]
     out += _stack_markdown(tb, root)
     return "\n".join(out).rstrip() + "\n"
 
@@ -394,6 +395,6 @@ def explanation_markdown(tb: ParsedTraceback, answer: dict, root: Path | None) -
             verdict = ("applies cleanly — use the code action *Apply suggested fix*" if applies
                        else "does not apply cleanly to the file on disk; apply it by hand")
             out += [f"For {link}: {verdict}.", ""]
-        out += [_fence(patch["diff"].rstrip("\n"), "diff"), ""]
+        out += [fence(patch["diff"].rstrip("\n"), "diff"), ""]
     out += _stack_markdown(tb, root)
     return "\n".join(out).rstrip() + "\n"

@@ -10,6 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from haiku_lsp.privacy import IgnoreRules
+from haiku_lsp.python import relative_to_root
+from haiku_lsp.text import numbered
 from haiku_lsp.tracebacks.frames import Frame, ParsedTraceback
 
 # --- resolution ----------------------------------------------------------------------------------
@@ -24,26 +26,14 @@ def is_library_path(path: str) -> bool:
     return bool(_LIBRARY.search(path))
 
 
-def _parts(path: str) -> list[str]:
+def path_parts(path: str) -> list[str]:
+    """The components of a path as written in a traceback or an answer, POSIX or Windows (a drive
+    letter dropped), without empty and `.` components."""
     windows = bool(re.match(r"^[A-Za-z]:[\\/]", path)) or ("\\" in path and "/" not in path)
     pieces = re.split(r"[\\/]+", path) if windows else path.split("/")
     if windows and pieces and re.fullmatch(r"[A-Za-z]:", pieces[0]):
         pieces = pieces[1:]
     return [p for p in pieces if p and p != "."]
-
-
-def _inside(path: Path, root: Path) -> Path | None:
-    """`path` as root / relative when it is inside root once symlinks are resolved (a link out of the
-    workspace is outside); spelled under `root` as given, so it matches the editor's URIs."""
-    try:
-        real = path.resolve().relative_to(root.resolve())
-    except (ValueError, OSError, RuntimeError):
-        return None
-    try:
-        rel = path.relative_to(root)
-    except ValueError:
-        return root / real
-    return root / rel if ".." not in rel.parts else root / real
 
 
 def _resolve_path(path: str, root: Path, cache: dict[str, Path | None]) -> Path | None:
@@ -56,13 +46,14 @@ def _resolve_path(path: str, root: Path, cache: dict[str, Path | None]) -> Path 
 def _resolve_uncached(path: str, root: Path) -> Path | None:
     if not path or path.startswith("<"):  # <stdin>, <string>, <frozen importlib._bootstrap>
         return None
-    parts = _parts(path)
+    parts = path_parts(path)
     if not parts or ".." in parts:
         return None
     if path.startswith("/"):
         given = Path(os.path.normpath(path))
         if given.is_file():  # this machine's own file: inside the workspace or not at all
-            return _inside(given, root)
+            rel = relative_to_root(given, root, resolve=True)
+            return root / rel if rel is not None else None
     else:
         candidates = [root.joinpath(*parts)]
         try:  # pytest run from a sub-project (rootdir = root/backend): its paths are relative to that
@@ -71,7 +62,7 @@ def _resolve_uncached(path: str, root: Path) -> Path | None:
         except OSError:
             pass
         for cand in candidates:
-            if cand.is_file() and _inside(cand, root) is not None:
+            if cand.is_file() and relative_to_root(cand, root, resolve=True) is not None:
                 return cand
     if is_library_path(path):
         return None
@@ -82,7 +73,7 @@ def _resolve_uncached(path: str, root: Path) -> Path | None:
         if k == 1 and tail[0] in _GENERIC_NAMES:
             continue
         cand = root.joinpath(*tail)
-        if cand.is_file() and _inside(cand, root) is not None:
+        if cand.is_file() and relative_to_root(cand, root, resolve=True) is not None:
             return cand
     return None
 
@@ -112,9 +103,8 @@ def resolve_frames(tb: ParsedTraceback, root: Path | None, ignore: IgnoreRules) 
         resolved = _resolve_path(frame.path, root, cache) if root is not None else None
         ignored = ignore.is_ignored(resolved) if resolved is not None else (
             not frame.path.startswith("<") and ignore.is_ignored(frame.path.replace("\\", "/")))
-        library = is_library_path(frame.path) or (
-            resolved is not None and root is not None
-            and is_library_path(resolved.relative_to(root).as_posix()))
+        rel = relative_to_root(resolved, root)
+        library = is_library_path(frame.path) or (rel is not None and is_library_path(rel.as_posix()))
         line = frame.line
         if line == 0 and resolved is not None and frame.function:
             line = _def_line(resolved, frame.function)
@@ -130,35 +120,23 @@ def resolve_frames(tb: ParsedTraceback, root: Path | None, ignore: IgnoreRules) 
 # --- a frame's source ----------------------------------------------------------------------------
 
 
-def _read_lines(path: Path) -> list[str] | None:
+def read_lines(path: Path) -> list[str] | None:
+    """The file's lines (undecodable bytes replaced), or None when it cannot be read."""
     try:
         return path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
 
 
-def _numbered(lines: list[str], lo: int, hi: int, marks: set[int]) -> str:
-    width = len(str(hi))
-    return "\n".join(f"{'>' if n in marks else ' '} {n:>{width}} | {lines[n - 1]}".rstrip()
-                     for n in range(lo, hi + 1))
-
-
 def frame_source(frame: Frame, radius: int = 6) -> str | None:
     """The resolved file's lines frame.line ± radius, each as `> 12 | code` (`>` on the frame's line,
-    a space elsewhere; numbers right-aligned; trailing spaces dropped). None when the frame is not
+    a space elsewhere; numbers right-aligned; see text.numbered). None when the frame is not
     resolved, is ignored, or its line is not in the file."""
     if frame.resolved is None or frame.ignored or frame.line < 1:
         return None
-    lines = _read_lines(frame.resolved)
+    lines = read_lines(frame.resolved)
     if lines is None or frame.line > len(lines):
         return None
-    return _numbered(lines, max(1, frame.line - radius), min(len(lines), frame.line + radius), {frame.line})
+    lo, hi = max(1, frame.line - radius), min(len(lines), frame.line + radius)
+    return numbered(lines[lo - 1:hi], lo, {frame.line})
 
-
-def _display(frame: Frame, root: Path | None) -> str:
-    if frame.resolved is not None and root is not None:
-        try:
-            return frame.resolved.relative_to(root).as_posix()
-        except ValueError:
-            pass
-    return frame.path

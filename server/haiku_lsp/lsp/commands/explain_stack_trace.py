@@ -9,8 +9,8 @@ from pygls.uris import from_fs_path
 
 from haiku_lsp.errors import ActionError
 from haiku_lsp.lsp.commands.shared import argument, open_document, read_text, run_action
-from haiku_lsp.lsp.convert import split_lines
 from haiku_lsp.lsp.progress import Reporter
+from haiku_lsp.text import split_lines
 
 if TYPE_CHECKING:
     from haiku_lsp.lsp.server import HaikuLanguageServer
@@ -20,8 +20,7 @@ async def explain_stack_trace(ls: HaikuLanguageServer, *args: Any) -> dict:
     uri, range = argument(args, 0, str, "uri"), argument(args, 1, dict, "range", required=False)
     document = open_document(ls, uri)
     lines = split_lines(document.source)
-    from haiku_lsp.tracebacks.explain import explain
-    from haiku_lsp.tracebacks.parse import find_traceback, resolve_frames
+    from haiku_lsp.tracebacks import explain, find_traceback, resolve_frames
 
     first = int(((range or {}).get("start") or {}).get("line", 0))
     last = int(((range or {}).get("end") or {}).get("line", len(lines) - 1))

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from haiku_lsp import quickfix
 from haiku_lsp.errors import ActionError
 from haiku_lsp.lsp.commands.shared import argument, changed, open_document, run_action, tell_changed
-from haiku_lsp.lsp.convert import split_lines
 from haiku_lsp.lsp.progress import Reporter, apply_document_changes, text_edit
-from haiku_lsp.quickfix import fix as quickfix
+from haiku_lsp.text import split_lines
 
 if TYPE_CHECKING:
     from haiku_lsp.lsp.server import HaikuLanguageServer

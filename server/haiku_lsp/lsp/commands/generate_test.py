@@ -36,7 +36,7 @@ async def generate_test(ls: HaikuLanguageServer, *args: Any) -> dict:
     line = int((position or {}).get("line", 0))
 
     async def work(reporter: Reporter) -> dict:
-        from haiku_lsp.testgen.flow import propose_test
+        from haiku_lsp.testgen import propose_test
 
         proposal = await propose_test(
             provider=ls.session.provider, cache=ls.session.cache, model=ls.session.settings.fast_model,

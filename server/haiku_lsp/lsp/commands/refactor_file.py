@@ -24,8 +24,7 @@ if TYPE_CHECKING:
 
 
 async def refactor_file(ls: HaikuLanguageServer, *args: Any) -> dict:
-    from haiku_lsp.refactor.outcome import PRESETS
-    from haiku_lsp.refactor.pipeline import run_refactor
+    from haiku_lsp.refactor import PRESETS, run_refactor
 
     uri, instruction = argument(args, 0, str, "uri"), argument(args, 1, str, "instruction", required=False)
     document = open_document(ls, uri)

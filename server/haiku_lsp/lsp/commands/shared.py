@@ -12,8 +12,8 @@ from lsprotocol import types
 from pygls.uris import from_fs_path
 
 from haiku_lsp.errors import ActionError, ProviderError
-from haiku_lsp.lsp.convert import split_lines
 from haiku_lsp.lsp.progress import Reporter, run_cancellable, work_done
+from haiku_lsp.text import split_lines
 
 if TYPE_CHECKING:
     from pygls.workspace import TextDocument
