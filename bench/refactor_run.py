@@ -105,6 +105,7 @@ def _union(intervals: list[tuple[float, float]]) -> float:
 
 async def one_run(scenario: str, fake: Any, provider: Any, ws: Path, cache: Any, *, scale: float,
                   concurrency: int, broken: bool = False, cached: bool = False) -> Run:
+    from haiku_lsp.llm import ModelAccess
     from haiku_lsp.refactor import run_refactor
 
     if cached:
@@ -113,9 +114,9 @@ async def one_run(scenario: str, fake: Any, provider: Any, ws: Path, cache: Any,
         script(fake, scale, broken=broken)
     TOOLS.calls.clear()
     t0 = time.monotonic()
-    result = await run_refactor(provider=provider, cache=cache, text=MODULE, path=ws / "inventory.py", root=ws,
-                                instruction="Add type hints", planner_model=PLANNER, worker_model=WORKER,
-                                timeout=60, concurrency=concurrency, test_timeout=60, python=sys.executable)
+    result = await run_refactor(ModelAccess(provider, cache, PLANNER, 60), ModelAccess(provider, cache, WORKER, 60),
+                                text=MODULE, path=ws / "inventory.py", root=ws, instruction="Add type hints",
+                                concurrency=concurrency, test_timeout=60, python=sys.executable)
     wall = time.monotonic() - t0
     problems: list[str] = []
     if fake.errors:

@@ -15,6 +15,7 @@ from pathlib import Path
 from haiku_lsp.completion.engine import CompletionEngine
 from haiku_lsp.errors import ProviderError
 from haiku_lsp.hover.explainer import HoverExplainer
+from haiku_lsp.llm.access import ModelAccess
 from haiku_lsp.llm.accounting import Ledger
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.llm.cache import Cache
@@ -51,6 +52,14 @@ class Session:
     def offline_for(self, path: str | None) -> bool:
         """True when nothing of this file may go upstream (no key, or an ignore rule matches)."""
         return not self.provider.available or (path is not None and self.ignore_rules.is_ignored(path))
+
+    def fast(self) -> ModelAccess:
+        """The fast tier (completions' model, quick fixes, tests, explanations, refactor workers)."""
+        return ModelAccess(self.provider, self.cache, self.settings.fast_model, self.settings.action_timeout_s)
+
+    def planner(self) -> ModelAccess:
+        """The planner tier (refactor plans and reviews)."""
+        return ModelAccess(self.provider, self.cache, self.settings.planner_model, self.settings.action_timeout_s)
 
     def test_python(self) -> str | None:
         """The interpreter generated tests and refactor validation run with (None: the workspace's own)."""

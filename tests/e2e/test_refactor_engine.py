@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 
 from haiku_lsp.errors import ActionError
+from haiku_lsp.llm.access import ModelAccess
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.llm.cache import Cache
 from haiku_lsp.refactor import PRESETS, run_refactor
@@ -149,10 +150,10 @@ def worker_requests(fake, sid: str | None = None) -> list:
 
 
 async def refactor(provider: AnthropicProvider, ws: Path, cache: Cache, name: str = "mod.py", **kwargs):
-    options = dict(provider=provider, cache=cache, text=(ws / name).read_text(), path=ws / name, root=ws,
-                   instruction="Add type hints", planner_model=PLANNER, worker_model=WORKER, timeout=30,
+    options = dict(text=(ws / name).read_text(), path=ws / name, root=ws, instruction="Add type hints",
                    test_timeout=60, python=sys.executable)
-    return await run_refactor(**{**options, **kwargs})
+    return await run_refactor(ModelAccess(provider, cache, PLANNER, 30), ModelAccess(provider, cache, WORKER, 30),
+                              **{**options, **kwargs})
 
 
 # --- end to end -------------------------------------------------------------------------------------
@@ -398,7 +399,8 @@ async def test_imports_asked_for_by_workers_are_sorted_where_the_project_sorts_t
 
     (tmp_path / "pyproject.toml").write_text('[tool.ruff.lint]\nselect = ["I"]\n')
     original = "import json\n\n\ndef f():\n    return json.dumps(1)\n"
-    run = _Run(AnthropicProvider(), None, original, tmp_path / "m.py", tmp_path, "x", "p", "w", 10.0, 4, 10.0, None,
+    llm = ModelAccess(AnthropicProvider(), Cache(tmp_path / "cache"), "p", 10.0)
+    run = _Run(llm, llm, original, tmp_path / "m.py", tmp_path, "x", 4, 10.0, None,
                lambda *a: None)
     merged = Merged("import json\nimport os\nfrom typing import Any\nimport abc\n\n\ndef f():\n    return 1\n",
                     regions={"s1": (6, 7)}, import_owners={1: ["s1"], 2: ["s1"], 3: ["s1"]})

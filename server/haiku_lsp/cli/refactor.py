@@ -5,6 +5,7 @@ headless (for CI helpers). Prints the unified diff and the summary; exits 1 when
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -33,6 +34,11 @@ def run(file: str, instruction: str, apply: bool, planner_model: str | None, wor
         print("haiku-lsp refactor: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) first", file=sys.stderr)
         return 2
     settings = session.settings
+    planner, worker = session.planner(), session.fast()
+    if planner_model:
+        planner = dataclasses.replace(planner, model=planner_model)
+    if worker_model:
+        worker = dataclasses.replace(worker, model=worker_model)
 
     def report(phase: str, done: int, total: int) -> None:
         print(f"[{phase}{f' {done}/{total}' if total else ''}]", file=sys.stderr, flush=True)
@@ -40,9 +46,7 @@ def run(file: str, instruction: str, apply: bool, planner_model: str | None, wor
     async def main():
         try:
             return await run_refactor(
-                provider=session.provider, cache=session.cache, text=text, path=path, root=session.root,
-                instruction=instruction, planner_model=planner_model or settings.planner_model,
-                worker_model=worker_model or settings.fast_model, timeout=settings.action_timeout_s,
+                planner, worker, text=text, path=path, root=session.root, instruction=instruction,
                 test_timeout=settings.test_timeout_s, python=session.test_python(), report=report)
         finally:
             if isinstance(session.provider, AnthropicProvider):

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from haiku_lsp.llm.cache import Cache
-from haiku_lsp.llm.provider import Provider
+from haiku_lsp.llm.access import ModelAccess
 from haiku_lsp.text import numbered
 from haiku_lsp.tools import ruff_check
 
@@ -174,14 +173,13 @@ async def offline_fix(lines: list[str], path: Path, root: Path | None, diagnosti
     return FixProposal(scope, replacement, f"ruff's own fix for {code}", "ruff")
 
 
-async def propose_fix(*, provider: Provider, cache: Cache, model: str, timeout: float, lines: list[str], path: Path,
+async def propose_fix(llm: ModelAccess, *, lines: list[str], path: Path,
                       root: Path | None, shown_path: str, diagnostic: dict[str, Any], offline: bool,
                       max_tokens: int = 2048) -> FixProposal | None:
     """A checked fix for `diagnostic`, from the cache, the model, or (offline) ruff. None when there
     is none; ActionError when the model could not give a valid one."""
     from haiku_lsp.errors import ActionError
     from haiku_lsp.llm.cache import content_key
-    from haiku_lsp.llm.structured import ask_json
     from haiku_lsp.privacy import redact
 
     start = diagnostic["range"]["start"]["line"]
@@ -190,9 +188,9 @@ async def propose_fix(*, provider: Provider, cache: Cache, model: str, timeout: 
     if offline:
         return await offline_fix(lines, path, root, diagnostic, scope)
     original = "\n".join(lines)
-    key = content_key(FIX_PROMPT_VERSION, model, shown_path, scope.start, scope.text,
+    key = content_key(FIX_PROMPT_VERSION, llm.model, shown_path, scope.start, scope.text,
                       {k: diagnostic.get(k) for k in ("message", "code", "source", "range")})
-    if (hit := cache.get("fix", key)) is not None:
+    if (hit := llm.cache.get("fix", key)) is not None:
         return FixProposal(scope, hit["replacement"], hit["explanation"], "cache")
     prompt, found = redact(fix_prompt(scope, shown_path, diagnostic))
 
@@ -206,9 +204,9 @@ async def propose_fix(*, provider: Provider, cache: Cache, model: str, timeout: 
         return await check_fix(original, patched, path, root, diagnostic, scope,
                                len(replacement.rstrip("\n").split("\n")))
 
-    answer = await ask_json(provider, model=model, system=FIX_SYSTEM, user=prompt, schema=FIX_SCHEMA,
-                            max_tokens=max_tokens, timeout=timeout, feature="fix", check=check, what="fix")
+    answer = await llm.ask_json(system=FIX_SYSTEM, user=prompt, schema=FIX_SCHEMA,
+                            max_tokens=max_tokens, feature="fix", check=check, what="fix")
     if found and "<REDACTED" in answer.value["replacement"]:
         raise ActionError("the fix would touch a redacted secret; nothing applied")
-    cache.set("fix", key, answer.value)
+    llm.cache.set("fix", key, answer.value)
     return FixProposal(scope, answer.value["replacement"].rstrip("\n"), answer.value["explanation"], "model")

@@ -15,9 +15,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from haiku_lsp.errors import FATAL_PROVIDER_ERRORS, ActionError, MergeConflict, ProviderError, SubtaskFailed
-from haiku_lsp.llm.cache import Cache, content_key
-from haiku_lsp.llm.provider import Provider
-from haiku_lsp.llm.structured import ask_json
+from haiku_lsp.llm.access import ModelAccess
+from haiku_lsp.llm.cache import content_key
 from haiku_lsp.privacy import redact
 from haiku_lsp.refactor.merge import Document, Edit, import_error, region_lines
 from haiku_lsp.refactor.plan import Plan, Subtask
@@ -75,10 +74,7 @@ class Workers:
     `outline` its outline; the cache key of an answer covers the file, the instruction, the subtask,
     the region text and the model."""
 
-    provider: Provider
-    cache: Cache
-    model: str
-    timeout: float
+    llm: ModelAccess
     shown: str
     instruction: str
     outline: str
@@ -118,15 +114,15 @@ class Workers:
                 return f"with your replacement the file does not compile: {message} ({where})"
             return None
 
-        key = content_key(WORKER_VERSION, self.model, self.shown, self.original, self.instruction, st.title,
+        key = content_key(WORKER_VERSION, self.llm.model, self.shown, self.original, self.instruction, st.title,
                           st.instructions, seen, context)
-        if (hit := self.cache.get("refactor-worker", key)) is not None and check(hit) is None:
+        if (hit := self.llm.cache.get("refactor-worker", key)) is not None and check(hit) is None:
             return Edit(normalise(hit["replacement"], seen), seen, tuple(hit["imports"]), hit["notes"], cached=True)
         prompt, _ = redact(self.prompt(st, doc, seen, context))
         try:
-            answer = await ask_json(self.provider, model=self.model, system=WORKER_SYSTEM, user=prompt,
+            answer = await self.llm.ask_json(system=WORKER_SYSTEM, user=prompt,
                                     schema=WORKER_SCHEMA, max_tokens=min(32_000, 1024 + len(seen)),
-                                    timeout=self.timeout, feature="refactor", check=check, what="replacement")
+                                    feature="refactor", check=check, what="replacement")
         except ActionError as err:
             raise SubtaskFailed(str(err)) from None
         except ProviderError as err:
@@ -134,7 +130,7 @@ class Workers:
                 raise
             raise SubtaskFailed(f"the model call failed: {err}") from None
         value = answer.value
-        self.cache.set("refactor-worker", key, value)
+        self.llm.cache.set("refactor-worker", key, value)
         return Edit(normalise(value["replacement"], seen), seen, tuple(s.strip() for s in value["imports"]),
                     value["notes"], repaired=answer.repaired)
 

@@ -20,8 +20,8 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from haiku_lsp.errors import FATAL_PROVIDER_ERRORS, ActionError, MergeConflict, ProviderError, SubtaskFailed
+from haiku_lsp.llm.access import ModelAccess
 from haiku_lsp.llm.accounting import Usage, cost_usd
-from haiku_lsp.llm.cache import Cache
 from haiku_lsp.llm.provider import Completion, ModelRequest, Provider, TextStream
 from haiku_lsp.python import relative_to_root
 from haiku_lsp.refactor.execute import Workers, execute
@@ -67,9 +67,8 @@ class _Meter:
         return completion
 
 
-async def run_refactor(*, provider: Provider, cache: Cache, text: str, path: Path, root: Path | None, instruction: str,
-                       planner_model: str, worker_model: str, timeout: float, concurrency: int = 4,
-                       test_timeout: float = 120.0, python: str | None = None,
+async def run_refactor(planner: ModelAccess, worker: ModelAccess, *, text: str, path: Path, root: Path | None,
+                       instruction: str, concurrency: int = 4, test_timeout: float = 120.0, python: str | None = None,
                        report: Report = lambda phase, done, total: None) -> RefactorResult:
     """Refactor `text` (the content of `path`, maybe unsaved) as `instruction` (or a PRESETS name) says.
     `report(phase, done, total)` is called with "Planning", "Executing", "Validating", "Reviewing".
@@ -79,22 +78,24 @@ async def run_refactor(*, provider: Provider, cache: Cache, text: str, path: Pat
     if len(text) > MAX_FILE_CHARS:
         raise ActionError(f"the file is too large to refactor as a whole ({len(text)} characters)")
     crlf = "\r\n" in text
-    run = _Run(provider, cache, text.replace("\r\n", "\n"), Path(path), root, instruction, planner_model,
-               worker_model, timeout, concurrency, test_timeout, python, report)
+    run = _Run(planner, worker, text.replace("\r\n", "\n"), Path(path), root, instruction, concurrency, test_timeout,
+               python, report)
     return await run.go(crlf)
 
 
 class _Run:
-    def __init__(self, provider: Provider, cache: Cache, text: str, path: Path, root: Path | None, instruction: str,
-                 planner_model: str, worker_model: str, timeout: float, concurrency: int, test_timeout: float,
-                 python: str | None, report: Report) -> None:
-        self.meter, self.cache, self.text, self.instruction = _Meter(provider), cache, text, instruction
-        self.prices = provider.ledger.prices
-        self.planner_model, self.timeout, self.concurrency, self._report = planner_model, timeout, concurrency, report
+    def __init__(self, planner: ModelAccess, worker: ModelAccess, text: str, path: Path, root: Path | None,
+                 instruction: str, concurrency: int, test_timeout: float, python: str | None, report: Report) -> None:
+        # Both go through one meter, so the summary counts every call, also of answers then refused.
+        self.meter = _Meter(planner.provider)
+        self.planner, worker = planner.through(self.meter), worker.through(self.meter)
+        self.text, self.instruction = text, instruction
+        self.prices = planner.provider.ledger.prices
+        self.concurrency, self._report = concurrency, report
         self.shown = _shown(path, root)
         self.path, self.root = Path(path), root
         self.outline = outline(text)
-        self.workers = Workers(self.meter, cache, worker_model, timeout, self.shown, instruction, self.outline, text)
+        self.workers = Workers(worker, self.shown, instruction, self.outline, text)
         self.validator = Validator(original=text, path=path, root=root, python=python, test_timeout=test_timeout,
                                    concurrency=concurrency)
         self.phases = {"plan": 0.0, "execute": 0.0, "validate": 0.0, "review": 0.0}
@@ -125,8 +126,7 @@ class _Run:
     async def go(self, crlf: bool) -> RefactorResult:
         with self.phase("plan"):
             self.report("Planning", 0, 1)
-            self.plan, _ = await make_plan(self.meter, self.cache, model=self.planner_model, timeout=self.timeout,
-                                           text=self.text, shown=self.shown, instruction=self.instruction)
+            self.plan, _ = await make_plan(self.planner, text=self.text, shown=self.shown, instruction=self.instruction)
             self.report("Planning", 1, 1)
         if not self.plan.subtasks:
             return self.result(Merged(self.text), ValidationReport(notes=["the planner found nothing to change"]),
@@ -241,8 +241,7 @@ class _Run:
             items.append(ReviewItem(st, seen, edit.replacement if edit else None,
                                     tuple(self.problems(sid, validation))))
         try:
-            decisions = await review(self.meter, self.cache, model=self.planner_model, timeout=self.timeout,
-                                     shown=self.shown, instruction=self.instruction, outline=self.outline,
+            decisions = await review(self.planner, shown=self.shown, instruction=self.instruction, outline=self.outline,
                                      items=items, test_output=validation.test_output)
         except (ActionError, ProviderError) as err:
             if isinstance(err, FATAL_PROVIDER_ERRORS):

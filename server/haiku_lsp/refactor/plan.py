@@ -16,9 +16,8 @@ from functools import cached_property
 from typing import Any
 
 from haiku_lsp.errors import ActionError, PlanError
-from haiku_lsp.llm.cache import Cache, content_key
-from haiku_lsp.llm.provider import Provider
-from haiku_lsp.llm.structured import ask_json
+from haiku_lsp.llm.access import ModelAccess
+from haiku_lsp.llm.cache import content_key
 from haiku_lsp.privacy import redact
 from haiku_lsp.python import symbols
 from haiku_lsp.text import numbered
@@ -260,12 +259,12 @@ def plan_prompt(text: str, shown: str, instruction: str) -> str:
             f"The file, with line numbers:\n{numbered(text.split(chr(10)))}\n\nPlan the refactor.")
 
 
-async def make_plan(provider: Provider, cache: Cache, *, model: str, timeout: float, text: str, shown: str,
-                    instruction: str, max_tokens: int = 8000) -> tuple[Plan, bool]:
+async def make_plan(llm: ModelAccess, *, text: str, shown: str, instruction: str,
+                    max_tokens: int = 8000) -> tuple[Plan, bool]:
     """The checked plan, from the cache or the planner (one repair round), and whether it was cached.
     ActionError when the planner's answer is still unusable after the repair."""
-    key = content_key(PLAN_VERSION, model, shown, instruction, text)
-    if (hit := cache.get("refactor-plan", key)) is not None:
+    key = content_key(PLAN_VERSION, llm.model, shown, instruction, text)
+    if (hit := llm.cache.get("refactor-plan", key)) is not None:
         try:
             return parse_plan(hit, text, shown), True
         except PlanError:
@@ -281,11 +280,10 @@ async def make_plan(provider: Provider, cache: Cache, *, model: str, timeout: fl
     # Numbered before redaction, so a secret spanning lines does not shift the numbers after it.
     prompt, _ = redact(plan_prompt(text, shown, instruction))
     try:
-        answer = await ask_json(provider, model=model, system=PLAN_SYSTEM, user=prompt, schema=PLAN_SCHEMA,
-                                max_tokens=max_tokens, timeout=timeout, feature="refactor", check=check,
-                                what="plan")
+        answer = await llm.ask_json(system=PLAN_SYSTEM, user=prompt, schema=PLAN_SCHEMA, max_tokens=max_tokens,
+                                    feature="refactor", check=check, what="plan")
     except ActionError as err:
         raise ActionError(f"could not plan the refactor: {err}") from None
     plan = parse_plan(answer.value, text, shown)
-    cache.set("refactor-plan", key, answer.value)
+    llm.cache.set("refactor-plan", key, answer.value)
     return plan, False

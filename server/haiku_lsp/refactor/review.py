@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from haiku_lsp.llm.cache import Cache, content_key
-from haiku_lsp.llm.provider import Provider
-from haiku_lsp.llm.structured import ask_json
+from haiku_lsp.llm.access import ModelAccess
+from haiku_lsp.llm.cache import content_key
 from haiku_lsp.privacy import redact
 from haiku_lsp.refactor.plan import Subtask
 from haiku_lsp.text import fence
@@ -89,13 +88,12 @@ def review_prompt(shown: str, instruction: str, outline: str, items: list[Review
     return "\n\n".join(parts)
 
 
-async def review(provider: Provider, cache: Cache, *, model: str, timeout: float, shown: str, instruction: str,
-                 outline: str, items: list[ReviewItem], test_output: str = "",
-                 max_tokens: int = 4000) -> dict[str, Decision]:
+async def review(llm: ModelAccess, *, shown: str, instruction: str, outline: str, items: list[ReviewItem],
+                 test_output: str = "", max_tokens: int = 4000) -> dict[str, Decision]:
     """The planner's decision for each item, by subtask id (cached by content). ActionError when the
     answer is unusable even after one repair."""
     prompt = review_prompt(shown, instruction, outline, items, test_output)
-    key = content_key(REVIEW_VERSION, model, _DURATION.sub("", prompt))
+    key = content_key(REVIEW_VERSION, llm.model, _DURATION.sub("", prompt))
     wanted = [item.subtask.id for item in items]
 
     def check(value: dict) -> str | None:
@@ -110,11 +108,10 @@ async def review(provider: Provider, cache: Cache, *, model: str, timeout: float
             return f"revise needs new instructions ({', '.join(empty)})"
         return None
 
-    value = cache.get("refactor-review", key)
+    value = llm.cache.get("refactor-review", key)
     if value is None or check(value):
-        answer = await ask_json(provider, model=model, system=REVIEW_SYSTEM, user=redact(prompt)[0],
-                                schema=REVIEW_SCHEMA, max_tokens=max_tokens, timeout=timeout, feature="refactor",
-                                check=check, what="review")
+        answer = await llm.ask_json(system=REVIEW_SYSTEM, user=redact(prompt)[0], schema=REVIEW_SCHEMA,
+                                    max_tokens=max_tokens, feature="refactor", check=check, what="review")
         value = answer.value
-        cache.set("refactor-review", key, value)
+        llm.cache.set("refactor-review", key, value)
     return {d["id"]: Decision(d["verdict"], d["instructions"].strip(), d["reason"]) for d in value["decisions"]}

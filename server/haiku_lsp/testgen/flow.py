@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from haiku_lsp.errors import ActionError
-from haiku_lsp.llm.cache import Cache, content_key
-from haiku_lsp.llm.provider import Provider
-from haiku_lsp.llm.structured import ask_json
+from haiku_lsp.llm.access import ModelAccess
+from haiku_lsp.llm.cache import content_key
 from haiku_lsp.privacy import redact
 from haiku_lsp.python import Symbol, module_name, relative_to_root, symbol_at
 from haiku_lsp.testgen.layout import (
@@ -61,7 +60,7 @@ def _outline(source: str, symbol: Symbol, limit: int = 400) -> str:
     return "\n".join([*head, "", "# ...", symbol.source])
 
 
-async def propose_test(*, provider: Provider, cache: Cache, model: str, timeout: float, root: Path, path: Path,
+async def propose_test(llm: ModelAccess, *, root: Path, path: Path,
                        source: str, line: int, offline: bool, read_text: Callable[[Path], str | None],
                        test_timeout: float, python: str | None = None, ignore: Any = None,
                        report: Callable[[str], None] = lambda m: None) -> TestProposal:
@@ -109,9 +108,9 @@ async def propose_test(*, provider: Provider, cache: Cache, model: str, timeout:
     target = test_target(root, path)
     existing = read_text(target)
     digest = hashlib.sha256(source.encode()).hexdigest()
-    key = content_key(TESTGEN_VERSION, model, module, symbol.qualname, digest,
+    key = content_key(TESTGEN_VERSION, llm.model, module, symbol.qualname, digest,
                       target.relative_to(root).as_posix(), existing or "")
-    if (hit := cache.get("testgen", key)) is not None:
+    if (hit := llm.cache.get("testgen", key)) is not None:
         test_path = root / hit["test_path"]
         content = merge_test(read_text(test_path), hit["code"])
         result = RunResult(**hit["result"])
@@ -130,8 +129,8 @@ async def propose_test(*, provider: Provider, cache: Cache, model: str, timeout:
     async def ask(user: str) -> dict:
         t0 = time.monotonic()
         try:
-            answer = await ask_json(provider, model=model, system=TESTGEN_SYSTEM, user=user,
-                                    schema=TESTGEN_SCHEMA, max_tokens=4000, timeout=timeout,
+            answer = await llm.ask_json(system=TESTGEN_SYSTEM, user=user,
+                                    schema=TESTGEN_SCHEMA, max_tokens=4000,
                                     feature="testgen", check=validate_generated, what="test")
         finally:
             timings["model"] += time.monotonic() - t0
@@ -154,7 +153,7 @@ async def propose_test(*, provider: Provider, cache: Cache, model: str, timeout:
         content = merge_test(existing, answer["code"])
         result = await run(test_path, content)
     if result.ok:
-        cache.set("testgen", key, {"test_path": test_path.relative_to(root).as_posix(), "code": answer["code"],
+        llm.cache.set("testgen", key, {"test_path": test_path.relative_to(root).as_posix(), "code": answer["code"],
                                    "notes": answer["notes"], "result": result.__dict__})
     timings["total"] = time.monotonic() - started
     return TestProposal(symbol, test_path, content, answer["code"], result, "model", answer["notes"], timings)

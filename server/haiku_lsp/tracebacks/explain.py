@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from haiku_lsp.llm.cache import Cache, content_key
-from haiku_lsp.llm.provider import Provider
-from haiku_lsp.llm.structured import ask_json
+from haiku_lsp.llm.access import ModelAccess
+from haiku_lsp.llm.cache import content_key
 from haiku_lsp.tracebacks.frames import ParsedTraceback
 from haiku_lsp.tracebacks.patches import EXPLAIN_SCHEMA, apply_unified_diff, validate_explanation
 from haiku_lsp.tracebacks.render import explanation_markdown, model_payload, offline_markdown, patch_target
@@ -44,22 +43,20 @@ class Explanation:
     fix: SuggestedFix | None = None
 
 
-async def explain(tb: ParsedTraceback, *, provider: Provider, cache: Cache, model: str, timeout: float,
+async def explain(tb: ParsedTraceback, llm: ModelAccess, *,
                   root: Path | None, offline: bool, read_text: Any) -> Explanation:
     """`read_text(path) -> str | None` gives a file's current text (the open buffer if there is one)."""
     payload = model_payload(tb)
-    key = content_key(EXPLAIN_VERSION, model, payload)
+    key = content_key(EXPLAIN_VERSION, llm.model, payload)
     if offline:
         return Explanation(offline_markdown(tb, root), key, "offline")
-    answer = cache.get("explain", key)
+    answer = llm.cache.get("explain", key)
     origin = "cache"
     if answer is None:
-        result = await ask_json(
-            provider, model=model, system=EXPLAIN_SYSTEM, user=payload, schema=EXPLAIN_SCHEMA,
-            max_tokens=3000,
-            timeout=timeout, feature="explain", check=validate_explanation, what="explanation")
+        result = await llm.ask_json(system=EXPLAIN_SYSTEM, user=payload, schema=EXPLAIN_SCHEMA, max_tokens=3000,
+                                    feature="explain", check=validate_explanation, what="explanation")
         answer, origin = result.value, "model"
-        cache.set("explain", key, answer)
+        llm.cache.set("explain", key, answer)
     fix = None
     target = patch_target(answer, tb, root)
     if target is not None and answer.get("patch"):

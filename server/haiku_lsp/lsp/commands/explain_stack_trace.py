@@ -32,10 +32,8 @@ async def explain_stack_trace(ls: HaikuLanguageServer, *args: Any) -> dict:
     async def work(reporter: Reporter) -> dict:
         resolved = resolve_frames(tb, root, ls.session.ignore_rules)
         reporter.report(f"Explaining {resolved.exc_type}")
-        session = ls.session
-        result = await explain(resolved, provider=session.provider, cache=session.cache,
-                               model=session.settings.fast_model, timeout=session.settings.action_timeout_s, root=root,
-                               offline=not session.provider.available, read_text=lambda p: read_text(ls, p))
+        result = await explain(resolved, ls.session.fast(), root=root, offline=not ls.session.provider.available,
+                               read_text=lambda p: read_text(ls, p))
         doc_uri = ls.write_doc(f"explain-{result.key[:12]}.md", result.markdown)
         await ls.open_doc(doc_uri)
         response = {"status": "ok", "document": doc_uri, "origin": result.origin}

@@ -32,8 +32,7 @@ async def fix_diagnostic(ls: HaikuLanguageServer, *args: Any) -> dict:
         offline = ls.session.offline_for(document.path)
         reporter.report("Asking Haiku for a fix" if not offline else "Trying ruff's own fix")
         proposal = await quickfix.propose_fix(
-            provider=ls.session.provider, cache=ls.session.cache, model=ls.session.settings.fast_model,
-            timeout=ls.session.settings.action_timeout_s, lines=lines, path=path, root=root,
+            ls.session.fast(), lines=lines, path=path, root=root,
             shown_path=ls.shown_path(document.path), diagnostic=diagnostic, offline=offline)
         if proposal is None:
             ls.show(f"Haiku: no checked fix for “{message}”" + (" offline" if offline else ""),

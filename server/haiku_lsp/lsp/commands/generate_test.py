@@ -39,8 +39,7 @@ async def generate_test(ls: HaikuLanguageServer, *args: Any) -> dict:
         from haiku_lsp.testgen import propose_test
 
         proposal = await propose_test(
-            provider=ls.session.provider, cache=ls.session.cache, model=ls.session.settings.fast_model,
-            timeout=ls.session.settings.action_timeout_s, root=root, path=path, source=document.source, line=line,
+            ls.session.fast(), root=root, path=path, source=document.source, line=line,
             offline=ls.session.offline_for(document.path), read_text=lambda p: read_text(ls, p),
             test_timeout=ls.session.settings.test_timeout_s, python=ls.session.test_python(),
             report=reporter.report)  # no `ignore`: the sandbox is local, it gets all files

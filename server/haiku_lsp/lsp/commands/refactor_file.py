@@ -47,11 +47,11 @@ async def refactor_file(ls: HaikuLanguageServer, *args: Any) -> dict:
             message = f"{phase} {done}/{total}" if total else phase
             reporter.report(message, int(100 * done / total) if total else None)
 
+        session = ls.session
         result = await run_refactor(
-            provider=ls.session.provider, cache=ls.session.cache, text=text, path=Path(document.path), root=root,
-            instruction=instruction, planner_model=ls.session.settings.planner_model,
-            worker_model=ls.session.settings.fast_model, timeout=ls.session.settings.action_timeout_s,
-            test_timeout=ls.session.settings.test_timeout_s, python=ls.session.test_python(), report=report)
+            session.planner(), session.fast(), text=text, path=Path(document.path), root=root,
+            instruction=instruction, test_timeout=session.settings.test_timeout_s, python=session.test_python(),
+            report=report)
         doc_uri = ls.write_doc(f"refactor-{Path(document.path).stem}.md", result.summary_markdown)
         await ls.open_doc(doc_uri)
         if result.new_text is None or result.new_text == text:
