@@ -12,14 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from haiku_lsp.completion.engine import CompletionEngine
+from haiku_lsp.completion import CompletionEngine
 from haiku_lsp.errors import ProviderError
-from haiku_lsp.hover.explainer import HoverExplainer
-from haiku_lsp.llm.access import ModelAccess
-from haiku_lsp.llm.accounting import Ledger
-from haiku_lsp.llm.anthropic import AnthropicProvider
-from haiku_lsp.llm.cache import Cache
-from haiku_lsp.llm.provider import Provider
+from haiku_lsp.hover import HoverExplainer
+from haiku_lsp.llm import AnthropicProvider, Cache, Ledger, ModelAccess, Provider
 from haiku_lsp.privacy import IgnoreRules
 from haiku_lsp.settings import Settings
 

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from lsprotocol import types
 
-from haiku_lsp.completion.engine import CompletionQuery
+from haiku_lsp.completion import CompletionQuery
 from haiku_lsp.errors import ProviderError
 from haiku_lsp.llm.accounting import Ledger, Usage
 from haiku_lsp.llm.anthropic import AnthropicProvider

@@ -5,6 +5,7 @@ jedi-resolved names) and shapes the answer (:mod:`haiku_lsp.completion.shaping`)
 latency-critical path: nothing here imports the other capabilities.
 """
 
-from haiku_lsp.completion.engine import CompletionEngine, CompletionQuery, EngineStats, Suggestion
+from haiku_lsp.completion.engine import CompletionEngine, EngineStats
+from haiku_lsp.completion.query import CompletionQuery, Suggestion
 
 __all__ = ["CompletionEngine", "CompletionQuery", "EngineStats", "Suggestion"]

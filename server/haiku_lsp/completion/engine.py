@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from haiku_lsp.completion.context import build_context, cursor_context
 from haiku_lsp.completion.names import NameContext
 from haiku_lsp.completion.prompts import PROMPT_VERSION, completion_request
+from haiku_lsp.completion.query import CompletionQuery, Suggestion
 from haiku_lsp.completion.shaping import CompletionShaper, CursorContext
 from haiku_lsp.completion.typed_ahead import Anchor, Shown, digest
 from haiku_lsp.errors import Abandoned, IncompleteAnswer, ProviderError, ProviderTimeout
@@ -38,31 +39,6 @@ from haiku_lsp.settings import Settings
 log = logging.getLogger(__name__)
 
 CANCEL_GRACE_S = 0.03  # a request following a cancel within this time may reuse the stream
-
-
-@dataclass(frozen=True)
-class CompletionQuery:
-    uri: str
-    lines: list[str]  # the document's lines without line endings
-    line: int  # cursor, code points
-    col: int
-    invoked: bool  # triggerKind 1: no debounce, alternatives welcome
-    path: str | None = None
-    root: str | None = None
-    language: str = "python"
-    version: int | None = None
-
-    def before(self) -> str:
-        return "\n".join([*self.lines[: self.line], self.lines[self.line][: self.col]])
-
-    def after(self) -> str:
-        return "\n".join([self.lines[self.line][self.col :], *self.lines[self.line + 1 :]])
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    text: str
-    source: str  # model | cache | typed-ahead | in-flight | offline
 
 
 @dataclass

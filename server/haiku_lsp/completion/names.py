@@ -18,7 +18,7 @@ from haiku_lsp.completion.context import names_near, resolve_names, select_snipp
 from haiku_lsp.privacy import IgnoreRules
 
 if TYPE_CHECKING:
-    from haiku_lsp.completion.engine import CompletionQuery
+    from haiku_lsp.completion.query import CompletionQuery
 
 log = logging.getLogger(__name__)
 
