@@ -90,7 +90,8 @@ LINE_CASES = [
     ("first line empty after opener", ctx_of("def f(x):"), "\n    return x", None),
     ("repeat of line above", ctx_of("    x = ", before="    x = compute(a)"), "compute(a)", None),
     ("prose", ctx_of("    x = "), "I need to see more of the file.", None),
-    ("prose here is", ctx_of("    x = "), "Here is the completion:\n```python\nx = 1\n```", None),
+    ("prose line before the code is skipped", ctx_of("    x = "), "Here is the completion:\n```python\nx = 1\n```",
+     "1"),
     ("comment text is not prose", ctx_of("    # The"), " function returns the total of the items.",
      " function returns the total of the items."),
     ("string text is not prose", ctx_of('    msg = "'), 'The value is too large for the buffer"',
@@ -128,7 +129,8 @@ def test_line_mode(ctx: CursorContext, answer: str, expected: str | None) -> Non
         (ctx_of("    total = "), "    total = ", "prefix"),
         (ctx_of("def f(x):"), "\n    return x", "eol"),
         (ctx_of("    x = "), "y" * 401, "long_line"),
-        (ctx_of("    "), "Let me think about this.\nreturn 1", "prose"),
+        (ctx_of("    "), "Let me think about this.\nThe function needs more context.\nI would return one.\nreturn 1",
+         "prose"),
         (ctx_of("    ", before="def f(x):\n    y = x + 1"), "y = x + 1\nreturn y", "repeat"),
         (ctx_of("    ", after="    return y"), "return y", "suffix"),
     ],
@@ -162,9 +164,11 @@ def test_kept_answer_has_no_drop_reason() -> None:
         "Unfortunately there is not enough context to complete this.",
     ],
 )
-def test_prose_is_dropped_in_both_modes(line: str) -> None:
+def test_prose_is_dropped_in_both_modes_and_skipped_before_code(line: str) -> None:
     assert shape(ctx_of("    x = "), line) is None
-    assert shape(ctx_of("    "), line + "\nreturn 1") is None
+    assert shape(ctx_of("    "), line) is None
+    assert shape(ctx_of("    "), line + "\nreturn 1") == "return 1"  # an introduction never eats the code
+    assert shape(ctx_of("    "), line + "\n\n```python\nreturn 1\n```") == "return 1"
 
 
 @pytest.mark.parametrize(
@@ -192,11 +196,12 @@ def test_code_is_not_prose(line: str) -> None:
 
 BLOCK_CASES = [
     (
-        "function body after docstring",
+        "a compound first statement goes on in the same suite (the whole body, not the first if)",
         ctx_of("    ", before=FUNC),
         "if shape.kind == 'circle':\n        return math.pi * shape.r ** 2 * scale\n\n"
         "    return shape.w * shape.h * scale\n\n\ndef perimeter(shape):\n    pass\n",
-        "if shape.kind == 'circle':\n        return math.pi * shape.r ** 2 * scale",
+        "if shape.kind == 'circle':\n        return math.pi * shape.r ** 2 * scale\n\n"
+        "    return shape.w * shape.h * scale",
     ),
     (
         "simple first line runs to the end of the body",
@@ -215,13 +220,13 @@ BLOCK_CASES = [
         "deeper restated indentation keeps the extra",
         ctx_of("    ", before="def f(x):\n    if x:"),
         "        return 1\n    return 2\n",
-        "    return 1",
+        "    return 1\n    return 2",
     ),
     (
         "dedented compound block",
         ctx_of("    ", before="def total(xs):\n    acc = 0"),
         "for x in xs:\n    acc += x\nreturn acc\n",
-        "for x in xs:\n        acc += x",
+        "for x in xs:\n        acc += x\n    return acc",
     ),
     (
         "dedented simple block",
@@ -252,13 +257,14 @@ BLOCK_CASES = [
         ctx_of("    ", before="def f(x):"),
         "try:\n        y = 1 / x\n    except ZeroDivisionError:\n        y = 0\n    else:\n        y += 1\n"
         "    return y\n",
-        "try:\n        y = 1 / x\n    except ZeroDivisionError:\n        y = 0\n    else:\n        y += 1",
+        "try:\n        y = 1 / x\n    except ZeroDivisionError:\n        y = 0\n    else:\n        y += 1\n"
+        "    return y",
     ),
     (
-        "name starting with else is not a continuation",
-        ctx_of("    ", before="def f(x):"),
-        "if x:\n        y = 1\n    elsewhere = 2\n",
-        "if x:\n        y = 1",
+        "a span that closes a suite goes on where the code after the hole is",
+        ctx_of("        ", before="def f(xs):\n    for x in xs:", after="    return total"),
+        "if x > 0:\n            total += x\n    total *= 2\nprint(total)\n",
+        "if x > 0:\n            total += x\n    total *= 2",
     ),
     (
         "module level simple statements stop at blank + statement",
@@ -392,18 +398,21 @@ BOUNDARY_CASES = [
     (ctx_of("    total = "), "sum(xs)</COMPLETION>more", "sum(xs)</COMPLETION>"),
     (ctx_of("    total = "), "sum(xs)", None),
     (ctx_of("    ", before="def f():"), "a = 1\n\n    return a\n\ndef g():\n", "a = 1\n\n    return a\n\nd"),
-    (ctx_of("    ", before="def f():"), "if a:\n        b()\n    c()\n", "if a:\n        b()\n    c"),
-    (ctx_of("    ", before="def f():"), "if a:\n        b()\n    else:\n        c()\n    d()\n",
-     "if a:\n        b()\n    else:\n        c()\n    d"),
-    (ctx_of("    ", before="def f():"), "if a:\n        b()\n    elsewhere = 1\n",
-     "if a:\n        b()\n    elsew"),
+    (ctx_of("    ", before="def f():"), "if a:\n        b()\n    c()\n", None),  # the model decides where it ends
+    (ctx_of("        ", before="def f():\n    if a:", after="    return 1"), "b()\n        c()\nreturn 2\n",
+     None),  # left of the code after the hole: read on, the cut is decided by a parse once the answer ends
+    (ctx_of("        ", before="if a:"), "b()\ndef g():\n    pass\n", "b()\ndef "),  # nothing after the hole:
+    # a new top-level statement ends the block at once
+    (ctx_of("    ", before="def f():"), "if a:\n        b()\n    ```\n", "if a:\n        b()\n    `"),
     (ctx_of("", before="x = 1"), "y = 2\nz = 3\n\nw = 4\n", "y = 2\nz = 3\n\nw"),
     (ctx_of("    ", before="def f():"), "a = 1\n```\n", "a = 1\n`"),
     (ctx_of("    ", before="def f():", after="    return a"), "a = 1\n    return a\n",
      "a = 1\n    return a\n"),
     (ctx_of("    ", before="def f():"), "a = 1\n    b = 2\n", None),
     (ctx_of("    ", before="def f():"), "x()\n    x()\n    x()\n", "x()\n    x()\n    x()\n"),
-    (ctx_of("    "), "Here is the code:\nx = 1\n", "Here is the code:\n"),
+    (ctx_of("    "), "Here is the code:\nx = 1\n", None),  # an introduction is skipped, the code kept
+    (ctx_of("    "), "Here is the code:\nLet me reconsider.\nThis completes the loop.\nx = 1\n",
+     "Here is the code:\nLet me reconsider.\nThis completes the loop.\n"),  # all explanation: dropped
     (ctx_of("    x = "), "y" * 500, "y" * (400 + len("</COMPLETION>") + 1)),
 ]
 
@@ -843,13 +852,50 @@ def test_perfect_model_reproduces_the_block(hole, restate: bool, seed: int) -> N
     stopped_at = check_stream(ctx, answer, expected, seed)
     rebuilt = lines[:row] + (indent + expected).split("\n") + lines[end:]
     assert rebuilt == lines
-    if following.strip():  # stops on the first code line after the block, by the end of that line
-        first = len(expected) + len(indent if restate else "") + following.index(following.strip()[0])
-        line_end = answer.find("\n", first)
+    first = len(expected) + len(indent if restate else "") + (following.index(following.strip()[0])
+                                                              if following.strip() else 0)
+    line_end = answer.find("\n", first)
+    if following.strip() and line_end >= 0:
+        # Stops on the first code line after the block (the copy of the code after the hole, or a line
+        # left of it), by the end of that line.
         assert stopped_at is not None
-        assert first < stopped_at <= (len(answer) if line_end < 0 else line_end + 1)
-    else:
-        assert stopped_at is None
+        assert first < stopped_at <= line_end + 1
+    elif not following.strip():
+        assert stopped_at is None  # the model decides where the block ends
+
+
+@st.composite
+def spans(draw):
+    """A hole from a statement start to a later one, as many statements as the model wrote, possibly
+    closing suites: it may go back left as far as the code after the hole (not further)."""
+    lines = draw(st.sampled_from(SOURCES))
+    starts = sorted(statement_rows(lines)[0])
+    rows = [i for i in starts if lines[i].strip() and indent_of(lines[i]) > 0]
+    row = draw(st.sampled_from(rows))
+    later = [i for i in starts if i > row and lines[i].strip()]
+    assume(later)
+    end = draw(st.sampled_from(later[:12]))
+    while end > row + 1 and not lines[end - 1].strip():
+        end -= 1
+    hole = lines[row:end]
+    floor = indent_of(lines[end]) if end < len(lines) else 1
+    assume(all(indent_of(x) >= min(floor, indent_of(lines[row])) for x in hole if x.strip()))
+    assume(floor <= indent_of(lines[row]) and (end < len(lines) or floor > 0))
+    return lines, row, end
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hole=spans(), echo=st.booleans(), seed=st.integers(0, 2**16))
+def test_a_perfect_span_survives_across_dedents(hole, echo: bool, seed: int) -> None:
+    """The model answers exactly the code of the hole (several statements, ending suites), then stops
+    or goes on to copy the code after the hole: the hole comes out intact."""
+    lines, row, end = hole
+    assume(lines[row].strip() != prev_nonblank(lines, row))
+    indent = lines[row][: indent_of(lines[row])]
+    expected = "\n".join([lines[row][len(indent):], *lines[row + 1 : end]])
+    ctx = CursorContext(indent, "", tuple(lines[:row]), tuple(lines[end:]), max_lines=1000)
+    answer = expected + ("".join("\n" + x for x in lines[end : end + 3]) if echo else "")
+    check_stream(ctx, answer, expected, seed)
 
 
 def test_every_hole_in_the_sources() -> None:

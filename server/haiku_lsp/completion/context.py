@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from haiku_lsp.completion.shaping import CursorContext
+from haiku_lsp.completion.shaping import ANCHOR_RE, CursorContext
 from haiku_lsp.privacy import IgnoreRules, redact
 from haiku_lsp.python import relative_to_root, trim_parser_cache
 
@@ -82,12 +82,21 @@ def windows(lines: list[str], line: int, col: int, max_prefix_tokens: int,
     return "".join(reversed(prefix_parts)), "".join(suffix_parts)
 
 
+CURSOR_LINES = 40  # lines around the cursor the shaper sees ...
+ANCHOR_REACH = 200  # ... reaching further back, to a def/class line, for the lexical state at the cursor
+
+
 def cursor_context(lines: list[str], line: int, col: int, max_lines: int) -> CursorContext:
     current = lines[line] if line < len(lines) else ""
+    # The lexical state at the cursor (inside a string? brackets?) is read from a def/class line: a window
+    # starting inside a long docstring would read its closing quotes as an opening.
+    start, floor = max(0, line - CURSOR_LINES), max(0, line - ANCHOR_REACH)
+    while start > floor and not ANCHOR_RE.match(lines[start]):
+        start -= 1
     return CursorContext(
         line_prefix=current[:col],
         line_suffix=current[col:],
-        lines_before=tuple(lines[max(0, line - 40) : line]),
+        lines_before=tuple(lines[start:line]),
         lines_after=tuple(lines[line + 1 : line + 41]),
         max_lines=max_lines,
     )

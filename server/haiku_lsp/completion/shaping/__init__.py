@@ -3,6 +3,7 @@ I/O): a `CompletionShaper` is fed the stream, says when enough has arrived, and 
 `CursorContext` or drops it; `shape` does it for a whole answer at once.
 """
 
+from haiku_lsp.completion.shaping.filters import ANCHOR_RE
 from haiku_lsp.completion.shaping.shaper import CompletionShaper, CursorContext, shape
 
-__all__ = ["CompletionShaper", "CursorContext", "shape"]
+__all__ = ["ANCHOR_RE", "CompletionShaper", "CursorContext", "shape"]

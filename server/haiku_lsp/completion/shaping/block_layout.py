@@ -6,8 +6,9 @@ Used by :class:`haiku_lsp.completion.shaping.shaper.CompletionShaper` once the f
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from haiku_lsp.completion.shaping.filters import (
-    CONTINUATION_KEYWORDS,
     HOLE_RE,
     LexState,
     leading_identifier,
@@ -16,7 +17,7 @@ from haiku_lsp.completion.shaping.filters import (
     scan_line,
 )
 
-STOP, KEEP, WAIT = "stop", "keep", "wait"
+STOP, KEEP, WAIT, BELOW = "stop", "keep", "wait", "below"
 
 
 def fit_first(prefix: str, line: str) -> tuple[str, int, str | None]:
@@ -39,13 +40,20 @@ def fit_first(prefix: str, line: str) -> tuple[str, int, str | None]:
 class BlockLayout:
     """A block-mode answer from its first line on, and the rules that end the block.
 
-    A block ends at the first statement left of its first line; when that first line is a compound
-    statement header (ends with ":"), at the next statement at or left of it (else/elif/except/finally
-    continue it); at module level, at a blank line followed by a new statement. Also at a closing fence
-    or tag, an explanation in prose, a copy of the line after the hole (*target*), a repeated line
-    cycle, or *max_lines*."""
+    The model's lines are taken until the model stops, except that the block ends
+    - where the enclosing suite ends in a way the code after the hole does not need: a statement left of
+      the first line's column is kept only while it is not left of the code after the hole (*target*:
+      the hole may close a suite and go on in the outer one, as the code after it does); with nothing
+      after the hole, a statement back at module level ends a block that started inside a definition.
+      Further left, the block is cut there unless *fits* (the code around the hole parses with the text
+      inserted) says the whole answer, as the model ended it, fits: the hole's last lines may open the
+      suite the code after it belongs to;
+    - at module level, at a blank line followed by a new top-level statement;
+    - at a closing fence or tag, an explanation in prose, a copy of the line after the hole, a repeated
+      line cycle, or *max_lines*."""
 
-    def __init__(self, prefix: str, first_line: str, cursor: LexState, target: str | None, max_lines: int):
+    def __init__(self, prefix: str, first_line: str, cursor: LexState, target: str | None, max_lines: int,
+                 fits: Callable[[str], bool | None] | None = None):
         self.prefix = prefix
         self.first, self.indent, self.shift = fit_first(prefix, first_line)
         self.rest: list[str] = []  # following lines as the model sent them
@@ -55,6 +63,12 @@ class BlockLayout:
         self._seen = [prefix + self.first]  # lines as they would appear in the file
         self._lex = LexState()  # lexical state at the start of the next line
         self._opens: bool | None = None  # first statement ends with ":" (None until its last line)
+        # The lowest column the block may go back to: the code after the hole's, else (end of a
+        # definition's body) anything but module level.
+        self._floor = len(target) - len(target.lstrip(" \t")) if target is not None else min(self.indent, 1)
+        self._fits = fits
+        self._cut: int | None = None  # lines of `rest` before the first statement left of the floor
+        self._final: str | None = None
         self._blank_run = 0  # blank lines since the last non-blank one
         self._advance_lex(self.first, cursor)
 
@@ -64,9 +78,23 @@ class BlockLayout:
         return (self.prefix + self.first).rstrip() == self._target
 
     def render(self, held: int = 0) -> str:
-        """The insertion text, without the last *held* lines."""
+        """The insertion text, without the last *held* lines (and, while undecided, not past a cut)."""
+        end = len(self.rest) - held
+        if self._cut is not None:
+            end = min(end, self._cut)
+        return self._text(end)
+
+    def final(self) -> str:
+        """The insertion text once the answer has ended: past the cut only when that is what parses."""
+        if self._final is None:
+            self._final = self._text(len(self.rest))
+            if self._cut is not None and not (self._fits is not None and self._fits(self._final)):
+                self._final = self._text(self._cut)
+        return self._final
+
+    def _text(self, end: int) -> str:
         shift = self.shift or ""
-        kept = self.rest[: len(self.rest) - held]
+        kept = self.rest[:end]
         lines = [self.first, *((shift + x) if x.strip() else x for x in kept)]
         while len(lines) > 1 and not lines[-1].strip():
             lines.pop()
@@ -91,6 +119,8 @@ class BlockLayout:
         verdict, shift = self.judge(raw, True)
         if verdict == STOP:
             return True
+        if verdict == BELOW and self._cut is None:
+            self._cut = len(self.rest)
         line = HOLE_RE.sub("", raw)
         self.shift = shift
         file_line = (shift or "") + line if line.strip() else line
@@ -118,6 +148,8 @@ class BlockLayout:
             return (KEEP if complete else WAIT), shift
         if self._lex.quote:
             return KEEP, shift  # inside a string indentation means nothing
+        if body.startswith("```"):
+            return STOP, shift  # a closing fence, also inside brackets (never Python outside a string)
         if not self._lex.at_statement_start:
             if shift is None:
                 shift = self._continuation_shift(ws, body)
@@ -133,18 +165,13 @@ class BlockLayout:
         indent = len(shift) + len(ws)
         if shift and not ws and self._blank_run >= 2:
             return STOP, shift  # a block relative to the cursor cannot dedent: two blank lines end it
-        if self._opens:  # one compound statement: ends at the next line at or left of its header
-            if indent < self.indent:
-                return STOP, shift
-            if indent == self.indent:
-                word, ended = leading_identifier(body)
-                if not (ended or complete) and any(k.startswith(word) for k in CONTINUATION_KEYWORDS):
-                    return WAIT, shift
-                return (KEEP if word in CONTINUATION_KEYWORDS else STOP), shift
-            return KEEP, shift
+        if indent < self.indent:  # the suite of the first line ended: go on only where the code after does
+            if indent >= self._floor:
+                return KEEP, shift
+            return (BELOW if self._fits is not None and self._target is not None else STOP), shift
         if self.indent:
-            return (STOP if indent < self.indent else KEEP), shift
-        # Module level: simple statements run on until a blank line and a new top-level statement.
+            return KEEP, shift
+        # Module level: statements run on until a blank line and a new top-level statement.
         return (STOP if indent == 0 and self._blank_run else KEEP), shift
 
     def _advance_lex(self, line: str, state: LexState) -> None:

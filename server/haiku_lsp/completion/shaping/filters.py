@@ -25,7 +25,7 @@ _WORD_RE = re.compile(r"[^\W\d]\w*")
 _TRAILING_WORD_RE = re.compile(r"[^\W\d]\w*$")
 _SPECIAL_RE = re.compile(r"[#'\"()\[\]{}\\]")
 _STRING_END_RE = {q: re.compile(r"\\.|" + re.escape(q), re.DOTALL) for q in ('"""', "'''", '"', "'")}
-_ANCHOR_RE = re.compile(r"\s*(?:async\s+def|def|class)\s+\w")
+ANCHOR_RE = re.compile(r"\s*(?:async\s+def|def|class)\s+\w")  # a line surely outside any string
 _TOPLEVEL_RE = re.compile(r"[A-Za-z_@]")
 
 PYTHON_NAMES = frozenset(
@@ -107,7 +107,7 @@ def carried_state(lines_before: tuple[str, ...] | list[str]) -> LexState:
     Scans from the nearest ``def``/``class`` line (else the nearest column-0 statement) so it stays cheap
     and starts from a point that is almost surely outside any string."""
     rows = range(len(lines_before) - 1, -1, -1)
-    start = next((k for k in rows if _ANCHOR_RE.match(lines_before[k])), None)
+    start = next((k for k in rows if ANCHOR_RE.match(lines_before[k])), None)
     if start is None:
         start = next((k for k in rows if _TOPLEVEL_RE.match(lines_before[k])), 0)
     state = LexState()

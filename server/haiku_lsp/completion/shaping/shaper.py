@@ -19,6 +19,8 @@ Guarantees callers may rely on:
 
 from __future__ import annotations
 
+import ast
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -60,6 +62,8 @@ class CursorContext:
 
 
 _UNSET = object()
+_TOP_LEVEL_START = re.compile(r"[A-Za-z_@]")  # a statement at column 0
+MAX_PROSE_LINES = 2  # prose lines skipped before the code; more and the answer is an explanation
 
 
 class CompletionShaper:
@@ -77,6 +81,7 @@ class CompletionShaper:
         self._block: BlockLayout | None = None  # block mode, from the first line on
         self._done = False
         self._drop: str | None = None
+        self._prose = 0  # prose lines skipped before the first line of code ("Here is the code:")
         self._result: object = _UNSET
 
     # --- public API ----------------------------------------------------------------------------------
@@ -137,9 +142,9 @@ class CompletionShaper:
         result: str | None = None
         if self._drop is None:
             if self._first is None:
-                self._drop = "blank"
+                self._drop = "prose" if self._prose else "blank"
             else:
-                result = self._block.render() if self._block else self._first
+                result = self._block.final() if self._block else self._first
                 if not result.strip():
                     result, self._drop = None, "blank"
         self._result = result
@@ -191,11 +196,15 @@ class CompletionShaper:
         if SCAFFOLD_LINE_RE.fullmatch(stripped) or (not stripped and line.strip()):
             return
         if not stripped:
-            if self._single:
+            if self._single and not self._prose:
                 self._stop("eol")  # the answer starts a new line: nothing to add on this one
             return
         if not self._in_text and looks_like_prose(clean):
-            self._stop("prose")
+            # An introduction before the code is skipped, never the code after it; an answer that is
+            # all prose is dropped.
+            self._prose += 1
+            if self._prose > MAX_PROSE_LINES:
+                self._stop("prose")
         elif self._single:
             fitted, reason = self._fit_line(clean)
             self._first = fitted
@@ -270,6 +279,8 @@ class CompletionShaper:
         stripped = clean.strip()
         if not stripped or stripped[0] in "`<" or (not self._in_text and looks_like_prose(clean)):
             return ""
+        if not self._in_text and stripped[0].isupper():
+            return ""  # may be an introduction in prose ("Here is ..."), which is skipped: wait for the line
         if self._single:
             text, reason = self._fit_line(clean, preview=True)
             return "" if reason else text
@@ -277,17 +288,44 @@ class CompletionShaper:
 
     # --- block mode ----------------------------------------------------------------------------------
 
+    def _fits(self, insertion: str) -> bool | None:
+        """Does the code around the cursor parse with *insertion* at the cursor? None: cannot tell."""
+        bounds = _excerpt_bounds(self.ctx)
+        if bounds is None:
+            return None
+        ctx = self.ctx
+        text = "\n".join([*ctx.lines_before[bounds[0]:], ctx.line_prefix + insertion + ctx.line_suffix,
+                          *ctx.lines_after[: bounds[1]]])
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError):
+            return False
+        return True
+
     def _start_block(self, line: str) -> None:
         if self._prev_line and line.strip() == self._prev_line:
             self._stop("repeat")
             return
         ctx = self.ctx
-        self._block = BlockLayout(ctx.line_prefix, line, self._cursor.state, self._target, ctx.max_lines)
+        self._block = BlockLayout(ctx.line_prefix, line, self._cursor.state, self._target, ctx.max_lines,
+                                  self._fits)
         self._first = self._block.first
         if self._block.copies_target:
             self._stop("suffix")
         elif ctx.max_lines <= 1:
             self._stop()
+
+
+def _excerpt_bounds(ctx: CursorContext) -> tuple[int, int] | None:
+    """The lines before and after the cursor line that hold whole top-level statements (so that, with the
+    insertion, they parse on their own): from the last line starting at column 0 above, to the first one
+    below; None when there is none above."""
+    before = next((k for k in range(len(ctx.lines_before) - 1, -1, -1) if _TOP_LEVEL_START.match(ctx.lines_before[k])),
+                  None)
+    if before is None:
+        return None
+    after = next((k for k, x in enumerate(ctx.lines_after) if _TOP_LEVEL_START.match(x)), len(ctx.lines_after))
+    return before, after
 
 
 def _strip_partial_tag(text: str, shortest: int = 2, tags: tuple[str, ...] = (CLOSE_TAG,)) -> str:
