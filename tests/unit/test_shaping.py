@@ -379,6 +379,17 @@ def test_block_mode(ctx: CursorContext, answer: str, expected: str | None) -> No
     assert char_stream(ctx, answer)[0] == expected
 
 
+def test_a_line_equal_to_the_code_after_the_hole_is_kept_when_the_answer_goes_on_differently() -> None:
+    ctx = ctx_of("            ", before="def f(s):\n    for c in s:\n        if c == '(':",
+                 after="            out.append(c)\n\n            if depth == 0:\n                done()")
+    answer = "depth += 1\n            out.append(c)\n        elif c == ')':\n            depth -= 1"
+    assert shape(ctx, answer) == answer  # the second line equals the one after the hole: not a copy
+    assert char_stream(ctx, answer)[0] == answer
+    copied = answer + "\n            out.append(c)\n\n            if depth == 0:\n                done()\n"
+    assert shape(ctx, copied) == answer  # the code after the hole copied line for line: cut before it
+    assert shape(ctx, "depth += 1\n            out.append(c)") == "depth += 1"  # ends on one copied line
+
+
 def test_runaway_line_in_block_drops_answer() -> None:
     ctx = ctx_of("    ", before="def f():")
     assert shape(ctx, "x = [\n" + "1, " * 200 + "\n") is None
@@ -852,14 +863,15 @@ def test_perfect_model_reproduces_the_block(hole, restate: bool, seed: int) -> N
     stopped_at = check_stream(ctx, answer, expected, seed)
     rebuilt = lines[:row] + (indent + expected).split("\n") + lines[end:]
     assert rebuilt == lines
-    first = len(expected) + len(indent if restate else "") + (following.index(following.strip()[0])
-                                                              if following.strip() else 0)
-    line_end = answer.find("\n", first)
-    if following.strip() and line_end >= 0:
-        # Stops on the first code line after the block (the copy of the code after the hole, or a line
-        # left of it), by the end of that line.
+    # A copy of the code after the hole is recognised by its first two non-blank lines (one, when the
+    # code after the hole has only one): the answer stops by the end of the second.
+    need = min(2, sum(1 for x in lines[end:] if x.strip()))
+    base = len(expected) + len(indent if restate else "")
+    ends = [base + m for m, ch in enumerate(following)
+            if ch == "\n" and m > 0 and following[:m].split("\n")[-1].strip()]
+    if need and len(ends) >= need:
         assert stopped_at is not None
-        assert first < stopped_at <= line_end + 1
+        assert stopped_at <= ends[need - 1] + 1
     elif not following.strip():
         assert stopped_at is None  # the model decides where the block ends
 

@@ -18,6 +18,7 @@ from haiku_lsp.completion.shaping.filters import (
 )
 
 STOP, KEEP, WAIT, BELOW = "stop", "keep", "wait", "below"
+ECHO_LINES = 2  # lines of the code after the hole an answer must copy to be read as copying it
 
 
 def fit_first(prefix: str, line: str) -> tuple[str, int, str | None]:
@@ -49,16 +50,21 @@ class BlockLayout:
       inserted) says the whole answer, as the model ended it, fits: the hole's last lines may open the
       suite the code after it belongs to;
     - at module level, at a blank line followed by a new top-level statement;
-    - at a closing fence or tag, an explanation in prose, a copy of the line after the hole, a repeated
-      line cycle, or *max_lines*."""
+    - at a closing fence or tag, an explanation in prose, a copy of the code after the hole (*after*, its
+      first non-blank lines: a line equal to the first is held back until the next one shows whether the
+      model is copying the code that follows or only wrote an equal line), a repeated line cycle, or
+      *max_lines*."""
 
-    def __init__(self, prefix: str, first_line: str, cursor: LexState, target: str | None, max_lines: int,
+    def __init__(self, prefix: str, first_line: str, cursor: LexState, after: tuple[str, ...], max_lines: int,
                  fits: Callable[[str], bool | None] | None = None):
+        target = after[0] if after else None
         self.prefix = prefix
         self.first, self.indent, self.shift = fit_first(prefix, first_line)
         self.rest: list[str] = []  # following lines as the model sent them
         self._cursor = cursor  # lexical state at the cursor
         self._target = target
+        self._after = after[:ECHO_LINES]
+        self._held: list[str] = []  # lines equal to the code after the hole, not yet known to be a copy
         self._max_lines = max_lines
         self._seen = [prefix + self.first]  # lines as they would appear in the file
         self._lex = LexState()  # lexical state at the start of the next line
@@ -113,9 +119,11 @@ class BlockLayout:
             held = max(held, run)
         return self.render(min(held, len(self.rest)))
 
-    def add(self, raw: str) -> bool:
+    def add(self, raw: str, echo_check: bool = True) -> bool:
         """Add a complete line; True when the block is finished (the line is then left out if it is past
         the end)."""
+        if self._held:
+            return self._add_while_holding(raw)
         verdict, shift = self.judge(raw, True)
         if verdict == STOP:
             return True
@@ -124,8 +132,11 @@ class BlockLayout:
         line = HOLE_RE.sub("", raw)
         self.shift = shift
         file_line = (shift or "") + line if line.strip() else line
-        if line.strip() and shift is not None and file_line.rstrip() == self._target:
-            return True  # the model went on to copy the code that follows the hole
+        if echo_check and line.strip() and shift is not None and file_line.rstrip() == self._target:
+            if len(self._after) < 2:
+                return True  # the model went on to copy the code that follows the hole
+            self._held = [raw]
+            return False
         self._advance_lex(line, self._lex)
         self.rest.append(line)
         self._seen.append(file_line)
@@ -135,6 +146,23 @@ class BlockLayout:
             del self.rest[len(self.rest) - 2 * period :]
             return True
         return 1 + len(self.rest) >= self._max_lines
+
+    def _add_while_holding(self, raw: str) -> bool:
+        line = HOLE_RE.sub("", raw)
+        if not line.strip():
+            self._held.append(raw)
+            return False
+        copied = sum(1 for x in self._held if x.strip())
+        if copied < len(self._after) and ((self.shift or "") + line).rstrip() == self._after[copied]:
+            if copied + 1 >= len(self._after):
+                return True  # the code after the hole, copied line for line: the hole ended before it
+            self._held.append(raw)
+            return False
+        held, self._held = self._held, []  # not a copy: the held lines are the model's own
+        for k, x in enumerate(held):
+            if self.add(x, echo_check=k > 0):
+                return True
+        return self.add(raw)
 
     def judge(self, raw: str, complete: bool) -> tuple[str, str | None]:
         """Does *raw* (a line after the first, possibly incomplete) end the block? -> (verdict, shift).

@@ -241,6 +241,11 @@ class CompletionShaper:
         return next((x.rstrip() for x in self.ctx.lines_after if x.strip()), None)
 
     @cached_property
+    def _after(self) -> tuple[str, ...]:
+        """The first non-blank lines after the cursor line (for telling a copy of them from new code)."""
+        return tuple(x.rstrip() for x in self.ctx.lines_after if x.strip())[:4]
+
+    @cached_property
     def _known(self) -> set[str]:
         ctx = self.ctx
         return words("\n".join((*ctx.lines_before, *ctx.lines_after, ctx.line_suffix)))
@@ -307,7 +312,7 @@ class CompletionShaper:
             self._stop("repeat")
             return
         ctx = self.ctx
-        self._block = BlockLayout(ctx.line_prefix, line, self._cursor.state, self._target, ctx.max_lines,
+        self._block = BlockLayout(ctx.line_prefix, line, self._cursor.state, self._after, ctx.max_lines,
                                   self._fits)
         self._first = self._block.first
         if self._block.copies_target:
