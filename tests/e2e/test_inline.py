@@ -341,3 +341,18 @@ async def test_useless_answers_are_dropped(start_session, fake_anthropic, answer
     s = await start_session()
     uri = s.open("geo.py", text)
     assert items_of(await s.inline(uri, types.Position(line=5, character=4))) == []
+
+
+async def test_after_a_line_is_accepted_the_next_lines_are_offered_not_thrown_away(start_session, fake_anthropic):
+    # The editor asks again at the end of the line a suggestion just completed: the model's answer that
+    # goes on to the next line is offered (a line break, then the line), in one call.
+    text = SAMPLE.replace("return math.sq", "dist = math.sqrt(dx * dx + dy * dy)")
+    fake_anthropic.script(Reply(text="\n    return dist\n\n\ndef other():\n    pass"))
+    s = await start_session()
+    uri = s.open("geo.py", text)
+    items = items_of(await s.inline(uri, end_of(text, "dy * dy)")))
+    assert [text_of(i) for i in items] == ["\n    return dist"]
+    assert apply_item(text, items[0]).splitlines()[7:9] == ["    dist = math.sqrt(dx * dx + dy * dy)",
+                                                            "    return dist"]
+    [req] = fake_anthropic.message_requests
+    assert "next line" in req.messages[0]["content"]  # the model is told it may go on below

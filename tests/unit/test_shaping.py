@@ -87,7 +87,8 @@ LINE_CASES = [
     ("cut at first newline", ctx_of("    total = "), "sum(xs)\n    return total\n", "sum(xs)"),
     ("next line copied", ctx_of("    total = ", after="    return total"), "sum(xs)\n    return total",
      "sum(xs)"),
-    ("first line empty after opener", ctx_of("def f(x):"), "\n    return x", None),
+    ("at the end of a line, the next line is offered", ctx_of("def f(x):"), "\n    return x", "\n    return x"),
+    ("first line empty with code after the cursor", ctx_of("    x = ", " # note"), "\nfoo()", None),
     ("repeat of line above", ctx_of("    x = ", before="    x = compute(a)"), "compute(a)", None),
     ("prose", ctx_of("    x = "), "I need to see more of the file.", None),
     ("prose line before the code is skipped", ctx_of("    x = "), "Here is the completion:\n```python\nx = 1\n```",
@@ -127,7 +128,7 @@ def test_line_mode(ctx: CursorContext, answer: str, expected: str | None) -> Non
         (ctx_of("    x = ", before="    x = compute(a)"), "compute(a)", "repeat"),
         (ctx_of("    print(x", ")"), ")", "suffix"),
         (ctx_of("    total = "), "    total = ", "prefix"),
-        (ctx_of("def f(x):"), "\n    return x", "eol"),
+        (ctx_of("    x = ", " # note"), "\nfoo()", "eol"),
         (ctx_of("    x = "), "y" * 401, "long_line"),
         (ctx_of("    "), "Let me think about this.\nThe function needs more context.\nI would return one.\nreturn 1",
          "prose"),
@@ -377,6 +378,25 @@ BLOCK_CASES = [
 def test_block_mode(ctx: CursorContext, answer: str, expected: str | None) -> None:
     assert shape(ctx, answer) == expected
     assert char_stream(ctx, answer)[0] == expected
+
+
+def test_at_the_end_of_a_line_the_next_lines_are_offered_after_a_line_break() -> None:
+    """After a suggestion that ends its line is accepted, the next request sits at the end of that line:
+    an answer going on below it is offered (not thrown away), as a block that ends as blocks do."""
+    ctx = ctx_of("    total = sum(xs)", before="def f(xs):", after="\n\ndef g():\n    pass")
+    assert shape(ctx, "\n    return total\n\n\ndef g():\n") == "\n    return total"
+    assert shape(ctx, "\n\n    return total") == "\n\n    return total"  # a blank line first
+    assert shape(ctx, "\n    total = sum(xs)\n") is None  # the same line again: a repeat
+    assert shape(ctx, "  # the sum") == "  # the sum"  # the line itself is still completed first
+    assert shape(ctx, "") is None
+
+
+def test_a_repeat_of_the_line_above_is_the_whole_line_indentation_included() -> None:
+    before = "def f(x):\n    if x:\n        return None"
+    assert shape(ctx_of("    ", before=before), "return None") == "return None"  # the function's own return
+    assert shape(ctx_of("    return", before=before), " None") == " None"
+    assert shape(ctx_of("        ", before=before), "return None") is None  # the same line again
+    assert shape(ctx_of("        return", before=before), " None") is None
 
 
 def test_a_line_equal_to_the_code_after_the_hole_is_kept_when_the_answer_goes_on_differently() -> None:
@@ -837,6 +857,7 @@ def test_perfect_model_reproduces_the_line(hole, restate: bool, seed: int) -> No
     lines, row, col, more = hole
     line = lines[row]
     prefix, rest = line[:col], line[col:]
+    assume(rest)  # at the end of a line the answer goes on to the next lines: tested on its own
     assume(not ambiguous_line_hole(prefix, rest, prev_nonblank(lines, row)))
     ctx = CursorContext(prefix, "", tuple(lines[:row]), tuple(lines[row + 1 :]), max_lines=1000)
     following = "".join("\n" + x for x in lines[row + 1 : row + 1 + more])

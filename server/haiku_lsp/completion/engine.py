@@ -294,6 +294,8 @@ class CompletionEngine:
             lines=q.lines, line=q.line, col=q.col, path=shown_path, language=q.language,
             max_prefix_tokens=settings.max_prefix_tokens, max_suffix_tokens=settings.max_suffix_tokens,
             max_lines=settings.max_block_lines, snippets=snippets, redact_secrets=settings.redact_secrets)
+        # At the end of a line the answer may go on to the next line(s) (after an accepted suggestion):
+        # within the same line budget, a few lines.
         max_tokens = settings.max_line_tokens if ctx.cursor.mode == "line" else settings.max_block_tokens
         return completion_request(ctx, model=settings.fast_model, max_tokens=max_tokens)
 

@@ -42,7 +42,10 @@ def completion_request(ctx: CompletionContext, *, model: str, max_tokens: int) -
         if estimate_tokens(SYSTEM + ctx_text) >= min_cacheable_tokens(model):
             block["cache_control"] = {"type": "ephemeral"}
         system.append(block)
-    if ctx.cursor.mode == "line":
+    if ctx.cursor.mode == "line" and not ctx.cursor.line_suffix.strip():
+        task = ("Complete the rest of the cursor's line; if that line is already complete, answer with a line "
+                "break followed by the code of the next line(s).")
+    elif ctx.cursor.mode == "line":
         task = "Complete the rest of the cursor's line."
     else:
         task = "Write the code that belongs on the cursor's empty line (a statement or a whole block)."

@@ -74,6 +74,10 @@ class CompletionShaper:
         # A whitespace-only line with code after the cursor: the insertion lands in front of that code,
         # so only a single line makes sense there.
         self._single = ctx.mode == "line" or bool(ctx.line_suffix.strip())
+        # At the end of a line of code (typically right after accepting a suggestion), an answer that goes
+        # on to the next line is offered as such (a line break, then the lines), not thrown away.
+        self._next_lines = ctx.mode == "line" and not ctx.line_suffix.strip()
+        self._breaks = 0  # line breaks before the first line of code, when the answer starts on a new line
         self._pending = ""  # the incomplete last line of the answer
         self._raw_lines = 0
         self._tag_stripped = False
@@ -126,7 +130,7 @@ class CompletionShaper:
         if self._first is None:
             # A trailing "<" may be the start of a tag: leave it out of the preview until it is known.
             return self._preview_first(_strip_partial_tag(self._pending, 1, (CLOSE_TAG, "<hole/>")))
-        return self._block.preview() if self._block else self._first
+        return self._lead + (self._block.preview() if self._block else self._first)
 
     def finish(self) -> str | None:
         """The text to insert at the cursor, or None when the answer is dropped (prose, blank, repeat
@@ -147,6 +151,8 @@ class CompletionShaper:
                 result = self._block.final() if self._block else self._first
                 if not result.strip():
                     result, self._drop = None, "blank"
+                else:
+                    result = self._lead + result
         self._result = result
         return result
 
@@ -196,7 +202,10 @@ class CompletionShaper:
         if SCAFFOLD_LINE_RE.fullmatch(stripped) or (not stripped and line.strip()):
             return
         if not stripped:
-            if self._single and not self._prose:
+            if self._next_lines:
+                if not self._prose:
+                    self._breaks += 1  # the cursor's line ends here; the answer goes on below it
+            elif self._single and not self._prose:
                 self._stop("eol")  # the answer starts a new line: nothing to add on this one
             return
         if not self._in_text and looks_like_prose(clean):
@@ -205,6 +214,8 @@ class CompletionShaper:
             self._prose += 1
             if self._prose > MAX_PROSE_LINES:
                 self._stop("prose")
+        elif self._breaks:
+            self._start_block(clean, prefix="")
         elif self._single:
             fitted, reason = self._fit_line(clean)
             self._first = fitted
@@ -233,12 +244,17 @@ class CompletionShaper:
 
     @cached_property
     def _prev_line(self) -> str:
-        return next((x.strip() for x in reversed(self.ctx.lines_before) if x.strip()), "")
+        """The last non-blank line above, with its indentation: a repeat is the whole line again."""
+        return next((x.rstrip() for x in reversed(self.ctx.lines_before) if x.strip()), "")
 
     @cached_property
     def _target(self) -> str | None:
         """The first non-blank line after the cursor line: the model copying it means the hole is done."""
         return next((x.rstrip() for x in self.ctx.lines_after if x.strip()), None)
+
+    @property
+    def _lead(self) -> str:
+        return "\n" * self._breaks
 
     @cached_property
     def _after(self) -> tuple[str, ...]:
@@ -270,11 +286,13 @@ class CompletionShaper:
             return "", "suffix"
         if not suffix.strip():
             text = text.rstrip()
-        if self._prev_line and self._prev_line in ((prefix + text).strip(), (prefix + text + suffix).strip()):
+        if self._prev_line and self._prev_line in ((prefix + text).rstrip(), (prefix + text + suffix).rstrip()):
             return "", "repeat"
         return text, None
 
     def _preview_first(self, line: str) -> str:
+        if self._breaks:
+            return ""  # the first line below the cursor's: shown once complete
         if not self._tag_stripped:
             if m := OPEN_TAG_RE.match(line):
                 line = line[m.end() :]
@@ -299,7 +317,7 @@ class CompletionShaper:
         if bounds is None:
             return None
         ctx = self.ctx
-        text = "\n".join([*ctx.lines_before[bounds[0]:], ctx.line_prefix + insertion + ctx.line_suffix,
+        text = "\n".join([*ctx.lines_before[bounds[0]:], ctx.line_prefix + self._lead + insertion + ctx.line_suffix,
                           *ctx.lines_after[: bounds[1]]])
         try:
             ast.parse(text)
@@ -307,13 +325,15 @@ class CompletionShaper:
             return False
         return True
 
-    def _start_block(self, line: str) -> None:
-        if self._prev_line and line.strip() == self._prev_line:
+    def _start_block(self, line: str, prefix: str | None = None) -> None:
+        """Block mode from the first line of code on; *prefix* "": the block starts on a new line."""
+        prefix = self.ctx.line_prefix if prefix is None else prefix
+        above = (self.ctx.line_prefix + self.ctx.line_suffix).rstrip() if self._breaks else self._prev_line
+        if above and (prefix + fit_first(prefix, line)[0]).rstrip() == above:
             self._stop("repeat")
             return
         ctx = self.ctx
-        self._block = BlockLayout(ctx.line_prefix, line, self._cursor.state, self._after, ctx.max_lines,
-                                  self._fits)
+        self._block = BlockLayout(prefix, line, self._cursor.state, self._after, ctx.max_lines, self._fits)
         self._first = self._block.first
         if self._block.copies_target:
             self._stop("suffix")
