@@ -266,7 +266,8 @@ def render(cells: list[Cell], notes: list[str], cfg: Config, command: str, elaps
         "asked there; the fake Messages API answers after the `<COMPLETION>` prefill with the canonical middle "
         "(`perfect`), inside ```` ```python ```` fences (`fenced`), after a line `Here is the code:` (`prose`), "
         "followed by the rest of the line and the next 2 lines after the hole (`suffix-echo`), or followed by "
-        "two invented lines, a TODO comment and `raise NotImplementedError` (`run-on`), closed by "
+        "two invented lines at the indentation of the code after the hole, a TODO comment and "
+        "`raise NotImplementedError` (`run-on`), closed by "
         f"`</COMPLETION>` (the request's stop sequence), streamed at {cfg.tokens_per_second:.0f} tokens/s. The "
         "first item is applied at its range, the file run with the task's `check` in a subprocess "
         f"({cfg.test_timeout:.0f} s timeout). pass@1 = share of tasks whose tests pass.",

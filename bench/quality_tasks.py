@@ -31,8 +31,8 @@ SAMPLED = ("multi-line", "random-span")
 VARIANTS = ("perfect", "fenced", "prose", "suffix-echo", "run-on")
 OPEN, CLOSE = "<COMPLETION>", "</COMPLETION>"  # the answer protocol of server/haiku_lsp/completion/prompts.py
 SEED = 20260101
-# What the `run-on` answer goes on with past the hole (at the indentation of the hole's last line): a
-# model writing the rest of the function as a stub. Kept in the file, the tests fail.
+# What the `run-on` answer goes on with past the hole (at the indentation of the code that follows the
+# hole, where a model writing on past the hole puts it): the rest as a stub. Kept, the tests fail.
 RUN_ON = ("# TODO: handle the remaining cases", "raise NotImplementedError")
 
 
@@ -78,15 +78,16 @@ def sample(tasks: list[Task], n: int | None) -> list[Task]:
 @dataclass(frozen=True)
 class Hole:
     """The document with the hole removed, the cursor (line, code point) where it starts, the perfect
-    answer (the text to insert there), what follows the cursor, and the indentation of the hole's last
-    line in the file (for the run-on lines)."""
+    answer (the text to insert there), what follows the cursor, and the indentation of the code that
+    follows the hole (of the first non-blank line after the one the hole ends on: where the run-on lines
+    go)."""
 
     document: str
     line: int
     col: int
     answer: str
     after: str
-    last_indent: str
+    next_indent: str
 
     @property
     def mode(self) -> str:
@@ -113,12 +114,8 @@ def hole_of(task: Task) -> Hole:
     before = p + indent
     line = before.count("\n")
     col = len(before) - (before.rfind("\n") + 1)
-    filled = p + m
-    if filled.endswith("\n"):
-        filled = filled[:-1]
-    last = filled.rsplit("\n", 1)[-1]
-    last_indent = _indent(last) + ("    " if last.split("#", 1)[0].rstrip().endswith(":") else "")
-    return Hole(before + after, line, col, answer, after, last_indent)
+    following = [x for x in after.split("\n")[1:] if x.strip()]
+    return Hole(before + after, line, col, answer, after, _indent(following[0]) if following else indent)
 
 
 def reply_text(variant: str, hole: Hole) -> str:
@@ -133,7 +130,7 @@ def reply_text(variant: str, hole: Hole) -> str:
     elif variant == "suffix-echo":  # the rest of the cursor's line and the next 2 lines, copied
         body = a + "\n".join(hole.after.split("\n")[:3])
     elif variant == "run-on":
-        body = a + "".join(f"\n{hole.last_indent}{x}" for x in RUN_ON)
+        body = a + "".join(f"\n{hole.next_indent}{x}" for x in RUN_ON)
     else:
         raise ValueError(f"unknown variant {variant!r}")
     return body + CLOSE
