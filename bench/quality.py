@@ -199,7 +199,7 @@ class Run:
             self.runner.check(task.program(task.prompt + task.middle + task.suffix)))
         if not reference.passed:
             self.reference_fails.add(task.task_id)
-        return Outcome(task.set_name, variant, task.task_id, path, hole.mode, hole.answer, reply, inserted,
+        return Outcome(task.set_name, variant, task.task_id, path, hole.mode, hole.col, hole.answer, reply, inserted,
                        verdict.passed, verdict.why, drop=shaper_drop(hole.document, hole.line, hole.col, reply))
 
     async def account(self, cell: Cell, records: list[RecordedRequest]) -> None:

@@ -31,7 +31,8 @@ class Outcome:
     variant: str
     task_id: str
     path: str  # the task's file, workspace-relative (what the request shows)
-    mode: str  # "line" (code before the cursor) or "block"
+    mode: str  # "after code", "before code" (code on the cursor's line) or "empty line"
+    col: int  # the cursor's column (code points)
     expected: str  # the perfect answer
     reply: str  # what the fake model sent in full (closing tag included)
     inserted: str | None  # the first item's text, None when no item came
@@ -104,9 +105,24 @@ def failure_kind(o: Outcome) -> str:
         return "prose kept"
     if exp.startswith(ins):
         kept, whole = ins.count("\n") + 1, exp.count("\n") + 1
-        return f"cut short ({'within its first line' if kept == 1 and whole == 1 else 'lines kept < lines'})"
+        if kept == whole:
+            return "cut short within a line"
+        if o.mode != "empty line" and kept == 1:
+            return "cut short: first line only (code on the cursor's line)"
+        lost = exp.split("\n")[kept]
+        lost_col = len(lost) - len(lost.lstrip(" \t"))
+        if not lost.strip():
+            return "cut short: block ended at a blank line"
+        if lost_col < o.col:
+            return "cut short: block ended at a dedent (left of the cursor)"
+        if lost_col == o.col:
+            return "cut short: block ended at a statement at the cursor's column"
+        return "cut short: block ended inside the block"
     if ins.startswith(exp):
-        return "ran past the hole"
+        extra = ins[len(exp):]
+        if "NotImplementedError" in extra or "TODO" in extra:
+            return "run-on lines kept"
+        return "suffix copy kept" if o.variant == "suffix-echo" else "ran past the hole"
     if ins.strip() == exp.strip():
         return "whitespace at the ends differs"
     if [x.strip() for x in ins.split("\n")] == [x.strip() for x in exp.split("\n")]:
@@ -145,16 +161,16 @@ def results_table(cells: Sequence[Cell]) -> str:
 
 
 def modes_table(cells: Sequence[Cell]) -> str:
-    """pass@1 split by the cursor's mode (line: code before the cursor; block: an empty line)."""
+    """pass@1 split by where the cursor is (after code on its line, before code, on an empty line)."""
     rows = []
     for c in cells:
         parts = []
-        for mode in ("block", "line"):
+        for mode in ("empty line", "before code", "after code"):
             sub = [o for o in c.outcomes if o.mode == mode]
             if sub:
                 parts.append(f"{mode} {100.0 * sum(o.passed for o in sub) / len(sub):.1f} % of {len(sub)}")
         rows.append([c.set_name, c.variant, "; ".join(parts)])
-    return table(["set", "answer", "pass@1 by cursor mode"], rows)
+    return table(["set", "answer", "pass@1 by where the cursor is"], rows)
 
 
 def failures_table(cells: Sequence[Cell]) -> str:

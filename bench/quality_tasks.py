@@ -91,24 +91,50 @@ class Hole:
 
     @property
     def mode(self) -> str:
-        """"line" when the cursor's line has code before it, else "block" (as the server tells them)."""
-        return "line" if self.document.split("\n")[self.line][: self.col].strip() else "block"
+        """Where the cursor is, as the server tells them apart: "after code" (code before it on its line:
+        the line is completed), "before code" (only indentation before it, code after it: one line),
+        "empty line" (a statement or a block)."""
+        text = self.document.split("\n")[self.line]
+        if text[: self.col].strip():
+            return "after code"
+        return "before code" if text[self.col:].strip() else "empty line"
 
 
 def _indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
 
 
+def _at_line_start(text: str) -> bool:
+    return text == "" or text.endswith("\n")
+
+
 def hole_of(task: Task) -> Hole:
-    """A hole that starts a line: the cursor sits at the indentation of the middle's first line (the
-    line holds that indentation, as an editor's auto-indent puts it) and the answer starts after it. A
-    middle ending with a newline leaves that newline in the document (the cursor's line is then its own
-    line, as after pressing Enter), and the answer ends before it. prompt + middle + suffix is always
-    the document with the answer inserted at the cursor."""
+    """The hole as an editor holds it, with prompt + middle + suffix unchanged (the document with the
+    answer inserted at the cursor):
+
+    - a hole starting inside a line's indentation starts at the line's start, and whole blank lines at
+      its start stay in the document; one ending inside the next line's indentation ends at that line's
+      start, and whole blank lines at its end stay in the document (an answer never starts or ends with
+      them);
+    - a hole starting a line: the cursor sits at the indentation of its first line (the line holds that
+      indentation, as an editor's auto-indent puts it), the answer starts after it;
+    - a hole ending with a newline leaves that newline in the document (the cursor's line is its own line,
+      as after pressing Enter), the answer ends before it."""
     p, m, s = task.prompt, task.middle, task.suffix
-    indent = _indent(m.split("\n", 1)[0]) if p == "" or p.endswith("\n") else ""
-    answer = m[len(indent):]
-    after = s
+    head = p[p.rfind("\n") + 1 :]
+    if head and not head.strip():
+        p, m = p[: len(p) - len(head)], head + m
+    while _at_line_start(p) and "\n" in m and not m.split("\n", 1)[0].strip():
+        first, m = m.split("\n", 1)
+        p += first + "\n"
+    tail = m[m.rfind("\n") + 1 :] if "\n" in m else "x"
+    if tail and not tail.strip():
+        m, s = m[: len(m) - len(tail)], tail + s
+    while m.endswith("\n") and "\n" in m[:-1] and not m[:-1].rsplit("\n", 1)[1].strip():
+        blank = m[:-1].rsplit("\n", 1)[1]
+        m, s = m[: len(m) - len(blank) - 1], blank + "\n" + s
+    indent = _indent(m.split("\n", 1)[0]) if _at_line_start(p) else ""
+    answer, after = m[len(indent) :], s
     if answer.endswith("\n"):
         answer, after = answer[:-1], "\n" + s
     before = p + indent
