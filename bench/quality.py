@@ -54,6 +54,7 @@ from quality_tasks import (
     SAMPLED,
     SETS,
     VARIANTS,
+    Hole,
     ProgramRunner,
     Task,
     apply_first,
@@ -68,6 +69,10 @@ from tests.harness import Editor, haiku_command, server_env
 
 PATH_RE = re.compile(r'<file path="([^"]+)"')
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "human-eval-infilling"
+# Default settings but no jedi context in the prompt: the scripted answers do not read it, and its work
+# (one resolution per new document, on the server's one jedi thread) would only queue up and delay the
+# jedi fallback of the answers the server drops.
+OPTIONS = {"maxContextTokens": 0}
 
 
 @dataclass
@@ -133,6 +138,7 @@ class Run:
         self.fake.script(self.replies)
         self.runner = ProgramRunner(self.tmp / "tests", workers=2, timeout=cfg.test_timeout)
         self.reference_fails: set[str] = set()
+        self.unanswered = 0  # inline requests the server did not answer within 60 s
 
     def close(self) -> None:
         self.runner.close()
@@ -151,7 +157,7 @@ class Run:
                      name=set_name)
         cells = []
         try:
-            await lsp.start(self.ws)
+            await lsp.start(self.ws, OPTIONS)
             uri = lsp.open(f"warmup/{set_name}.py", "def f(x):\n    return x\n\n")  # waits for the SDK import
             await lsp.inline(uri, types.Position(line=2, character=0), invoked=True).wait(60)
             lsp.close(uri)
@@ -171,8 +177,9 @@ class Run:
         gate = asyncio.Semaphore(self.cfg.concurrency)
 
         async def one(task: Task) -> Outcome:
-            async with gate:
-                return await self.complete(lsp, task, variant)
+            async with gate:  # the tests run outside it: the next completion need not wait for them
+                asked = await self.ask(lsp, task, variant)
+            return await self.judge(task, variant, *asked)
 
         cell = Cell(set_name, variant, list(await asyncio.gather(*(one(t) for t in tasks))))
         after = await self.stats(lsp)
@@ -184,16 +191,24 @@ class Run:
               f"empty {cell.rate(cell.empty):.1f} %, {cell.seconds:.0f} s", flush=True)
         return cell
 
-    async def complete(self, lsp: Editor, task: Task, variant: str) -> Outcome:
+    async def ask(self, lsp: Editor, task: Task, variant: str) -> tuple[Hole, str, str, str, str | None]:
+        """One completion: (the hole, its file, the answer scripted, the file filled, the text inserted)."""
         hole = hole_of(task)
         path = f"{task.set_name}/{variant}/{task.slug}.py"
         reply = reply_text(variant, hole)
         self.replies.set(path, reply)
         uri = lsp.open(path, hole.document)
         at = lsp.position(uri, hole.line, hole.col)
-        result = await lsp.inline(uri, at, invoked=True).wait(60)
+        try:
+            result = await lsp.inline(uri, at, invoked=True).wait(60)
+        except TimeoutError:
+            result, self.unanswered = None, self.unanswered + 1
         lsp.close(uri)
-        filled, inserted = apply_first(hole, result, at)
+        return (hole, path, reply, *apply_first(hole, result, at))
+
+    async def judge(self, task: Task, variant: str, hole: Hole, path: str, reply: str, filled: str,
+                    inserted: str | None) -> Outcome:
+        """The filled file run against the task's tests (and the task's own middle, once)."""
         verdict, reference = await asyncio.gather(
             self.runner.check(task.program(filled)),
             self.runner.check(task.program(task.prompt + task.middle + task.suffix)))
@@ -237,6 +252,8 @@ async def run(cfg: Config) -> tuple[list[Cell], list[str]]:
         if bench.reference_fails:
             notes.append(f"{len(bench.reference_fails)} tasks fail with their own canonical middle (so fail "
                          "every answer): " + ", ".join(sorted(bench.reference_fails)[:8]))
+        if bench.unanswered:
+            notes.append(f"{bench.unanswered} inline requests got no answer within 60 s (counted as no item).")
         if bench.fake.errors:
             notes.append("Fake API internal errors: " + "; ".join(bench.fake.errors[:3]))
         extra = [f"{c.set_name}/{c.variant}: {sum(o.upstream != 1 for o in c.outcomes)}" for c in cells
@@ -271,6 +288,8 @@ def render(cells: list[Cell], notes: list[str], cfg: Config, command: str, elaps
         f"`</COMPLETION>` (the request's stop sequence), streamed at {cfg.tokens_per_second:.0f} tokens/s. The "
         "first item is applied at its range, the file run with the task's `check` in a subprocess "
         f"({cfg.test_timeout:.0f} s timeout). pass@1 = share of tasks whose tests pass.",
+        "- Server settings: the defaults, but `maxContextTokens: 0` (no jedi context in the prompt: the scripted "
+        "answers do not read it). One server per set, its answers one after another.",
         "- empty % = answers that came to nothing (no item, or the server fell back to jedi: its `offline` "
         "counter); closed early % = streams the server closed before the fake had sent all of the answer; "
         "tokens = output tokens the fake sent, against the whole answer's (up to the stop sequence, capped "
@@ -282,7 +301,8 @@ def render(cells: list[Cell], notes: list[str], cfg: Config, command: str, elaps
         "Read from the inserted text against the perfect answer; `dropped (reason)` is the drop reason of the "
         "server's shaper, fed the whole answer again in the benchmark's process.", "",
         failures_table(cells), "", errors_table(cells), "",
-        "### Examples", "", *[f"- `{e}`" for e in examples(cells, per_kind=1, width=90)], "",
+        "### Examples", "", "One failed answer of each kind per set and answer: task, expected, inserted.", "",
+        "````text", *examples(cells, per_kind=1, width=90), "````", "",
     ]
     if notes:
         lines += ["### Notes", "", *[f"- {n}" for n in notes], ""]

@@ -207,7 +207,8 @@ class ProgramRunner:
         return await asyncio.wrap_future(fut)
 
     def _run(self, program: str) -> Verdict:
-        self.runs += 1
+        with self.lock:
+            self.runs += 1
         try:
             done = subprocess.run([sys.executable, "-I", "-"], input=program, text=True, capture_output=True,
                                   timeout=self.timeout, cwd=self.cwd)
