@@ -57,3 +57,14 @@ def test_a_model_request_is_its_fields_and_the_payload_built_from_them():
     # payload() is what the API gets and what cache keys hash; nothing else is derived from a request.
     derived = [n for n, v in vars(ModelRequest).items() if not n.startswith("_") and callable(v)]
     assert derived == ["payload"]
+
+
+def test_the_projects_definitions_come_first_within_the_budget():
+    from haiku_lsp.completion.context import Resolved, select_snippets
+
+    lib = Resolved("/venv/site-packages/click/core.py", 10, "click.core", "class Command: ...")
+    own = Resolved("/ws/app/cli.py", 3, "app/cli.py", "def run(argv: list[str]) -> int: ...", project=True)
+    snippets = select_snippets({"Command": lib, "run": own}, ["Command", "run"], "/ws/app/main.py", 0, 50, 1000)
+    assert [s.source for s in snippets] == ["app/cli.py", "click.core"]
+    only_one = select_snippets({"Command": lib, "run": own}, ["Command", "run"], "/ws/app/main.py", 0, 50, 20)
+    assert [s.source for s in only_one] == ["app/cli.py"]  # a tight budget goes to the project's own

@@ -191,12 +191,14 @@ class Resolved:
     line: int  # 0-based line of the definition
     source: str  # workspace-relative path or module name
     text: str
+    project: bool = False  # defined in the workspace (the model cannot know it)
 
 
 def resolve_names(source: str, path: str | None, root: str | None, line: int, col: int, names: list[str],
                   ignore: IgnoreRules) -> dict[str, Resolved | None]:
     """jedi: the definition of each name (its last occurrence at or above the cursor). None for names
-    worth nothing to the model (builtins, stdlib functions, ignored files, unresolvable)."""
+    worth nothing to the model (builtins and the standard library, which it knows; ignored files;
+    unresolvable)."""
     import jedi
 
     lines = source.split("\n")
@@ -227,26 +229,27 @@ def resolve_names(source: str, path: str | None, root: str | None, line: int, co
                 continue  # never send ignored files, not even a signature
             rel = relative_to_root(mpath, root)
             in_workspace = rel is not None
-            if not in_workspace and _is_stdlib(Path(mpath) if mpath else None) and d.type != "class":
-                continue  # builtins and stdlib functions are known to the model
+            if not in_workspace and _is_stdlib(Path(mpath) if mpath else None):
+                continue  # builtins and the stdlib (classes too: `class str`) are known to the model
             described = _describe(d, full=in_workspace or same_file)
             if not described:
                 continue
             text, _ = redact(described)
             src = rel.as_posix() if rel is not None else (d.module_name or "")
-            out[name] = Resolved(mpath, (d.line or 1) - 1, src, text)
+            out[name] = Resolved(mpath, (d.line or 1) - 1, src, text, in_workspace)
     trim_parser_cache()
     return out
 
 
 def select_snippets(resolved: dict[str, Resolved | None], names: list[str], path: str | None,
                     window_first_line: int, window_last_line: int, budget_tokens: int) -> tuple[Snippet, ...]:
-    """The resolved definitions worth sending, nearest names first, within the token budget; those
-    already visible in the prompt's windows are skipped."""
+    """The resolved definitions worth sending within the token budget: the project's own first (the model
+    cannot know them), then libraries', nearest names first in each; those already visible in the
+    prompt's windows are skipped."""
     out: list[Snippet] = []
     used = 0
     seen: set[tuple[str | None, int]] = set()
-    for name in names:
+    for name in sorted(names, key=lambda n: not (r := resolved.get(n)) or not r.project):
         r = resolved.get(name)
         if r is None or (r.module_path, r.line) in seen:
             continue

@@ -38,6 +38,7 @@ from haiku_lsp.settings import Settings
 
 log = logging.getLogger(__name__)
 
+INVOKED_CONTEXT_WAIT_S = 0.5  # how long an Invoked request waits for jedi context (Automatic: the setting)
 CANCEL_GRACE_S = 0.03  # a request following a cancel within this time may reuse the stream
 
 
@@ -203,8 +204,10 @@ class CompletionEngine:
         # 2. cache (the context must be built first: the key is the hash of what would be sent)
         debounce = 0.0 if q.invoked else self.debounce_s(q.uri)
         started = time.monotonic()
+        # Invoked: the user asked and waits anyway, so jedi gets longer to find the definitions.
+        budget = settings.context_time_budget_ms / 1000
         snippets = await self.names.snippets(q, settings.max_context_tokens,
-                                             max(debounce, settings.context_time_budget_ms / 1000))
+                                             max(debounce, INVOKED_CONTEXT_WAIT_S if q.invoked else budget, budget))
         request = self._request(q, snippets, settings)
         key = content_key(PROMPT_VERSION, request.payload())
         if (hit := self.cache.get("inline", key)) is not None:
