@@ -327,7 +327,9 @@ async def test_requests_during_a_jedi_resolution_wait_on_it_instead_of_queueing_
         await asyncio.sleep(0.2)
         await asyncio.wait_for(edit_and_request(99), 10)
     stats = await s.command("haiku.showStats")
-    assert stats["inline"]["jedi_resolutions"] == 1
+    # One resolution of what main.py imports (started on didOpen) and one of the other names near the
+    # cursor, which the following requests waited on: not one per request.
+    assert stats["inline"]["jedi_resolutions"] == 2
 
 
 @pytest.mark.parametrize("answer", [
@@ -356,3 +358,24 @@ async def test_after_a_line_is_accepted_the_next_lines_are_offered_not_thrown_aw
                                                             "    return dist"]
     [req] = fake_anthropic.message_requests
     assert "next line" in req.messages[0]["content"]  # the model is told it may go on below
+
+
+async def test_what_a_document_imports_is_resolved_when_it_is_opened(start_session, fake_anthropic, workspace):
+    """The first completion in a file that was opened a moment ago carries the callee's signature even
+    when the request itself gives jedi no time: the imports were resolved in the background on didOpen."""
+    (workspace / "geometry.py").write_text(
+        'def scale(value: float, factor: float = 2.0) -> float:\n'
+        '    """Multiply value by factor, rounding to 3 places."""\n'
+        '    return round(value * factor, 3)\n')
+    text = "from geometry import scale\n\n\ndef doubled(x):\n    return scale(\n"
+    fake_anthropic.script(Reply(text="x, 2.0)"))
+    s = await start_session(init_options={"contextTimeBudgetMs": 0, "debounceMs": 0, "debounceMinMs": 0})
+    uri = s.open("main.py", text)
+    deadline = time.monotonic() + 20
+    while (await s.command("haiku.showStats"))["inline"]["jedi_resolutions"] < 1:
+        assert time.monotonic() < deadline, "nothing was resolved after didOpen"
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # the background resolution (a cold jedi takes ~0.3 s) has finished
+    await s.inline(uri, end_of(text, "return scale("), invoked=False)  # Automatic: no time for jedi
+    [req] = fake_anthropic.message_requests
+    assert "Multiply value by factor" in req.system_text + req.last_user_text

@@ -68,3 +68,15 @@ def test_the_projects_definitions_come_first_within_the_budget():
     assert [s.source for s in snippets] == ["app/cli.py", "click.core"]
     only_one = select_snippets({"Command": lib, "run": own}, ["Command", "run"], "/ws/app/main.py", 0, 50, 20)
     assert [s.source for s in only_one] == ["app/cli.py"]  # a tight budget goes to the project's own
+
+
+def test_imported_names_are_found_with_where_they_are_named():
+    from haiku_lsp.completion.context import imported_names
+
+    lines = ["import os, sys as system", "from geometry import (scale,", "    rotate as turn)",
+             "from .pkg.mod import thing  # comment", "import xml.etree.ElementTree", "from m import *",
+             "", "def f():", "    import late"]
+    found = imported_names(lines)
+    # Top-level imports only, the names on the import line itself (not a parenthesised continuation).
+    assert list(found) == ["os", "system", "scale", "thing", "xml"]
+    assert found["scale"] == (1, lines[1].index("scale")) and found["system"] == (0, lines[0].index("system"))

@@ -118,6 +118,30 @@ def build_context(*, lines: list[str], line: int, col: int, path: str, language:
 # --- jedi context --------------------------------------------------------------------------------
 
 
+_IMPORT = re.compile(r"^(?:from\s+[\w.]+\s+)?import\s+(?P<names>[^#]+)")
+
+
+def imported_names(lines: list[str], max_lines: int = 200, limit: int = 24) -> dict[str, tuple[int, int]]:
+    """The names a module imports at its top level (first *max_lines* lines), with where each is named:
+    what its code is likely to call, worth resolving before the first completion asks."""
+    found: dict[str, tuple[int, int]] = {}
+    for i, text in enumerate(lines[:max_lines]):
+        m = _IMPORT.match(text)
+        if m is None:
+            continue
+        for part in m.group("names").replace("(", " ").replace(")", " ").split(","):
+            words = part.split()
+            if not words or words[0] == "*":
+                continue
+            name = words[-1] if len(words) == 3 and words[1] == "as" else words[0].split(".")[0]
+            col = text.rfind(name)
+            if name.isidentifier() and col >= 0 and name not in found:
+                found[name] = (i, col)
+                if len(found) >= limit:
+                    return found
+    return found
+
+
 def names_near(lines: list[str], line: int, col: int, above: int = 8) -> list[str]:
     """Identifiers on the cursor line (before the cursor) and the lines above, nearest first. The
     word being typed at the cursor is left out: it changes with every keystroke and is no name yet."""
@@ -195,7 +219,8 @@ class Resolved:
 
 
 def resolve_names(source: str, path: str | None, root: str | None, line: int, col: int, names: list[str],
-                  ignore: IgnoreRules) -> dict[str, Resolved | None]:
+                  ignore: IgnoreRules, positions: dict[str, tuple[int, int]] | None = None
+                  ) -> dict[str, Resolved | None]:
     """jedi: the definition of each name (its last occurrence at or above the cursor). None for names
     worth nothing to the model (builtins and the standard library, which it knows; ignored files;
     unresolvable)."""
@@ -207,8 +232,8 @@ def resolve_names(source: str, path: str | None, root: str | None, line: int, co
     out: dict[str, Resolved | None] = {}
     for name in names:
         out[name] = None
-        pos = None
-        for i in range(line, max(-1, line - 12), -1):
+        pos = (positions or {}).get(name)
+        for i in range(line, max(-1, line - 12), -1) if pos is None else ():
             text = lines[i][:col] if i == line else lines[i]
             for m in _IDENT.finditer(text):
                 if m.group(0) == name:

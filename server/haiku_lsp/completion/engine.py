@@ -126,6 +126,16 @@ class CompletionEngine:
     def note_save(self) -> None:
         self.names.forget_all()
 
+    def note_open(self, q: CompletionQuery) -> None:
+        """A document was opened: resolve what it imports in the background, so that its first
+        completion finds the definitions ready (only where context would be sent at all)."""
+        settings = self._settings()
+        if settings.max_context_tokens <= 0 or not self.provider.available:
+            return
+        if q.path is not None and self._ignore().is_ignored(q.path):
+            return
+        self.names.prefetch(q)
+
     def forget(self, uri: str) -> None:
         state = self._docs.pop(uri, None)
         if state and state.pending and not state.pending.done():

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING
 
-from haiku_lsp.completion.context import names_near, resolve_names, select_snippets
+from haiku_lsp.completion.context import imported_names, names_near, resolve_names, select_snippets
 from haiku_lsp.privacy import IgnoreRules
 
 if TYPE_CHECKING:
@@ -47,11 +47,7 @@ class NameContext:
             return ()
         names = names_near(q.lines, q.line, q.col)[:10]
         now = time.monotonic()
-        known = self._known.get(q.uri)
-        if known is None:
-            known = self._known[q.uri] = {}
-            while len(self._known) > MAX_DOCUMENTS:
-                self._known.pop(next(iter(self._known)))
+        known = self._known_for(q.uri)
         missing = [n for n in names if n not in known or now - known[n][1] > NAME_TTL_S]
         if missing:
             running = self._running.get(q.uri, [])
@@ -71,13 +67,37 @@ class NameContext:
         resolved = {n: known[n][0] for n in names if n in known}
         return select_snippets(resolved, names, q.path, max(0, q.line - 60), q.line + 20, max_tokens)
 
-    def _resolve(self, q: CompletionQuery, known: dict, missing: list[str]) -> asyncio.Future:
+    def prefetch(self, q: CompletionQuery) -> None:
+        """Resolve what the document imports, in the background (after it is opened): the first
+        completion in it then finds the definitions of the names it calls ready."""
+        if q.language != "python":
+            return
+        positions = imported_names(q.lines)
+        known = self._known_for(q.uri)
+        now = time.monotonic()
+        busy = set().union(*(names for names, _ in self._running.get(q.uri, [])))
+        missing = [n for n in positions if n not in busy and (n not in known or now - known[n][1] > NAME_TTL_S)]
+        if missing:
+            fut = self._resolve(q, known, missing, positions)
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    def _known_for(self, uri: str) -> dict:
+        known = self._known.get(uri)
+        if known is None:
+            known = self._known[uri] = {}
+            while len(self._known) > MAX_DOCUMENTS:
+                self._known.pop(next(iter(self._known)))
+        return known
+
+    def _resolve(self, q: CompletionQuery, known: dict, missing: list[str],
+                 positions: dict[str, tuple[int, int]] | None = None) -> asyncio.Future:
         """Start resolving `missing` on the jedi thread; the results land in `known` when done."""
         self.jobs += 1
         source = "\n".join(q.lines)
         ignore = self._ignore()
         fut = asyncio.get_running_loop().run_in_executor(
-            self._executor, lambda: resolve_names(source, q.path, q.root, q.line, q.col, missing, ignore))
+            self._executor,
+            lambda: resolve_names(source, q.path, q.root, q.line, q.col, missing, ignore, positions))
         entry = (frozenset(missing), fut)
         self._running.setdefault(q.uri, []).append(entry)
 
