@@ -214,8 +214,9 @@ class Run:
             self.runner.check(task.program(task.prompt + task.middle + task.suffix)))
         if not reference.passed:
             self.reference_fails.add(task.task_id)
-        return Outcome(task.set_name, variant, task.task_id, path, hole.mode, hole.col, hole.answer, reply, inserted,
-                       verdict.passed, verdict.why, drop=shaper_drop(hole.document, hole.line, hole.col, reply))
+        return Outcome(task.set_name, variant, task.task_id, path, hole.mode, hole.col, hole.next_line, hole.answer,
+                       reply, inserted, verdict.passed, verdict.why,
+                       drop=shaper_drop(hole.document, hole.line, hole.col, reply))
 
     async def account(self, cell: Cell, records: list[RecordedRequest]) -> None:
         """Fill in what the fake saw of each task: tokens streamed and of the whole answer, an early close."""
@@ -301,8 +302,8 @@ def render(cells: list[Cell], notes: list[str], cfg: Config, command: str, elaps
         "Read from the inserted text against the perfect answer; `dropped (reason)` is the drop reason of the "
         "server's shaper, fed the whole answer again in the benchmark's process.", "",
         failures_table(cells), "", errors_table(cells), "",
-        "### Examples", "", "One failed answer of each kind per set and answer: task, expected, inserted.", "",
-        "````text", *examples(cells, per_kind=1, width=90), "````", "",
+        "### Examples", "", "One failed answer of each kind per set: task, expected, inserted.", "",
+        "````text", *examples(cells, per_kind=1, width=100, by_set=True), "````", "",
     ]
     if notes:
         lines += ["### Notes", "", *[f"- {n}" for n in notes], ""]

@@ -33,6 +33,7 @@ class Outcome:
     path: str  # the task's file, workspace-relative (what the request shows)
     mode: str  # "after code", "before code" (code on the cursor's line) or "empty line"
     col: int  # the cursor's column (code points)
+    next_line: str  # the first non-blank line after the cursor's line (the server's "code after the hole")
     expected: str  # the perfect answer
     reply: str  # what the fake model sent in full (closing tag included)
     inserted: str | None  # the first item's text, None when no item came
@@ -109,12 +110,16 @@ def failure_kind(o: Outcome) -> str:
             return "cut short within a line"
         if o.mode != "empty line" and kept == 1:
             return "cut short: first line only (code on the cursor's line)"
-        lost = exp.split("\n")[kept]
+        lost = next((x for x in exp.split("\n")[kept:] if x.strip()), "")
         lost_col = len(lost) - len(lost.lstrip(" \t"))
-        if not lost.strip():
-            return "cut short: block ended at a blank line"
+        if not lost:
+            return "cut short: only blank lines lost"
+        if lost.rstrip() == o.next_line:
+            return "cut short: block ended at a line equal to the line after the hole"
         if lost_col < o.col:
             return "cut short: block ended at a dedent (left of the cursor)"
+        if lost_col == o.col and exp.split("\n", 1)[0].split("#", 1)[0].rstrip().endswith(":"):
+            return "cut short: block ended after its first compound statement"
         if lost_col == o.col:
             return "cut short: block ended at a statement at the cursor's column"
         return "cut short: block ended inside the block"
@@ -137,7 +142,7 @@ def cut_detail(o: Outcome) -> str:
     assert o.inserted is not None
     kept = o.inserted.split("\n")
     exp = o.expected.split("\n")
-    nxt = exp[len(kept)] if len(kept) < len(exp) else exp[-1][len(kept[-1]):]
+    nxt = next((x for x in exp[len(kept):] if x.strip()), exp[-1][len(kept[-1]):])
     return f"{len(kept)}/{len(exp)} lines kept, next {nxt.strip()[:40]!r}"
 
 
@@ -192,17 +197,18 @@ def errors_table(cells: Sequence[Cell], top: int = 4) -> str:
     return table(["set", "answer", "how the failing programs fail (exception, count)"], rows)
 
 
-def examples(cells: Sequence[Cell], per_kind: int = 2, width: int = 160) -> list[str]:
-    """A few failed answers of each kind, per cell: task, expected, inserted."""
+def examples(cells: Sequence[Cell], per_kind: int = 2, width: int = 160, by_set: bool = False) -> list[str]:
+    """A few failed answers of each kind, per cell (per set with `by_set`): task, expected, inserted."""
     out = []
+    seen: collections.Counter[tuple[str, ...]] = collections.Counter()
     for c in cells:
-        seen: collections.Counter[str] = collections.Counter()
         for o in c.outcomes:
             if o.passed:
                 continue
             kind = failure_kind(o)
-            seen[kind] += 1
-            if seen[kind] > per_kind:
+            key = (c.set_name, kind) if by_set else (c.set_name, c.variant, kind)
+            seen[key] += 1
+            if seen[key] > per_kind:
                 continue
             detail = f" ({cut_detail(o)})" if kind.startswith("cut short") else ""
             out.append(f"{c.set_name}/{c.variant} {o.task_id} [{o.mode}] {kind}{detail}: expected "

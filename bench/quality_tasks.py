@@ -90,6 +90,11 @@ class Hole:
     next_indent: str
 
     @property
+    def next_line(self) -> str:
+        """The first non-blank line after the cursor's line (the server takes it for the code after the hole)."""
+        return next((x.rstrip() for x in self.document.split("\n")[self.line + 1 :] if x.strip()), "")
+
+    @property
     def mode(self) -> str:
         """Where the cursor is, as the server tells them apart: "after code" (code before it on its line:
         the line is completed), "before code" (only indentation before it, code after it: one line),
