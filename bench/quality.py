@@ -240,13 +240,17 @@ class Run:
                 o.max_tokens_cut |= rec.stop_reason == "max_tokens"
 
 
-async def run(cfg: Config) -> tuple[list[Cell], list[str]]:
+async def run(cfg: Config) -> tuple[list[Cell], list[str], dict[str, int]]:
+    """The cells, the notes, and how many tasks each set has."""
     bench = Run(cfg)
     cells: list[Cell] = []
     notes: list[str] = []
+    totals: dict[str, int] = {}
     try:
         for set_name in cfg.sets:
-            tasks = sample(load(cfg.data, set_name), cfg.sizes[set_name])
+            every = load(cfg.data, set_name)
+            totals[set_name] = len(every)
+            tasks = sample(every, cfg.sizes[set_name])
             print(f"[{set_name}] {len(tasks)} tasks x {len(cfg.variants)} answers", flush=True)
             cells += await bench.run_set(set_name, tasks)
         notes.append(f"{bench.runner.runs} distinct programs run (the same filled file is run once).")
@@ -263,18 +267,20 @@ async def run(cfg: Config) -> tuple[list[Cell], list[str]]:
             notes.append("Tasks without exactly one upstream request: " + ", ".join(extra))
     finally:
         bench.close()
-    return cells, notes
+    return cells, notes, totals
 
 
 # --------------------------------------------------------------------------------------------------
 # Report
 
 
-def render(cells: list[Cell], notes: list[str], cfg: Config, command: str, elapsed: float) -> str:
+def render(cells: list[Cell], notes: list[str], totals: dict[str, int], cfg: Config, command: str,
+           elapsed: float) -> str:
     from importlib.metadata import version
 
-    sizes = ", ".join(f"{s} {next(c.n for c in cells if c.set_name == s)} of its tasks"
-                      + (" (seeded sample)" if cfg.sizes[s] is not None else "") for s in cfg.sets)
+    ran = {s: next(c.n for c in cells if c.set_name == s) for s in cfg.sets}
+    sizes = "; ".join(f"{s}: {ran[s]:,} of {totals[s]:,} tasks" + (" (seeded sample)" if ran[s] < totals[s] else "")
+                      for s in cfg.sets)
     versions = ", ".join(f"{name} {version(name)}" for name in ("pygls", "lsprotocol", "jedi"))
     lines = [
         *header(START, "Completion quality on HumanEval infilling (`bench/quality.py`)", command, elapsed, versions),
@@ -301,7 +307,8 @@ def render(cells: list[Cell], notes: list[str], cfg: Config, command: str, elaps
         "### Why answers fail", "",
         "Read from the inserted text against the perfect answer; `dropped (reason)` is the drop reason of the "
         "server's shaper, fed the whole answer again in the benchmark's process.", "",
-        failures_table(cells), "", errors_table(cells), "",
+        failures_table(cells), "", "How the failing files fail (the last line of the test run's stderr):", "",
+        errors_table(cells), "",
         "### Examples", "", "One failed answer of each kind per set: task, expected, inserted.", "",
         "````text", *examples(cells, per_kind=1, width=100, by_set=True), "````", "",
     ]
@@ -329,9 +336,10 @@ def main() -> None:
     sizes: dict[str, int | None] = {s: quick if quick else (args.sample if s in SAMPLED else None) for s in SETS}
     cfg = Config(args.data.resolve(), args.sets, args.variants, sizes, args.concurrency, args.tokens_per_second,
                  args.test_timeout)
-    command = "python " + " ".join(["bench/quality.py", *sys.argv[1:]])
+    shown = [a for i, a in enumerate(sys.argv[1:]) if a != "--dump" and (i == 0 or sys.argv[i] != "--dump")]
+    command = "python " + " ".join(["bench/quality.py", *shown])
     t0 = time.monotonic()
-    cells, notes = asyncio.run(run(cfg))
+    cells, notes, totals = asyncio.run(run(cfg))
     elapsed = time.monotonic() - t0
     for title, text in (("pass@1", results_table(cells)), ("By cursor mode", modes_table(cells)),
                         ("Why answers fail", failures_table(cells)), ("Exceptions", errors_table(cells))):
@@ -347,7 +355,7 @@ def main() -> None:
                     f.write(json.dumps(o.as_json()) + "\n")
     complete = set(args.sets) == set(SETS) and set(args.variants) == set(VARIANTS)
     if not args.no_write and complete:
-        write_section(MD_PATH, START, END, render(cells, notes, cfg, command, elapsed))
+        write_section(MD_PATH, START, END, render(cells, notes, totals, cfg, command, elapsed))
         print(f"Wrote {MD_PATH.relative_to(ROOT)} ({START} ... {END}).")
     elif not args.no_write:
         print("Not all sets and variants ran: BENCHMARKS.md left alone.")

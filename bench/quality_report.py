@@ -212,5 +212,12 @@ def examples(cells: Sequence[Cell], per_kind: int = 2, width: int = 160, by_set:
                 continue
             detail = f" ({cut_detail(o)})" if kind.startswith("cut short") else ""
             out.append(f"{c.set_name}/{c.variant} {o.task_id} [{o.mode}] {kind}{detail}: expected "
-                       f"{o.expected[:width]!r}, got {(o.inserted or '')[:width]!r}")
+                       f"{_ends(o.expected, width)}, got {_ends(o.inserted or '', width)}")
     return out
+
+
+def _ends(text: str, width: int) -> str:
+    """repr of text, its middle left out when it is longer than width."""
+    if len(text) <= width:
+        return repr(text)
+    return f"{text[: width // 2]!r} ... {text[-(width // 2) :]!r}"
