@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -35,6 +36,7 @@ class NameContext:
         # uri -> (names, future) of the resolutions running for that document
         self._running: dict[str, list[tuple[frozenset, asyncio.Future]]] = {}
         self.jobs = 0  # resolutions started on the jedi thread
+        self._superseded: threading.Event | None = None  # set to skip the latest didOpen resolution
 
     def forget_all(self) -> None:
         """A saved file may move definitions: resolve names afresh."""
@@ -78,7 +80,13 @@ class NameContext:
         busy = set().union(*(names for names, _ in self._running.get(q.uri, [])))
         missing = [n for n in positions if n not in busy and (n not in known or now - known[n][1] > NAME_TTL_S)]
         if missing:
-            fut = self._resolve(q, known, missing, positions)
+            # One at a time: when an editor restores many tabs at once, only the latest opened document
+            # is worth the jedi thread's time (and parser memory); one still queued is skipped (it resolves
+            # nothing, so a request waiting on it goes on at once).
+            if self._superseded is not None:
+                self._superseded.set()
+            self._superseded = threading.Event()
+            fut = self._resolve(q, known, missing, positions, self._superseded)
             fut.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     def _known_for(self, uri: str) -> dict:
@@ -90,14 +98,18 @@ class NameContext:
         return known
 
     def _resolve(self, q: CompletionQuery, known: dict, missing: list[str],
-                 positions: dict[str, tuple[int, int]] | None = None) -> asyncio.Future:
+                 positions: dict[str, tuple[int, int]] | None = None,
+                 skip: threading.Event | None = None) -> asyncio.Future:
         """Start resolving `missing` on the jedi thread; the results land in `known` when done."""
         self.jobs += 1
         source = "\n".join(q.lines)
         ignore = self._ignore()
-        fut = asyncio.get_running_loop().run_in_executor(
-            self._executor,
-            lambda: resolve_names(source, q.path, q.root, q.line, q.col, missing, ignore, positions))
+        def work() -> dict:
+            if skip is not None and skip.is_set():
+                return {}
+            return resolve_names(source, q.path, q.root, q.line, q.col, missing, ignore, positions)
+
+        fut = asyncio.get_running_loop().run_in_executor(self._executor, work)
         entry = (frozenset(missing), fut)
         self._running.setdefault(q.uri, []).append(entry)
 

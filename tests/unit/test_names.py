@@ -1,0 +1,49 @@
+"""The jedi name context's bookkeeping (jedi itself replaced: it starts a subprocess)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from haiku_lsp.completion import CompletionQuery
+from haiku_lsp.completion import names as names_module
+from haiku_lsp.privacy import IgnoreRules
+
+
+async def test_a_newer_open_skips_a_prefetch_still_queued(monkeypatch):
+    """When an editor restores many tabs at once, only the latest opened document is resolved (besides
+    one already running): the jedi thread and its parser memory are not spent on every tab."""
+    calls: list[str] = []
+    gate = threading.Event()
+
+    def resolve(source, path, root, line, col, missing, ignore, positions=None):
+        calls.append(path)
+        gate.wait(5)
+        return {n: None for n in missing}
+
+    monkeypatch.setattr(names_module, "resolve_names", resolve)
+    executor = ThreadPoolExecutor(max_workers=1)
+    context = names_module.NameContext(executor, IgnoreRules)
+
+    def opened(i: int) -> CompletionQuery:
+        return CompletionQuery(f"file:///m{i}.py", ["import os", "from shop import Cart"], 0, 0, invoked=False,
+                               path=f"/ws/m{i}.py")
+
+    try:
+        context.prefetch(opened(1))
+        deadline = time.monotonic() + 5
+        while not calls:  # m1 is running on the jedi thread
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        context.prefetch(opened(2))  # queued behind m1 ...
+        context.prefetch(opened(3))  # ... and superseded by m3
+        gate.set()
+        while len(calls) < 2 or any(context._running.values()):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        assert calls == ["/ws/m1.py", "/ws/m3.py"]
+    finally:
+        gate.set()
+        executor.shutdown(wait=True)
