@@ -29,6 +29,12 @@ BODY = '''def total(values):
 '''
 
 
+GEOMETRY = ('def scale(value: float, factor: float = 2.0) -> float:\n'
+            '    """Multiply value by factor, rounding to 3 places."""\n'
+            '    return round(value * factor, 3)\n')
+CALLS_SCALE = "from geometry import scale\n\n\ndef doubled(x):\n    return scale(\n"  # main.py, calling it
+
+
 def apply_item(text: str, item: types.InlineCompletionItem) -> str:
     assert item.range is not None and item.range.start == item.range.end
     return apply_insert(text, item.range.start, text_of(item))
@@ -281,11 +287,8 @@ async def test_ignored_files_and_secrets_never_leave(start_session, fake_anthrop
 
 async def test_definitions_from_other_workspace_files_are_in_the_prompt(start_session, fake_anthropic,
                                                                         workspace):
-    (workspace / "geometry.py").write_text(
-        'def scale(value: float, factor: float = 2.0) -> float:\n'
-        '    """Multiply value by factor, rounding to 3 places."""\n'
-        '    return round(value * factor, 3)\n')
-    text = "from geometry import scale\n\n\ndef doubled(x):\n    return scale(\n"
+    (workspace / "geometry.py").write_text(GEOMETRY)
+    text = CALLS_SCALE
     fake_anthropic.script(Reply(text="x, 2.0)"))
     s = await start_session(init_options={"contextTimeBudgetMs": 5000})
     uri = s.open("main.py", text)
@@ -363,11 +366,8 @@ async def test_after_a_line_is_accepted_the_next_lines_are_offered_not_thrown_aw
 async def test_what_a_document_imports_is_resolved_when_it_is_opened(start_session, fake_anthropic, workspace):
     """The first completion in a file that was opened a moment ago carries the callee's signature even
     when the request itself gives jedi no time: the imports were resolved in the background on didOpen."""
-    (workspace / "geometry.py").write_text(
-        'def scale(value: float, factor: float = 2.0) -> float:\n'
-        '    """Multiply value by factor, rounding to 3 places."""\n'
-        '    return round(value * factor, 3)\n')
-    text = "from geometry import scale\n\n\ndef doubled(x):\n    return scale(\n"
+    (workspace / "geometry.py").write_text(GEOMETRY)
+    text = CALLS_SCALE
     fake_anthropic.script(Reply(text="x, 2.0)"))
     s = await start_session(init_options={"contextTimeBudgetMs": 0, "debounceMs": 0, "debounceMinMs": 0})
     uri = s.open("main.py", text)
