@@ -40,10 +40,33 @@ async def test_a_newer_open_skips_a_prefetch_still_queued(monkeypatch):
         context.prefetch(opened(2))  # queued behind m1 ...
         context.prefetch(opened(3))  # ... and superseded by m3
         gate.set()
-        while len(calls) < 2 or any(context._running.values()):
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.01)
+        await asyncio.to_thread(executor.shutdown, wait=True)  # every queued job has run (or skipped)
         assert calls == ["/ws/m1.py", "/ws/m3.py"]
     finally:
         gate.set()
         executor.shutdown(wait=True)
+
+
+class _KeyedProvider:
+    """Just enough of a Provider for the engine's bookkeeping: it has a key, makes no call."""
+
+    available = True
+
+
+def test_only_python_documents_of_a_reasonable_size_are_resolved_on_open(tmp_path):
+    from haiku_lsp.completion import CompletionEngine
+    from haiku_lsp.completion.engine import MAX_PREFETCH_CHARS
+    from haiku_lsp.llm.cache import Cache
+    from haiku_lsp.settings import Settings
+
+    engine = CompletionEngine(_KeyedProvider(), Cache(tmp_path / "cache"), Settings, IgnoreRules)
+    opened: list[str] = []
+    engine.names.prefetch = lambda q: opened.append(q.uri)
+    try:
+        engine.note_open("file:///a.py", "import os\n", "/ws/a.py", "/ws", "python")
+        engine.note_open("file:///b.txt", "import os\n", "/ws/b.txt", "/ws", "plaintext")
+        engine.note_open("file:///huge.py", "import os\n" + "x = 1\n" * (MAX_PREFETCH_CHARS // 6 + 1),
+                         "/ws/huge.py", "/ws", "python")
+        assert opened == ["file:///a.py"]
+    finally:
+        engine.close()

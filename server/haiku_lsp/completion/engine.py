@@ -35,10 +35,12 @@ from haiku_lsp.llm.provider import ModelRequest, Provider
 from haiku_lsp.privacy import IgnoreRules
 from haiku_lsp.python import jedi_inline, relative_to_root
 from haiku_lsp.settings import Settings
+from haiku_lsp.text import split_lines
 
 log = logging.getLogger(__name__)
 
 INVOKED_CONTEXT_WAIT_S = 0.5  # how long an Invoked request waits for jedi context (Automatic: the setting)
+MAX_PREFETCH_CHARS = 500_000  # documents larger than this are not resolved on open
 CANCEL_GRACE_S = 0.03  # a request following a cancel within this time may reuse the stream
 
 
@@ -126,15 +128,16 @@ class CompletionEngine:
     def note_save(self) -> None:
         self.names.forget_all()
 
-    def note_open(self, q: CompletionQuery) -> None:
+    def note_open(self, uri: str, text: str, path: str | None, root: str | None, language: str) -> None:
         """A document was opened: resolve what it imports in the background, so that its first
-        completion finds the definitions ready (only where context would be sent at all)."""
+        completion finds the definitions ready. Only where context would be sent at all, and not for
+        huge documents (jedi would hold its one thread for seconds); nothing is split before that."""
         settings = self._settings()
-        if settings.max_context_tokens <= 0 or not self.provider.available:
+        if (language != "python" or len(text) > MAX_PREFETCH_CHARS or settings.max_context_tokens <= 0
+                or not self.provider.available or (path is not None and self._ignore().is_ignored(path))):
             return
-        if q.path is not None and self._ignore().is_ignored(q.path):
-            return
-        self.names.prefetch(q)
+        self.names.prefetch(CompletionQuery(uri, split_lines(text), 0, 0, invoked=False, path=path, root=root,
+                                            language=language))
 
     def forget(self, uri: str) -> None:
         state = self._docs.pop(uri, None)
@@ -216,8 +219,8 @@ class CompletionEngine:
         started = time.monotonic()
         # Invoked: the user asked and waits anyway, so jedi gets longer to find the definitions.
         budget = settings.context_time_budget_ms / 1000
-        snippets = await self.names.snippets(q, settings.max_context_tokens,
-                                             max(debounce, INVOKED_CONTEXT_WAIT_S if q.invoked else budget, budget))
+        wait = max(budget, INVOKED_CONTEXT_WAIT_S) if q.invoked else budget
+        snippets = await self.names.snippets(q, settings.max_context_tokens, max(debounce, wait))
         request = self._request(q, snippets, settings)
         key = content_key(PROMPT_VERSION, request.payload())
         if (hit := self.cache.get("inline", key)) is not None:

@@ -72,8 +72,6 @@ class NameContext:
     def prefetch(self, q: CompletionQuery) -> None:
         """Resolve what the document imports, in the background (after it is opened): the first
         completion in it then finds the definitions of the names it calls ready."""
-        if q.language != "python":
-            return
         positions = imported_names(q.lines)
         known = self._known_for(q.uri)
         now = time.monotonic()

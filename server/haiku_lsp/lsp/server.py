@@ -12,13 +12,11 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from haiku_lsp import __version__
-from haiku_lsp.completion import CompletionQuery
 from haiku_lsp.errors import ProviderError
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.python import relative_to_root
 from haiku_lsp.session import Session
 from haiku_lsp.settings import load_settings
-from haiku_lsp.text import split_lines
 
 if TYPE_CHECKING:
     from haiku_lsp.tracebacks import SuggestedFix
@@ -195,10 +193,8 @@ def create_server() -> HaikuLanguageServer:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: HaikuLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
         document = ls.workspace.get_text_document(params.text_document.uri)
-        ls.session.completions.note_open(CompletionQuery(
-            uri=document.uri, lines=split_lines(document.source), line=0, col=0, invoked=False,
-            path=document.path, root=ls.root_path(), language=document.language_id or "python",
-            version=document.version))
+        ls.session.completions.note_open(document.uri, document.source, document.path, ls.root_path(),
+                                         document.language_id or "python")
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: HaikuLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
