@@ -310,9 +310,11 @@ class CompletionEngine:
             lines=q.lines, line=q.line, col=q.col, path=shown_path, language=q.language,
             max_prefix_tokens=settings.max_prefix_tokens, max_suffix_tokens=settings.max_suffix_tokens,
             max_lines=settings.max_block_lines, snippets=snippets, redact_secrets=settings.redact_secrets)
-        # At the end of a line the answer may go on to the next line(s) (after an accepted suggestion):
-        # within the same line budget, a few lines.
-        max_tokens = settings.max_line_tokens if ctx.cursor.mode == "line" else settings.max_block_tokens
+        # At the end of a line the answer is that line (or, after an accepted suggestion, the next few
+        # lines, within the same budget); in the middle of one it may be a span of several
+        # lines ending inside the text after the cursor (kept only when the code around parses with it).
+        end_of_line = ctx.cursor.mode == "line" and not ctx.cursor.line_suffix.strip()
+        max_tokens = settings.max_line_tokens if end_of_line else settings.max_block_tokens
         return completion_request(ctx, model=settings.fast_model, max_tokens=max_tokens)
 
     async def _offline(self, q: CompletionQuery) -> list[Suggestion]:

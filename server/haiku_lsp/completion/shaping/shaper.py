@@ -42,6 +42,7 @@ from haiku_lsp.completion.shaping.filters import (
     trim_suffix_overlap,
     words,
 )
+from haiku_lsp.completion.shaping.span import SpanTail
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class CompletionShaper:
         self._tag_stripped = False
         self._first: str | None = None  # first line of the insertion, already fitted to the cursor
         self._block: BlockLayout | None = None  # block mode, from the first line on
+        self._span: SpanTail | None = None  # a line-mode answer going on past the cursor's line
         self._done = False
         self._drop: str | None = None
         self._prose = 0  # prose lines skipped before the first line of code ("Here is the code:")
@@ -102,7 +104,9 @@ class CompletionShaper:
             tag = line.lower().find(CLOSE_TAG)
             if tag >= 0:
                 self._pending = ""
-                if line[:tag].strip():
+                if self._span is not None:
+                    self._span.end(line[:tag])
+                elif line[:tag].strip():
                     self._take(line[:tag])
                 self._stop()
             elif nl < 0:
@@ -140,13 +144,17 @@ class CompletionShaper:
             return self._result  # type: ignore[return-value]
         if not self._done:
             tail, self._pending = _strip_partial_tag(self._pending), ""
-            if tail.strip():
+            if self._span is not None:
+                self._span.end(tail)
+            elif tail.strip():
                 self._take(tail)
             self._done = True
         result: str | None = None
         if self._drop is None:
             if self._first is None:
                 self._drop = "prose" if self._prose else "blank"
+            elif self._span is not None:
+                result = self._span.choose(self._fits) or self._first
             else:
                 result = self._block.final() if self._block else self._first
                 if not result.strip():
@@ -185,6 +193,9 @@ class CompletionShaper:
         elif self._block is not None:
             if self._block.add(line):
                 self._stop()
+        elif self._span is not None:
+            if self._span.add(line):
+                self._stop()
         elif self._first is None:
             self._take_head(line)
         if self._raw_lines > 3 * self.ctx.max_lines + 10:
@@ -206,7 +217,12 @@ class CompletionShaper:
                 if not self._prose:
                     self._breaks += 1  # the cursor's line ends here; the answer goes on below it
             elif self._single and not self._prose:
-                self._stop("eol")  # the answer starts a new line: nothing to add on this one
+                if self.ctx.line_suffix.strip() and self._may_span(""):
+                    # A line break first, then lines that end inside the text after the cursor.
+                    self._first = ""
+                    self._span = SpanTail("", self.ctx.line_suffix, self._after, self.ctx.max_lines)
+                else:
+                    self._stop("eol")  # the answer starts a new line: nothing to add on this one
             return
         if not self._in_text and looks_like_prose(clean):
             # An introduction before the code is skipped, never the code after it; an answer that is
@@ -219,7 +235,11 @@ class CompletionShaper:
         elif self._single:
             fitted, reason = self._fit_line(clean)
             self._first = fitted
-            self._stop(reason)
+            whole = self._fit_line(clean, span=True)[0]  # the line without trimming the text after the cursor
+            if reason or not self._may_span(whole):
+                self._stop(reason)
+            else:
+                self._span = SpanTail(whole, self.ctx.line_suffix, self._after, self.ctx.max_lines)
         else:
             self._start_block(clean)
 
@@ -268,8 +288,24 @@ class CompletionShaper:
 
     # --- line mode -----------------------------------------------------------------------------------
 
-    def _fit_line(self, answer: str, preview: bool = False) -> tuple[str, str | None]:
-        """Fit the first answer line between line_prefix and line_suffix: (text, drop reason or None)."""
+    def _may_span(self, first: str) -> bool:
+        """Can an answer whose first line is *first* (and that goes on past it) be a span of several lines?
+        Only where that line alone does not fit the code around the cursor (decided by a parse, so a
+        completed line closes the stream as soon as it has arrived)."""
+        if self.ctx.max_lines <= 1:
+            return False
+        suffix = self.ctx.line_suffix
+        # A line that runs straight into a word after the cursor ("total += n" before "lue") parses by
+        # accident but is not how code is written: the answer's line is not done there.
+        # So is a header ("if x:") whose body would be the code after the cursor.
+        line = (self.ctx.line_prefix + first).rstrip()
+        glued = (line[-1:].isalnum() or line[-1:] in ("_", ":", "'", '"')) and suffix[:1].isalnum()
+        opens = line.endswith(":") and bool(suffix.strip())
+        return glued or opens or self._fits(first) is False
+
+    def _fit_line(self, answer: str, preview: bool = False, span: bool = False) -> tuple[str, str | None]:
+        """Fit the first answer line between line_prefix and line_suffix: (text, drop reason or None).
+        *span*: the first line of several (the text after the cursor follows the last one, not this one)."""
         prefix, suffix = self.ctx.line_prefix, self.ctx.line_suffix
         text, undecided = strip_restated_prefix(prefix, answer)
         if preview and undecided:
@@ -281,6 +317,8 @@ class CompletionShaper:
             return "", None  # the first word is still arriving: whether it needs a space is unknown
         if after_word and not self._in_string and needs_glue_space(prefix, text, lambda: self._known):
             text = " " + text
+        if span:
+            return text, None
         text = trim_suffix_overlap(prefix, text, suffix, self._line_start)
         if not text.strip():
             return "", "suffix"
@@ -348,8 +386,16 @@ def _excerpt_bounds(ctx: CursorContext) -> tuple[int, int] | None:
     before = next((k for k in range(len(ctx.lines_before) - 1, -1, -1) if _TOP_LEVEL_START.match(ctx.lines_before[k])),
                   None)
     if before is None:
-        return None
-    after = next((k for k, x in enumerate(ctx.lines_after) if _TOP_LEVEL_START.match(x)), len(ctx.lines_after))
+        if not _TOP_LEVEL_START.match(ctx.line_prefix):
+            return None
+        before = len(ctx.lines_before)  # the cursor's line is a top-level statement
+    after, decorated = len(ctx.lines_after), (ctx.line_prefix + ctx.line_suffix).startswith("@")
+    for k, x in enumerate(ctx.lines_after):
+        if _TOP_LEVEL_START.match(x) and not decorated:
+            after = k
+            break
+        if x.strip():
+            decorated = x.startswith("@")  # a decorator's statement is the definition below it
     return before, after
 
 
