@@ -154,7 +154,7 @@ class CompletionShaper:
             if self._first is None:
                 self._drop = "prose" if self._prose else "blank"
             elif self._span is not None:
-                result = self._span.choose(self._fits) or self._first
+                result = self._span.choose(self._fits, lambda: self._known) or self._first
             else:
                 result = self._block.final() if self._block else self._first
                 if not result.strip():
@@ -350,18 +350,21 @@ class CompletionShaper:
     # --- block mode ----------------------------------------------------------------------------------
 
     def _fits(self, insertion: str) -> bool | None:
-        """Does the code around the cursor parse with *insertion* at the cursor? None: cannot tell."""
+        """Does the code around the cursor parse with *insertion* at the cursor, without a return/raise/...
+        of the insertion leaving statements after it dead? None: cannot tell."""
         bounds = _excerpt_bounds(self.ctx)
         if bounds is None:
             return None
         ctx = self.ctx
-        text = "\n".join([*ctx.lines_before[bounds[0]:], ctx.line_prefix + self._lead + insertion + ctx.line_suffix,
+        before = ctx.lines_before[bounds[0]:]
+        text = "\n".join([*before, ctx.line_prefix + self._lead + insertion + ctx.line_suffix,
                           *ctx.lines_after[: bounds[1]]])
         try:
-            ast.parse(text)
+            tree = ast.parse(text)
         except (SyntaxError, ValueError):
             return False
-        return True
+        first = len(before) + 1  # 1-based line numbers of the insertion in the excerpt
+        return not _leaves_dead_code(tree, first, first + self._lead.count("\n") + insertion.count("\n"))
 
     def _start_block(self, line: str, prefix: str | None = None) -> None:
         """Block mode from the first line of code on; *prefix* "": the block starts on a new line."""
@@ -377,6 +380,21 @@ class CompletionShaper:
             self._stop("suffix")
         elif ctx.max_lines <= 1:
             self._stop()
+
+
+_TERMINAL_NODES = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+
+
+def _leaves_dead_code(tree: ast.AST, first: int, last: int) -> bool:
+    """A return/raise/continue/break on lines *first*..*last* is followed by statements of its own suite."""
+    for node in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody"):
+            suite = getattr(node, name, None)
+            if isinstance(suite, list):
+                for stmt in suite[:-1]:
+                    if isinstance(stmt, _TERMINAL_NODES) and first <= stmt.lineno <= last:
+                        return True
+    return False
 
 
 def _excerpt_bounds(ctx: CursorContext) -> tuple[int, int] | None:

@@ -9,11 +9,15 @@ the text after the cursor, so a copy of that text at its end is trimmed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 
-from haiku_lsp.completion.shaping.filters import HOLE_RE, LexState, scan_line, trim_suffix_overlap
+from haiku_lsp.completion.shaping.filters import HOLE_RE, PYTHON_NAMES, LexState, scan_line, trim_suffix_overlap
 
 ECHO_LINES = 2  # lines of the code after the cursor's line an answer must copy to be read as copying it
+_LEADING_WORD_RE = re.compile(r"[^\W\d]\w*|\d\w*")
+_TRAILING_WORD_RE = re.compile(r"\w+$")
 MAX_TAIL_TRIES = 4  # shorter spans tried when the whole answer does not parse (each try is one parse)
 
 
@@ -57,18 +61,34 @@ class SpanTail:
             self.lines.extend(self._held)
             self._held = []
 
-    def choose(self, fits: Callable[[str], bool | None]) -> str | None:
+    def choose(self, fits: Callable[[str], bool | None], known: Callable[[], AbstractSet[str]]) -> str | None:
         """The longest span (all lines, then up to MAX_TAIL_TRIES shorter ones) that *fits* says parses
-        around the cursor, without a copy of the text after the cursor at its end; None when none does."""
+        around the cursor, without a copy of the text after the cursor at its end; None when none does.
+
+        A span whose end runs into a word after the cursor and makes a name the file does not know (*known*)
+        gives way to a shorter one that makes a known name: before "esult", "raise NotImplementedError" is a
+        run-on when "return r" is also there (Python parses both). A shorter span does not end in a comment
+        (the model's note on what it left out)."""
         lines = list(self.lines)
         while len(lines) > 1 and not lines[-1].strip() and not lines[-2].strip():
             lines.pop()  # blank lines at the end: one line break is all the code after the cursor can need
+        head = _LEADING_WORD_RE.match(self._suffix)
+        unknown: str | None = None  # the longest fitting span, when it glues a word the file does not know
         for n in range(len(lines), max(1, len(lines) - MAX_TAIL_TRIES - 1), -1):
             whole = "\n".join(lines[:n])
             for text in dict.fromkeys((trim_suffix_overlap("", whole, self._suffix), whole)):
                 last = text[text.rfind("\n") + 1 :]
-                if self._suffix.strip() and scan_line(last, LexState()).in_comment:
+                scan = scan_line(last, LexState())
+                if scan.in_comment and (self._suffix.strip() or n < len(lines)):
                     continue  # a comment at the end would swallow the code after the cursor
-                if "\n" in text and fits(text):
+                if "\n" not in text or not fits(text):
+                    continue
+                tail = _TRAILING_WORD_RE.search(last) if head else None
+                if head is None or tail is None or last[: tail.start()].endswith("."):
+                    if unknown is None:
+                        return text  # nothing glued, or an attribute (which the file need not show)
+                    continue
+                if tail.group() + head.group() in known() | PYTHON_NAMES:
                     return text
-        return None
+                unknown = unknown or text
+        return unknown
