@@ -85,6 +85,8 @@ class CompletionShaper:
         self._first: str | None = None  # first line of the insertion, already fitted to the cursor
         self._block: BlockLayout | None = None  # block mode, from the first line on
         self._span: SpanTail | None = None  # a line-mode answer going on past the cursor's line
+        self._line_only = False  # the answer is its first line, which ended with a line break
+        self._after_line: str | None = None  # what the model sent after that line break (so far)
         self._done = False
         self._drop: str | None = None
         self._prose = 0  # prose lines skipped before the first line of code ("Here is the code:")
@@ -115,11 +117,20 @@ class CompletionShaper:
             else:
                 self._pending = self._pending[nl + 1 :]
                 self._take(line)
+                if self._done and self._line_only and self._after_line is None:
+                    self._after_line = self._pending
         return self._done
 
     @property
     def done(self) -> bool:
         return self._done
+
+    @property
+    def after_line(self) -> str | None:
+        """When the answer is one line that ended with a line break while the model went on (the stream was
+        not closed by the model): the text that came after the break, the start of what the model would put
+        on the next lines. None otherwise."""
+        return self._after_line
 
     @property
     def partial(self) -> str:
@@ -237,6 +248,7 @@ class CompletionShaper:
             self._first = fitted
             whole = self._fit_line(clean, span=True)[0]  # the line without trimming the text after the cursor
             if reason or not self._may_span(whole):
+                self._line_only = reason is None
                 self._stop(reason)
             else:
                 self._span = SpanTail(whole, self.ctx.line_suffix, self._after, self.ctx.max_lines)
