@@ -15,8 +15,9 @@ Usage::
     req = fake.wait_for_requests(1)[0]
     fake.stop()
 
-Endpoints: ``POST /v1/messages`` (JSON or ``"stream": true`` SSE), ``POST /v1/messages/count_tokens``;
-anything else is a 404 with the API's error body.
+Endpoints: ``POST /v1/messages`` (JSON or ``"stream": true`` SSE), ``POST /v1/messages/count_tokens``, the
+Message Batches API under ``/v1/messages/batches`` (create, retrieve, list, cancel, delete, results as
+JSONL; module ``batches``, knobs on ``fake.batches``); anything else is a 404 with the API's error body.
 
 Streaming timeline (one SSE event per HTTP chunk, chunked transfer encoding)::
 
@@ -32,7 +33,8 @@ While a request is being answered the fake watches the socket for EOF, so a clie
 noticed (``RecordedRequest.client_closed_at``) within a few milliseconds, even in the middle of a
 ttft / chunk_delay / stall wait, and the fake then stops generating.
 
-Modules: ``server`` (``FakeAnthropic``: its thread, routing), ``connection`` (HTTP/1.1 connections, answering
+Modules: ``server`` (``FakeAnthropic``: its thread, routing), ``batches`` (the Message Batches API),
+``connection`` (HTTP/1.1 connections, answering
 one request), ``wire`` (wire format), ``validation``, ``scripting`` (``Reply``, ``Script``), ``faults``,
 ``answers`` (the plan of an answer; sent as JSON or SSE), ``recording`` (``RecordedRequest``, waits),
 ``tokens`` (tokenizer, models, prompt cache).  ``python -m tests.fakes.anthropic_api`` runs it standalone.

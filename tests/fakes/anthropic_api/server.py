@@ -10,6 +10,8 @@ import time
 from typing import Any
 
 from .answers import answer_json, answer_stream, plan_answer
+from .batches import PREFIX as BATCHES_PREFIX
+from .batches import BatchStore
 from .connection import Conn, Exchange, read_request
 from .faults import http_error
 from .recording import RecordedRequest, RequestLog
@@ -53,6 +55,9 @@ class FakeAnthropic:
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._conns: set[Conn] = set()
+        # The Message Batches API: ``batches.batch_seconds`` (processing time), ``batches.expire_match``,
+        # ``batches.created`` (what was sent); replies come from the same scripts as /v1/messages.
+        self.batches = BatchStore(self._cond, self._pick_reply, self._cache, lambda: self.cache_min_tokens)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -135,6 +140,7 @@ class FakeAnthropic:
             self._scripts.clear()
             self._cache.clear()
             self.errors.clear()
+        self.batches.clear()
 
     # -- inspection -------------------------------------------------------------------------------
 
@@ -233,6 +239,11 @@ class FakeAnthropic:
 
     async def _dispatch(self, ex: Exchange, body_error: str | None) -> bool:
         rec = ex.rec
+        if rec.path == BATCHES_PREFIX or rec.path.startswith(BATCHES_PREFIX + "/"):
+            check_auth(rec.headers, self.api_key)
+            if body_error is not None:
+                raise ApiError(400, body_error)
+            return await self.batches.handle(ex, self.base_url)
         routes = {"/v1/messages": self._messages, "/v1/messages/count_tokens": self._count_tokens}
         handler = routes.get(rec.path.rstrip("/") or "/")
         if handler is None or rec.method != "POST":
