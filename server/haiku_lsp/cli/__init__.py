@@ -1,4 +1,4 @@
-"""Command-line entry points: serve (the language server), demo, refactor."""
+"""Command-line entry points: serve (the language server), demo, refactor, gen-tests."""
 
 from haiku_lsp.cli.main import main
 
