@@ -110,8 +110,7 @@ async def _generate(args: argparse.Namespace, report: object) -> None:
         run_interactive,
         state_path,
     )
-    from haiku_lsp.llm import AnthropicProvider
-    from haiku_lsp.llm.batches import BatchClient
+    from haiku_lsp.llm import AnthropicProvider, BatchClient
     from haiku_lsp.session import Session
 
     assert isinstance(report, Report)

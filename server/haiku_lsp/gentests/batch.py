@@ -31,8 +31,19 @@ from haiku_lsp.errors import BadRequestError, ProviderError, UpstreamServerError
 from haiku_lsp.gentests.discover import Target
 from haiku_lsp.gentests.generate import generate_one
 from haiku_lsp.gentests.report import Outcome
-from haiku_lsp.llm import Completion, Ledger, ModelAccess, ModelRequest, TextStream, Usage, content_key
-from haiku_lsp.llm.batches import BATCH_DISCOUNT, BatchAnswer, BatchClient, BatchStatus
+from haiku_lsp.llm import (
+    BATCH_DISCOUNT,
+    BatchAnswer,
+    BatchClient,
+    BatchStatus,
+    Completion,
+    Ledger,
+    ModelAccess,
+    ModelRequest,
+    TextStream,
+    Usage,
+    content_key,
+)
 
 log = logging.getLogger(__name__)
 
