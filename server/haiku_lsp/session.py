@@ -15,7 +15,7 @@ from pathlib import Path
 from haiku_lsp.completion import CompletionEngine
 from haiku_lsp.errors import ProviderError
 from haiku_lsp.hover import HoverExplainer
-from haiku_lsp.llm import AnthropicProvider, Cache, Ledger, ModelAccess, Provider
+from haiku_lsp.llm import AnthropicProvider, Cache, Ledger, ModelAccess, Provider, shared_cache_url
 from haiku_lsp.privacy import IgnoreRules
 from haiku_lsp.settings import Settings
 
@@ -25,12 +25,15 @@ __all__ = ["Session"]
 class Session:
     def __init__(self, settings: Settings | None = None, *, root: Path | None = None,
                  provider: Provider | None = None, cache: Cache | None = None,
-                 on_error: Callable[[ProviderError], None] = lambda err: None) -> None:
+                 on_error: Callable[[ProviderError], None] = lambda err: None,
+                 on_notice: Callable[[str], None] = lambda message: None) -> None:
         self.settings = settings or Settings()
         self.root = root
         self.provider: Provider = provider or AnthropicProvider(Ledger())
         self.ledger = self.provider.ledger
-        self.cache = cache or Cache(size_mib=self.settings.cache_size_mib, enabled=self.settings.cache_enabled)
+        self.cache = cache or Cache(size_mib=self.settings.cache_size_mib, enabled=self.settings.cache_enabled,
+                                    shared_url=shared_cache_url(self.settings.shared_cache_url))
+        self.cache.on_notice = on_notice  # e.g. the shared cache became unreachable
         self.ignore_rules = IgnoreRules()
         self.completions = CompletionEngine(self.provider, self.cache, lambda: self.settings,
                                             lambda: self.ignore_rules, on_error=on_error)
@@ -42,7 +45,8 @@ class Session:
         self.settings, self.root = settings, root
         self.ledger.budget_usd = settings.budget_usd
         self.ledger.prices = settings.prices
-        self.cache.configure(enabled=settings.cache_enabled, size_mib=settings.cache_size_mib)
+        self.cache.configure(enabled=settings.cache_enabled, size_mib=settings.cache_size_mib,
+                             shared_url=shared_cache_url(settings.shared_cache_url))
         self.ignore_rules = IgnoreRules.for_workspace(root, settings.ignore_patterns)
 
     def offline_for(self, path: str | None) -> bool:

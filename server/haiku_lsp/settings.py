@@ -55,6 +55,8 @@ class Settings:
     redact_secrets: bool = True
     cache_enabled: bool = True
     cache_size_mib: int = field(default=256, metadata=_bounded(1, 100_000))
+    # The team cache (Redis/Valkey URL) behind memory and disk: "" = $HAIKU_LSP_SHARED_CACHE, "off" = none.
+    shared_cache_url: str = field(default="", metadata={"allow_empty": True})
     # USD per million tokens, per model id: {"model": {"input": 1, "output": 5}} overrides the table.
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     budget_usd: float = field(default=0.0, metadata=_bounded(0, 1_000_000))  # 0 = no cap

@@ -507,6 +507,14 @@ async def disk_size_limit(env: Env, raw: dict) -> int:
     return env.session.cache._open().size_limit
 
 
+async def shared_tier(env: Env, raw: dict) -> str:
+    """The URL of the team cache the session's cache consults after memory and disk ("" for none); nothing
+    is asked of it here (the real Redis tests are in tests/e2e/test_shared_cache.py)."""
+    env.configure(raw)
+    shared = env.session.cache.shared
+    return shared.url if shared is not None else ""
+
+
 async def cost(env: Env, raw: dict) -> float:
     """USD the ledger books for 1M input + 1M output tokens of the fast model."""
     env.configure(raw)
@@ -582,6 +590,8 @@ ROWS = [
     Row("redactSecrets", False, secret_sent, "an API key in the file reaches the prompt", equals(True)),
     Row("cacheEnabled", False, upstream_for_repeat, "model requests for one completion asked twice", equals(2)),
     Row("cacheSizeMib", 64, disk_size_limit, "disk store size_limit (bytes)", equals(64 * 1024 * 1024)),
+    Row("sharedCacheUrl", "redis://127.0.0.1:6390/2", shared_tier, "the team cache's URL",
+        equals("redis://127.0.0.1:6390/2")),
     Row("prices", {"claude-haiku-4-5": {"input": 2, "output": 10}}, cost, "USD booked for 1M+1M tokens",
         equals(12.0)),
     Row("budgetUsd", 0.5, budget, "error of a call after $1 spent", equals("BudgetExceeded")),
@@ -603,7 +613,7 @@ def test_every_row_value_is_valid_and_not_the_default():
 
 @pytest.fixture(autouse=True)
 def _environment(monkeypatch, tmp_path):
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "HAIKU_LSP_SHARED_CACHE"):
         monkeypatch.delenv(name, raising=False)  # the real provider (budgetUsd) must never call out
     monkeypatch.setenv("HAIKU_LSP_CACHE_DIR", str(tmp_path / "default-cache"))
 

@@ -39,6 +39,7 @@ export const SERVER_SETTING_KEYS = [
     'redactSecrets',
     'cacheEnabled',
     'cacheSizeMib',
+    'sharedCacheUrl',
     'prices',
     'budgetUsd',
 ] as const;

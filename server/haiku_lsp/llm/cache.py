@@ -1,9 +1,10 @@
-"""Content-addressed cache: a small in-memory LRU in front of diskcache, in namespaces.
+"""Content-addressed cache: a small in-memory LRU in front of diskcache, in namespaces, and optionally a
+team cache on Redis/Valkey behind both (`llm.shared_cache`).
 
 Keys are SHA-256 hashes of exactly what was sent upstream (model, prompt version, the prompt
 itself), so a hit can only return what the same request produced. Only successful results are
 stored; callers never pass failures here. The disk store survives restarts and is bounded in size
-(diskcache evicts least-recently-stored entries).
+(diskcache evicts least-recently-stored entries). A hit in the shared tier is kept locally too.
 """
 
 from __future__ import annotations
@@ -14,11 +15,24 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from haiku_lsp.llm.shared_cache import SharedCache
+
 log = logging.getLogger(__name__)
+
+SHARED_CACHE_ENV = "HAIKU_LSP_SHARED_CACHE"
+_OFF = ("off", "none", "false", "0")
+
+
+def shared_cache_url(setting: str = "") -> str:
+    """The team cache's URL: the `sharedCacheUrl` setting, else `$HAIKU_LSP_SHARED_CACHE`; "" when neither
+    is set or the one that counts says `off`."""
+    url = (setting or os.environ.get(SHARED_CACHE_ENV, "")).strip()
+    return "" if url.lower() in _OFF else url
 
 
 def default_cache_dir() -> Path:
@@ -55,14 +69,19 @@ class CacheStats:
     disk_hits: int = 0
     misses: int = 0
     writes: int = 0
+    shared_hits: int = 0
 
 
 class Cache:
     """`get`/`set` by (namespace, key). Disk is opened lazily on first use, off the start-up path."""
 
     def __init__(self, directory: Path | None = None, *, size_mib: int = 256, memory_items: int = 1000,
-                 enabled: bool = True) -> None:
+                 enabled: bool = True, shared_url: str | None = None,
+                 on_notice: Callable[[str], None] = lambda message: None) -> None:
         self.directory = directory or default_cache_dir()
+        self.on_notice = on_notice  # told once when the shared tier becomes unusable
+        self.shared: SharedCache | None = None
+        self._set_shared(shared_cache_url() if shared_url is None else shared_url)
         self.size_mib = size_mib
         self.enabled = enabled
         self._memory: OrderedDict[tuple[str, str], Any] = OrderedDict()
@@ -88,10 +107,20 @@ class Cache:
                         self._disk_failed = True
         return self._disk
 
-    def configure(self, *, enabled: bool, size_mib: int) -> None:
-        """Switch the cache on or off and bound the disk store; an open store takes the new bound at once
-        (diskcache then evicts down to it as entries are written)."""
+    def _set_shared(self, url: str) -> None:
+        if (self.shared.url if self.shared else "") == url:
+            return
+        if self.shared is not None:
+            self.shared.close()
+        self.shared = SharedCache(url, on_notice=lambda message: self.on_notice(message)) if url else None
+
+    def configure(self, *, enabled: bool, size_mib: int, shared_url: str | None = None) -> None:
+        """Switch the cache on or off, bound the disk store and point the shared tier at `shared_url` ("":
+        none; None: leave it); an open store takes the new bound at once (diskcache then evicts down to it
+        as entries are written)."""
         self.enabled = enabled
+        if shared_url is not None:
+            self._set_shared(shared_url)
         with self._lock:  # not while the warm-up thread is opening the store with the old bound
             if size_mib == self.size_mib:
                 return
@@ -122,18 +151,27 @@ class Cache:
                 value = disk.get(f"{namespace}:{key}")
             except Exception as err:
                 log.warning("disk cache read failed: %s", err)
-        if value is None:
-            self.stats.misses += 1
-            return None
-        self.stats.disk_hits += 1
-        self._remember(mkey, value)
-        return value
+        if value is not None:
+            self.stats.disk_hits += 1
+            self._remember(mkey, value)
+            return value
+        if self.shared is not None and (value := self.shared.get(namespace, key)) is not None:
+            self.stats.shared_hits += 1
+            self._store_local(namespace, key, value)
+            return value
+        self.stats.misses += 1
+        return None
 
     def set(self, namespace: str, key: str, value: Any) -> None:
         if not self.enabled or value is None:
             return
-        self._remember((namespace, key), value)
         self.stats.writes += 1
+        self._store_local(namespace, key, value)
+        if self.shared is not None:
+            self.shared.set(namespace, key, value)
+
+    def _store_local(self, namespace: str, key: str, value: Any) -> None:
+        self._remember((namespace, key), value)
         disk = self._open()
         if disk is not None:
             try:
@@ -150,3 +188,5 @@ class Cache:
     def close(self) -> None:
         if self._disk is not None:
             self._disk.close()
+        if self.shared is not None:
+            self.shared.close()

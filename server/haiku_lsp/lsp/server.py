@@ -33,7 +33,8 @@ NO_KEY_MESSAGE = (
 class HaikuLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("haiku-lsp", __version__)
-        self.session = Session(on_error=self.report_provider_error)
+        self.session = Session(on_error=self.report_provider_error,
+                               on_notice=lambda message: self.show(message, types.MessageType.Warning))
         self._pending_problems: list[str] = []
         self._reported: set[str] = set()
         self.suggested_fixes: dict[str, SuggestedFix] = {}
@@ -92,8 +93,8 @@ class HaikuLanguageServer(LanguageServer):
             "models": {m: vars(t) for m, t in ledger.by_model.items()},
             "features": dict(ledger.by_feature),
             "inline": {**vars(e), "jedi_resolutions": session.completions.names.jobs},
-            "cache": {"memoryHits": c.memory_hits, "diskHits": c.disk_hits, "misses": c.misses,
-                      "writes": c.writes},
+            "cache": {"memoryHits": c.memory_hits, "diskHits": c.disk_hits, "sharedHits": c.shared_hits,
+                      "misses": c.misses, "writes": c.writes},
             "process": {"rssMiB": _rss_mib(), "gcFrozenObjects": gc.get_freeze_count(),
                         "gcCollections": [g["collections"] for g in gc.get_stats()]},
         }
