@@ -1,4 +1,4 @@
-"""Command-line entry points: serve (the language server), demo, refactor, gen-tests."""
+"""Command-line entry points: serve (the language server), demo, refactor, gen-tests, explain."""
 
 from haiku_lsp.cli.main import main
 
