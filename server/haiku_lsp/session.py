@@ -43,6 +43,8 @@ class Session:
     def configure(self, settings: Settings, root: Path | None) -> None:
         """Make `settings` the snapshot every service uses from now on (`root`: the workspace folder)."""
         self.settings, self.root = settings, root
+        if isinstance(self.provider, AnthropicProvider):
+            self.provider.set_platform(settings.provider)
         self.ledger.budget_usd = settings.budget_usd
         self.ledger.prices = settings.prices
         self.cache.configure(enabled=settings.cache_enabled, size_mib=settings.cache_size_mib,

@@ -25,6 +25,8 @@ def _bounded(lo: float, hi: float) -> dict[str, Any]:
 class Settings:
     """Every setting with its default. Sections sent by editors under `haiku` are unwrapped."""
 
+    # Where the models are reached: Anthropic's API, Amazon Bedrock or Google Vertex AI (llm/platforms.py).
+    provider: str = field(default="anthropic", metadata={"choices": ("anthropic", "bedrock", "vertex")})
     fast_model: str = field(default="claude-haiku-4-5", metadata={"model": True})
     planner_model: str = field(default="claude-sonnet-4-6", metadata={"model": True})
     inline_enabled: bool = True
@@ -90,6 +92,8 @@ def _check(f: dataclasses.Field[Any], value: Any) -> Any:
             return ""
         if not isinstance(value, str) or not value.strip():
             raise ValueError("expected a non-empty string")
+        if (choices := f.metadata.get("choices")) and value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
         if f.metadata.get("model") and not _MODEL_ID.match(value):
             raise ValueError("expected a model id such as claude-haiku-4-5")
         return value

@@ -507,6 +507,19 @@ async def disk_size_limit(env: Env, raw: dict) -> int:
     return env.session.cache._open().size_limit
 
 
+async def platform_call(env: Env, raw: dict) -> str:
+    """What the real provider answers to a call with no Anthropic key and no AWS region in the environment:
+    on Anthropic's API, no key; on Bedrock, its client cannot be set up (never any network either way)."""
+    env.use_provider(AnthropicProvider(Ledger()))
+    env.configure(raw)
+    request = ModelRequest(model="claude-haiku-4-5", messages=({"role": "user", "content": "hi"},), max_tokens=8)
+    try:
+        async with env.session.provider.stream(request, timeout=5):
+            return "streamed"
+    except ProviderError as err:
+        return f"{type(err).__name__}: {err}"
+
+
 async def shared_tier(env: Env, raw: dict) -> str:
     """The URL of the team cache the session's cache consults after memory and disk ("" for none); nothing
     is asked of it here (the real Redis tests are in tests/e2e/test_shared_cache.py)."""
@@ -557,6 +570,8 @@ def smaller(default: Any, changed: Any) -> bool:
 CUSTOM_PYTHON = "/opt/custom-python/bin/python3"
 
 ROWS = [
+    Row("provider", "bedrock", platform_call, "error of a call with no key and no AWS region",
+        lambda default, changed: default.startswith("NoKeyError") and "bedrock client cannot be set up" in changed),
     Row("fastModel", "claude-3-5-haiku-20241022", fast_model, "model of the inline request and of the hover one",
         equals(("claude-3-5-haiku-20241022",) * 2)),
     Row("plannerModel", "claude-opus-4-1", planner_model, "model of the refactor's planning request",
@@ -613,7 +628,8 @@ def test_every_row_value_is_valid_and_not_the_default():
 
 @pytest.fixture(autouse=True)
 def _environment(monkeypatch, tmp_path):
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "HAIKU_LSP_SHARED_CACHE"):
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "HAIKU_LSP_SHARED_CACHE", "AWS_REGION",
+                 "AWS_DEFAULT_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)  # the real provider (budgetUsd) must never call out
     monkeypatch.setenv("HAIKU_LSP_CACHE_DIR", str(tmp_path / "default-cache"))
 

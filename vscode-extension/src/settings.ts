@@ -16,6 +16,7 @@ export interface ConfigurationLike {
  * the server's default. Launch and trace settings are not in this list and are never sent.
  */
 export const SERVER_SETTING_KEYS = [
+    'provider',
     'fastModel',
     'plannerModel',
     'inlineEnabled',

@@ -1,4 +1,4 @@
-"""Command-line entry points: serve (the language server), demo, refactor, gen-tests, explain."""
+"""Command-line entry points: serve (the language server), demo, refactor, gen-tests, explain, doctor."""
 
 from haiku_lsp.cli.main import main
 

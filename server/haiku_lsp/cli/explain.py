@@ -84,12 +84,13 @@ class _CannotRun(Exception):
 
 
 async def _explain(found: list[ParsedTraceback], root: Path, apply: bool) -> tuple[str, list[Path]]:
+    from haiku_lsp.cli.doctor import cli_settings
     from haiku_lsp.errors import ActionError, ProviderError
     from haiku_lsp.llm import AnthropicProvider
     from haiku_lsp.session import Session
     from haiku_lsp.tracebacks import explain, resolve_frames
 
-    session = Session(root=root)
+    session = Session(cli_settings(), root=root)
     parts: list[str] = []
     applied: list[Path] = []
     try:

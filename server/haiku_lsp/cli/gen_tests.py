@@ -97,6 +97,7 @@ class _CannotRun(Exception):
 
 
 async def _generate(args: argparse.Namespace, report: object) -> None:
+    from haiku_lsp.cli.doctor import cli_settings
     from haiku_lsp.errors import ProviderError
     from haiku_lsp.gentests import (
         BatchState,
@@ -125,8 +126,11 @@ async def _generate(args: argparse.Namespace, report: object) -> None:
         except ValueError as err:
             raise _CannotRun(f"--shard: {err}") from None
     root = Path(args.root).resolve() if args.root else project_root(paths)
-    session = Session(root=root)
+    session = Session(cli_settings(), root=root)
     try:
+        if args.batch and session.settings.provider != "anthropic":
+            raise _CannotRun("--batch needs Anthropic's Message Batches API; the provider is "
+                             f"{session.settings.provider}")
         if not session.provider.available:
             raise _CannotRun("set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) first")
         targets = find_targets(root, paths, select=args.select, ignore=session.ignore_rules)

@@ -71,10 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--apply", action="store_true", help="write the result when validation passed")
     refactor.add_argument("--planner-model", help="override the planner model")
     refactor.add_argument("--worker-model", help="override the worker model")
-    from haiku_lsp.cli import explain, gen_tests
+    from haiku_lsp.cli import doctor, explain, gen_tests
 
     gen_tests.add_parser(sub)
     explain.add_parser(sub)
+    doctor.add_parser(sub)
     return p
 
 
@@ -85,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         from haiku_lsp.cli.refactor import run
 
         return run(args.file, args.message, args.apply, args.planner_model, args.worker_model)
+    if args.command == "doctor":
+        from haiku_lsp.cli.doctor import run as doctor_run
+
+        return doctor_run(args)
     if args.command == "explain":
         from haiku_lsp.cli.explain import run as explain_log
 

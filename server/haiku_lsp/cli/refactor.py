@@ -18,6 +18,7 @@ def _root_of(path: Path) -> Path:
 
 
 def run(file: str, instruction: str, apply: bool, planner_model: str | None, worker_model: str | None) -> int:
+    from haiku_lsp.cli.doctor import cli_settings
     from haiku_lsp.errors import ActionError, ProviderError
     from haiku_lsp.llm.anthropic import AnthropicProvider
     from haiku_lsp.refactor import run_refactor
@@ -29,7 +30,8 @@ def run(file: str, instruction: str, apply: bool, planner_model: str | None, wor
     except OSError as err:
         print(f"haiku-lsp refactor: cannot read {file}: {err}", file=sys.stderr)
         return 2
-    session = Session(root=_root_of(path))  # the settings' defaults; -m/--planner/--worker override models
+    # The settings' defaults (on $HAIKU_LSP_PROVIDER); --planner/--worker override the models.
+    session = Session(cli_settings(), root=_root_of(path))
     if not session.provider.available:
         print("haiku-lsp refactor: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN) first", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
-"""The Anthropic provider over `anthropic.AsyncAnthropic`.
+"""The Anthropic provider over the anthropic SDK's async client: Anthropic's API (`AsyncAnthropic`), or
+Amazon Bedrock / Google Vertex AI through the SDK's own clients for them (`llm.platforms`).
 
 The SDK takes ~3 s to import on small machines, so it is imported in a background thread after the
 server has answered `initialize` (`start_import`), and awaited on first use. Streams are async
@@ -31,6 +32,7 @@ from haiku_lsp.errors import (
     UpstreamServerError,
     provider_error_for_status,
 )
+from haiku_lsp.llm import platforms
 from haiku_lsp.llm.accounting import Ledger, Usage
 from haiku_lsp.llm.provider import Completion, ModelRequest
 
@@ -92,10 +94,14 @@ class TextStream:
 
 
 class AnthropicProvider:
-    """The `Provider` over the Messages API (the SDK reads the key and `ANTHROPIC_BASE_URL` itself)."""
+    """The `Provider` over the Messages API (the SDK reads the key and `ANTHROPIC_BASE_URL` itself), on
+    `platform`: "anthropic", "bedrock" or "vertex" (the model ids are mapped when a request is sent; the
+    ledger, prices and cache keys keep Anthropic's ids)."""
 
-    def __init__(self, ledger: Ledger | None = None) -> None:
+    def __init__(self, ledger: Ledger | None = None, platform: str = "anthropic") -> None:
         self.ledger = ledger or Ledger()
+        self.platform = platform
+        self._retired: list[Any] = []
         self._client: Any = None
         self._inline_client: Any = None
         self._sdk: Any = None
@@ -105,7 +111,15 @@ class AnthropicProvider:
 
     @property
     def available(self) -> bool:
-        return api_key_present()
+        return platforms.available(self.platform)
+
+    def set_platform(self, platform: str) -> None:
+        """Send the next calls to `platform`; calls under way finish where they are."""
+        if platform != self.platform:
+            self.platform = platform
+            if self._client is not None:
+                self._retired.append(self._client)  # closed by aclose(): a stream may still be reading
+            self._client = self._inline_client = None
 
     def start_import(self) -> None:
         """Import the SDK in a daemon thread; safe to call more than once."""
@@ -128,9 +142,11 @@ class AnthropicProvider:
 
     async def aclose(self) -> None:
         """Close the HTTP connections (a headless run ends with this)."""
-        if self._client is not None:
-            await self._client.close()
-            self._client = self._inline_client = None
+        for client in [*self._retired, self._client]:
+            if client is not None:
+                await client.close()
+        self._retired.clear()
+        self._client = self._inline_client = None
 
     def wait_for_import(self, timeout: float) -> bool:
         """Block (a background thread) until the SDK import has ended; False on timeout."""
@@ -144,15 +160,19 @@ class AnthropicProvider:
         if self._client is not None:
             return self._client
         if not self.available:
-            raise NoKeyError("no ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN is set")
+            raise NoKeyError("no ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN is set" if self.platform == "anthropic"
+                             else f"unknown provider {self.platform!r}")
         self.start_import()
         if not self._import_done.is_set():
             await asyncio.to_thread(self._import_done.wait)
         if self._import_error is not None:
             raise ProviderConnectionError(f"the anthropic SDK failed to import: {self._import_error}")
         if self._client is None:
-            # The SDK reads the key and ANTHROPIC_BASE_URL from the environment itself.
-            self._client = self._sdk.AsyncAnthropic(max_retries=2)
+            # The SDK reads the key (or the platform's credentials) and the base URL from the environment.
+            try:
+                self._client = platforms.make_client(self._sdk, self.platform, max_retries=2)
+            except (ValueError, TypeError, ImportError, self._sdk.AnthropicError) as err:  # no region, project...
+                raise ProviderConnectionError(f"the {self.platform} client cannot be set up: {err}") from err
             self._inline_client = self._client.with_options(max_retries=0)
         return self._client
 
@@ -192,8 +212,10 @@ class AnthropicProvider:
         client = await self._ensure_client()
         if inline:
             client = self._inline_client
+        payload = request.payload()
+        payload["model"] = platforms.platform_model(self.platform, request.model)
         try:
-            raw = await client.messages.create(**request.payload(), stream=True, timeout=timeout)
+            raw = await client.messages.create(**payload, stream=True, timeout=timeout)
         except asyncio.CancelledError:
             raise
         except Exception as err:

@@ -158,7 +158,7 @@ async def answer_stream(ex: Exchange, reply: Reply, plan: Plan, latency: float) 
         200,
         rec.request_id,
         [
-            ("content-type", "text/event-stream; charset=utf-8"),
+            ("content-type", ex.stream_content_type),
             ("cache-control", "no-cache"),
             ("transfer-encoding", "chunked"),
         ],

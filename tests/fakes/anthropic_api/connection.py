@@ -186,6 +186,9 @@ class Exchange:
         self.conn = conn
         self.rec = rec
         self.log = log
+        # How stream events are framed: SSE, or AWS event stream frames for Bedrock (platforms.py).
+        self.framing: Callable[[str, dict], bytes] = sse
+        self.stream_content_type = "text/event-stream; charset=utf-8"
 
     def update(self, **changes: Any) -> None:
         self.log.update(self.rec, **changes)
@@ -228,8 +231,8 @@ class Exchange:
         return await self.send_json(err.status, body, extra)
 
     async def emit(self, name: str, data: dict) -> bool:
-        """One SSE event, in its own HTTP chunk; added to the record's ``events`` once sent."""
-        ok = await self.conn.send(chunk(sse(name, data)))
+        """One SSE event (or platform frame), in its own HTTP chunk; added to the record's ``events`` once sent."""
+        ok = await self.conn.send(chunk(self.framing(name, data)))
         if ok:
             self.rec.events.append(name)
         return ok

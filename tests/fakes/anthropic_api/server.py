@@ -14,6 +14,7 @@ from .batches import PREFIX as BATCHES_PREFIX
 from .batches import BatchStore
 from .connection import Conn, Exchange, read_request
 from .faults import http_error
+from .platforms import EVENTSTREAM_TYPE, canonical_model, eventstream_frame, is_platform_path, platform_request
 from .recording import RecordedRequest, RequestLog
 from .scripting import Matcher, Reply, ReplyLike, Script, make_reply, take_script
 from .tokens import PromptCache, prompt_segments
@@ -244,6 +245,12 @@ class FakeAnthropic:
             if body_error is not None:
                 raise ApiError(400, body_error)
             return await self.batches.handle(ex, self.base_url)
+        if is_platform_path(rec.path):  # Vertex AI and Bedrock, as the SDK's platform clients call them
+            if rec.method != "POST":
+                raise ApiError(404, f"Not found: {rec.method} {rec.path}")
+            if body_error is not None or not isinstance(rec.body, dict):
+                raise ApiError(400, body_error or "The request body is not valid JSON: expected an object")
+            return await self._platform(ex)
         routes = {"/v1/messages": self._messages, "/v1/messages/count_tokens": self._count_tokens}
         handler = routes.get(rec.path.rstrip("/") or "/")
         if handler is None or rec.method != "POST":
@@ -267,11 +274,20 @@ class FakeAnthropic:
             chosen = take_script(self._scripts, body, self.errors)
         return make_reply(self.default_reply if chosen is None else chosen, body)
 
+    async def _platform(self, ex: Exchange) -> bool:
+        rec = ex.rec
+        request = platform_request(rec.path, rec.headers, rec.body)
+        rec.body = request.body  # recorded as the first-party equivalent (model: the platform's id)
+        rec.headers = {**rec.headers, "anthropic-version": request.api_version}
+        if request.platform == "bedrock" and request.stream:
+            ex.framing, ex.stream_content_type = eventstream_frame, EVENTSTREAM_TYPE
+        return await self._messages(ex)
+
     async def _messages(self, ex: Exchange) -> bool:
         rec = ex.rec
         validate(rec.body, rec.headers, count_only=False)
         body = rec.body
-        check_model(body["model"])
+        check_model(canonical_model(body["model"]))
         stream = bool(body.get("stream"))
         reply = self._pick_reply(body)
         ex.update(stream=stream, reply=reply)
