@@ -47,6 +47,7 @@ def canonical_model(model: str) -> str:
     """The Anthropic id of a platform model id (for the fake's model checks)."""
     model = re.sub(r"^(?:[a-z]{2,6}\.)?anthropic\.", "", model)  # bedrock, with an inference-profile prefix
     model = re.sub(r"-v\d+(?::\d+)?$", "", model)  # bedrock's version suffix
+    model = re.sub(r"-\d{8}$", "", model)  # bedrock's date
     return model.split("@", 1)[0]  # vertex's date
 
 
