@@ -108,7 +108,9 @@ def main() -> None:
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
     t0 = time.monotonic()
-    modes = ["interactive x1", "interactive", "--batch"]
+    parallel = f"interactive x{args.concurrency}"
+    modes = ["interactive x1", parallel, "--batch"]
+    load = os.getloadavg()[0]
     results: dict[str, list[Run]] = {m: [] for m in [*modes, "re-run (cached)"]}
     with tempfile.TemporaryDirectory(prefix="bench-gentests-") as tmp, FakeAnthropic() as fake:
         fake.script(upstream(ttft=args.ttft, tokens_per_second=args.tokens_per_second))
@@ -121,7 +123,7 @@ def main() -> None:
                 results[mode].append(run)
                 print(f"{mode:16} {run.functions} functions, {run.passed} passed, {run.seconds:.1f} s, "
                       f"${run.usd:.4f}", flush=True)
-                if mode == "interactive":
+                if mode == parallel:
                     again = run_once(fake, ws, cache, mode, args)
                     again.mode = "re-run (cached)"
                     results["re-run (cached)"].append(again)
@@ -141,7 +143,7 @@ def main() -> None:
             "model requests", "batches", "$ total", "$ / passing test"]
     body = table(head, rows)
     print("\n" + body)
-    inter, batch = median_run(results["interactive"]), median_run(results["--batch"])
+    inter, batch = median_run(results[parallel]), median_run(results["--batch"])
     notes = [
         f"Code: `inflection` {INFLECTION[1]} (PyPI wheel), the public functions of `inflection/__init__.py`; every "
         "generated test runs with pytest in the sandbox (a fresh copy of the project per run).",
@@ -153,7 +155,9 @@ def main() -> None:
         f"{batch.seconds / inter.seconds:.1f}x the wall time here, dominated by the batch processing time. "
         "The re-run on unchanged code is answered from the test cache: no model call for passing tests (the "
         "failing one is asked again: failures are never cached).",
-        f"Median of {repeat} run(s) by wall time.",
+        f"Median of {repeat} run(s) by wall time. Each run is a fresh `gen-tests` process (SDK import included). "
+        f"Load average when the benchmark started: {load:.1f} on {len(os.sched_getaffinity(0))} CPUs "
+        "(wall times grow with other work on the machine; prices and counts do not).",
     ]
     command = "python bench/gentests.py" + (" --quick" if args.quick else "")
     section = "\n".join([*header(START, "gen-tests: bulk unit tests, interactive vs batch", command, elapsed), "",
