@@ -24,10 +24,18 @@ ORDINAL_BROKEN = "inflection/__init__.py::ordinal"
 PLURALIZE = "inflection/__init__.py::pluralize"
 
 
+def pypi_cache(request: pytest.FixtureRequest) -> Path:
+    """pytest's cache folder (kept between runs), or this session's temporary one without the cache plugin."""
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        return Path(cache.mkdir("pypi"))
+    return request.getfixturevalue("tmp_path_factory").getbasetemp() / "pypi"
+
+
 @pytest.fixture
 def inflection_ws(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     """A project holding the real `inflection` package, with one test already calling `camelize`."""
-    wheel = pinned_wheel(*INFLECTION, Path(request.config.cache.mkdir("pypi")))
+    wheel = pinned_wheel(*INFLECTION, pypi_cache(request))
     ws = tmp_path / "proj"
     unpack_package(wheel, ws)
     (ws / "inflection.py").unlink()  # the 0.5.1 wheel also ships a stale copy of the module beside the package
