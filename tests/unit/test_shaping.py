@@ -1014,3 +1014,13 @@ def test_a_block_that_runs_on_past_the_hole_is_cut(ctx: CursorContext, answer: s
 ])
 def test_a_perfect_block_ending_in_a_return_survives(ctx: CursorContext, answer: str):
     assert shape(ctx, answer) == answer
+
+
+def test_in_a_method_the_parse_reads_the_method_alone():
+    # The window starts at an indented `def` (the class line is far above): the method is parsed on its own.
+    method = "    def total(self, xs):\n        result = 0"
+    ctx = ctx_of("        ", before=method, after="        return result\n\n    def other(self):\n        pass")
+    answer = "for x in xs:\n            result += x\n        # TODO\n        raise NotImplementedError"
+    assert shape(ctx, answer) == "for x in xs:\n            result += x"
+    span = ctx_of("        for x in x", "ult", before=method, after="\n    def other(self):\n        pass")
+    assert shape(span, "s:\n            result += x\n        return res") == "s:\n            result += x\n        return res"

@@ -86,6 +86,17 @@ CURSOR_LINES = 40  # lines around the cursor the shaper sees ...
 ANCHOR_REACH = 200  # ... reaching further back, to a def/class line, for the lexical state at the cursor
 
 
+AFTER_LINES, AFTER_REACH = 40, 200  # lines after the cursor's: at least, and at most to end a definition
+
+
+def _after_end(lines: list[str], line: int) -> int:
+    """Where the lines after the cursor's line handed to the shaper end: 40 lines on, or further, up to
+    200, to the next statement at column 0 (so that the definition around the cursor can be parsed whole)."""
+    end = min(len(lines), line + 1 + AFTER_REACH)
+    return next((k for k in range(line + 1 + AFTER_LINES, end) if lines[k][:1].isalpha() or lines[k][:1] in "_@"),
+                end)
+
+
 def cursor_context(lines: list[str], line: int, col: int, max_lines: int) -> CursorContext:
     current = lines[line] if line < len(lines) else ""
     # The lexical state at the cursor (inside a string? brackets?) is read from a def/class line: a window
@@ -97,7 +108,7 @@ def cursor_context(lines: list[str], line: int, col: int, max_lines: int) -> Cur
         line_prefix=current[:col],
         line_suffix=current[col:],
         lines_before=tuple(lines[start:line]),
-        lines_after=tuple(lines[line + 1 : line + 41]),
+        lines_after=tuple(lines[line + 1 : _after_end(lines, line)]),
         max_lines=max_lines,
     )
 

@@ -28,6 +28,7 @@ from typing import Literal
 from haiku_lsp.completion.shaping.block_layout import STOP, BlockLayout, fit_first
 from haiku_lsp.completion.shaping.filters import (
     CLOSE_TAG,
+    CONTINUATION_KEYWORDS,
     HOLE_RE,
     OPEN_TAG_RE,
     SCAFFOLD_LINE_RE,
@@ -63,7 +64,8 @@ class CursorContext:
 
 
 _UNSET = object()
-_TOP_LEVEL_START = re.compile(r"[A-Za-z_@]")  # a statement at column 0
+_TOP_LEVEL_START = re.compile(r"[A-Za-z_@]")  # a statement's first character
+MAX_PARSE_LINES = 600  # around the cursor: more, and a parse cannot decide how an answer fits
 MAX_PROSE_LINES = 2  # prose lines skipped before the code; more and the answer is an explanation
 
 
@@ -165,7 +167,9 @@ class CompletionShaper:
             if self._first is None:
                 self._drop = "prose" if self._prose else "blank"
             elif self._span is not None:
-                result = self._span.choose(self._fits, lambda: self._known) or self._first
+                result = self._span.choose(self._fits, lambda: self._known) or self._first or None
+                if result is None:
+                    self._drop = "eol"  # it started a new line, and what followed fits nowhere
             else:
                 result = self._block.final() if self._block else self._first
                 if not result.strip():
@@ -275,6 +279,21 @@ class CompletionShaper:
         return self._in_string or self._cursor.in_comment
 
     @cached_property
+    def _excerpt(self) -> tuple[tuple[str, ...], tuple[str, ...], int] | None:
+        """(lines before, lines after, columns removed): whole statements around the cursor that parse on
+        their own once the insertion is in, dedented to column 0; None when the window holds none or they
+        are too long to parse on every answer."""
+        found = _excerpt_bounds(self.ctx)
+        if found is None:
+            return None
+        start, end, base = found
+        ctx = self.ctx
+        if len(ctx.lines_before) - start + end > MAX_PARSE_LINES:
+            return None
+        return (tuple(_dedent(x, base) for x in ctx.lines_before[start:]),
+                tuple(_dedent(x, base) for x in ctx.lines_after[:end]), base)
+
+    @cached_property
     def _prev_line(self) -> str:
         """The last non-blank line above, with its indentation: a repeat is the whole line again."""
         return next((x.rstrip() for x in reversed(self.ctx.lines_before) if x.strip()), "")
@@ -364,13 +383,13 @@ class CompletionShaper:
     def _fits(self, insertion: str) -> bool | None:
         """Does the code around the cursor parse with *insertion* at the cursor, without a return/raise/...
         of the insertion leaving statements after it dead? None: cannot tell."""
-        bounds = _excerpt_bounds(self.ctx)
-        if bounds is None:
+        excerpt = self._excerpt
+        if excerpt is None:
             return None
         ctx = self.ctx
-        before = ctx.lines_before[bounds[0]:]
-        text = "\n".join([*before, ctx.line_prefix + self._lead + insertion + ctx.line_suffix,
-                          *ctx.lines_after[: bounds[1]]])
+        before, after, base = excerpt
+        middle = (ctx.line_prefix + self._lead + insertion + ctx.line_suffix).split("\n")
+        text = "\n".join([*before, *(_dedent(x, base) for x in middle), *after])
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError):
@@ -398,35 +417,67 @@ _TERMINAL_NODES = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 
 
 def _leaves_dead_code(tree: ast.AST, first: int, last: int) -> bool:
-    """A return/raise/continue/break on lines *first*..*last* is followed by statements of its own suite."""
-    for node in ast.walk(tree):
-        for name in ("body", "orelse", "finalbody"):
-            suite = getattr(node, name, None)
-            if isinstance(suite, list):
-                for stmt in suite[:-1]:
-                    if isinstance(stmt, _TERMINAL_NODES) and first <= stmt.lineno <= last:
-                        return True
+    """A return/raise/continue/break on lines *first*..*last* is followed by statements of its own suite.
+    Only statements are visited (and only those reaching into those lines), not expressions."""
+    suites: list[list[ast.stmt]] = [tree.body] if isinstance(tree, ast.Module) else []
+    while suites:
+        suite = suites.pop()
+        for k, stmt in enumerate(suite):
+            if stmt.lineno > last:
+                break
+            if (stmt.end_lineno or stmt.lineno) < first:
+                continue
+            if isinstance(stmt, _TERMINAL_NODES) and stmt.lineno >= first and k < len(suite) - 1:
+                return True
+            for name in ("body", "orelse", "finalbody"):
+                inner = getattr(stmt, name, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    suites.append(inner)
+            for part in (*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())):
+                suites.append(part.body)
     return False
 
 
-def _excerpt_bounds(ctx: CursorContext) -> tuple[int, int] | None:
-    """The lines before and after the cursor line that hold whole top-level statements (so that, with the
-    insertion, they parse on their own): from the last line starting at column 0 above, to the first one
-    below; None when there is none above."""
-    before = next((k for k in range(len(ctx.lines_before) - 1, -1, -1) if _TOP_LEVEL_START.match(ctx.lines_before[k])),
-                  None)
-    if before is None:
-        if not _TOP_LEVEL_START.match(ctx.line_prefix):
-            return None
-        before = len(ctx.lines_before)  # the cursor's line is a top-level statement
-    after, decorated = len(ctx.lines_after), (ctx.line_prefix + ctx.line_suffix).startswith("@")
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _opens_statement(line: str) -> bool:
+    """The line starts a statement that does not continue another (not `else:`, `except:` ...)."""
+    body = line.lstrip(" \t")
+    return bool(_TOP_LEVEL_START.match(body)) and leading_identifier(body)[0] not in CONTINUATION_KEYWORDS
+
+
+def _dedent(line: str, base: int) -> str:
+    return line[base:] if not line[:base].strip() else line.lstrip(" \t")
+
+
+def _excerpt_bounds(ctx: CursorContext) -> tuple[int, int, int] | None:
+    """The outermost statements around the cursor within the window, as (index in lines_before where they
+    start, lines of lines_after they take, their column): from the last statement above at the lowest
+    column (at most the cursor line's) to the first one below back at that column (a decorator's statement
+    is the definition below it). None when there is no such statement above (nor on the cursor's line)."""
+    column = _indent(ctx.line_prefix) if ctx.line_prefix.strip() else len(ctx.line_prefix)
+    starts = [k for k, x in enumerate(ctx.lines_before) if _opens_statement(x)]
+    base = min((_indent(ctx.lines_before[k]) for k in starts), default=column)
+    if base > column:
+        base = column  # the cursor's line is left of every statement above: it starts the excerpt
+    starts = [k for k in starts if _indent(ctx.lines_before[k]) == base]
+    if starts:
+        start = starts[-1]
+    elif ctx.line_prefix.strip() and _opens_statement(ctx.line_prefix):
+        start = len(ctx.lines_before)  # the cursor's line starts the statement
+    else:
+        return None
+    end, decorated = len(ctx.lines_after), (ctx.line_prefix + ctx.line_suffix).lstrip().startswith("@")
     for k, x in enumerate(ctx.lines_after):
-        if _TOP_LEVEL_START.match(x) and not decorated:
-            after = k
+        if not x.strip():
+            continue
+        if _indent(x) <= base and _opens_statement(x) and not decorated:
+            end = k
             break
-        if x.strip():
-            decorated = x.startswith("@")  # a decorator's statement is the definition below it
-    return before, after
+        decorated = _indent(x) <= base and x.lstrip().startswith("@")
+    return start, end, base
 
 
 def _strip_partial_tag(text: str, shortest: int = 2, tags: tuple[str, ...] = (CLOSE_TAG,)) -> str:
