@@ -1024,3 +1024,12 @@ def test_in_a_method_the_parse_reads_the_method_alone():
     assert shape(ctx, answer) == "for x in xs:\n            result += x"
     span = ctx_of("        for x in x", "ult", before=method, after="\n    def other(self):\n        pass")
     assert shape(span, "s:\n            result += x\n        return res") == "s:\n            result += x\n        return res"
+
+
+def test_where_the_code_around_is_broken_a_line_is_not_held_back_for_an_answer_that_runs_on():
+    # "y = " below breaks any parse: a span cannot be confirmed, so the line waits for a few lines at most.
+    ctx = ctx_of("    total = sum(", ")", before="def f(xs):", after="    y = \n    return total")
+    answer = "xs" + "".join(f"\n    v{k} = {k}" for k in range(30))
+    result, stopped_at = char_stream(ctx, answer)
+    assert result == "xs"
+    assert stopped_at is not None and stopped_at < len(answer) // 2

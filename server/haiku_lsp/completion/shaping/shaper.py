@@ -65,6 +65,7 @@ class CursorContext:
 
 _UNSET = object()
 _TOP_LEVEL_START = re.compile(r"[A-Za-z_@]")  # a statement's first character
+UNSURE_SPAN_LINES = 8  # lines a span is waited for where the code around is broken anyway
 MAX_PARSE_LINES = 600  # around the cursor: more, and a parse cannot decide how an answer fits
 MAX_PROSE_LINES = 2  # prose lines skipped before the code; more and the answer is an explanation
 
@@ -235,7 +236,7 @@ class CompletionShaper:
                 if self.ctx.line_suffix.strip() and self._may_span(""):
                     # A line break first, then lines that end inside the text after the cursor.
                     self._first = ""
-                    self._span = SpanTail("", self.ctx.line_suffix, self._after, self.ctx.max_lines)
+                    self._span = self._new_span("")
                 else:
                     self._stop("eol")  # the answer starts a new line: nothing to add on this one
             return
@@ -255,7 +256,7 @@ class CompletionShaper:
                 self._line_only = reason is None
                 self._stop(reason)
             else:
-                self._span = SpanTail(whole, self.ctx.line_suffix, self._after, self.ctx.max_lines)
+                self._span = self._new_span(whole)
         else:
             self._start_block(clean)
 
@@ -334,6 +335,15 @@ class CompletionShaper:
         opens = line.endswith(":") and bool(suffix.strip())
         return glued or opens or self._fits(first) is False
 
+    def _new_span(self, first: str) -> SpanTail:
+        """Where the code around the cursor is broken apart from the cursor's line (as it often is while
+        typing), no parse can confirm a span until the answer has ended: the line is then only held back
+        for a few lines of it, not for an answer that runs on."""
+        if self._surroundings_parse:
+            return SpanTail(first, self.ctx.line_suffix, self._after, self.ctx.max_lines)
+        return SpanTail(first, self.ctx.line_suffix, self._after, min(self.ctx.max_lines, UNSURE_SPAN_LINES),
+                        give_up=True)
+
     def _fit_line(self, answer: str, preview: bool = False, span: bool = False) -> tuple[str, str | None]:
         """Fit the first answer line between line_prefix and line_suffix: (text, drop reason or None).
         *span*: the first line of several (the text after the cursor follows the last one, not this one)."""
@@ -383,19 +393,35 @@ class CompletionShaper:
     def _fits(self, insertion: str) -> bool | None:
         """Does the code around the cursor parse with *insertion* at the cursor, without a return/raise/...
         of the insertion leaving statements after it dead? None: cannot tell."""
+        ctx = self.ctx
+        tree = self._parse(ctx.line_prefix + self._lead + insertion + ctx.line_suffix)
+        if tree is None:
+            return None
+        if tree is False:
+            return False
+        first = len(self._excerpt[0]) + 1 if self._excerpt else 1  # 1-based lines of the insertion in the excerpt
+        return not _leaves_dead_code(tree, first, first + self._lead.count("\n") + insertion.count("\n"))
+
+    def _parse(self, cursor_line: str) -> ast.Module | Literal[False] | None:
+        """The excerpt around the cursor parsed with *cursor_line* (possibly several lines) in place of the
+        cursor's line: its tree, False when it does not parse, None when there is no excerpt."""
         excerpt = self._excerpt
         if excerpt is None:
             return None
-        ctx = self.ctx
         before, after, base = excerpt
-        middle = (ctx.line_prefix + self._lead + insertion + ctx.line_suffix).split("\n")
-        text = "\n".join([*before, *(_dedent(x, base) for x in middle), *after])
+        text = "\n".join([*before, *(_dedent(x, base) for x in cursor_line.split("\n")), *after])
         try:
-            tree = ast.parse(text)
+            return ast.parse(text)
         except (SyntaxError, ValueError):
             return False
-        first = len(before) + 1  # 1-based line numbers of the insertion in the excerpt
-        return not _leaves_dead_code(tree, first, first + self._lead.count("\n") + insertion.count("\n"))
+
+    @cached_property
+    def _surroundings_parse(self) -> bool:
+        """The code around the cursor parses with a plain statement (or a block header) in place of the
+        cursor's line: a parse can then tell how an answer fits. (Code that is broken elsewhere, as it
+        often is while typing, fails with any answer.)"""
+        indent = self.ctx.line_prefix[: _indent(self.ctx.line_prefix)]
+        return any(self._parse(indent + stmt) not in (None, False) for stmt in ("pass", "if True:", ""))
 
     def _start_block(self, line: str, prefix: str | None = None) -> None:
         """Block mode from the first line of code on; *prefix* "": the block starts on a new line."""
