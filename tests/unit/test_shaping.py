@@ -1023,7 +1023,8 @@ def test_in_a_method_the_parse_reads_the_method_alone():
     answer = "for x in xs:\n            result += x\n        # TODO\n        raise NotImplementedError"
     assert shape(ctx, answer) == "for x in xs:\n            result += x"
     span = ctx_of("        for x in x", "ult", before=method, after="\n    def other(self):\n        pass")
-    assert shape(span, "s:\n            result += x\n        return res") == "s:\n            result += x\n        return res"
+    body = "s:\n            result += x\n        return res"
+    assert shape(span, body) == body
 
 
 def test_where_the_code_around_is_broken_a_line_is_not_held_back_for_an_answer_that_runs_on():
