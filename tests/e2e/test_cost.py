@@ -8,14 +8,17 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import multiprocessing
 import os
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 
+from haiku_lsp.llm import AuditLog, UsageStore
 from tests.fakes.anthropic_api import Reply
 from tests.harness import end_of, haiku_command, server_env
 
@@ -231,3 +234,45 @@ async def test_two_servers_writing_at_once_lose_no_record(start_session, fake_an
     assert len(fake_anthropic.message_requests) == 12
     assert (await usage_stats(a))["today"]["requests"] == 12
     assert len(audit_records(tmp_path / "cache")) == 12
+
+
+# Processes writing the store and the audit log at once (servers of one user, through the same code).
+
+def _append_many(folder: str, tag: str, n: int) -> None:
+    store = UsageStore(Path(folder))
+    for i in range(n):
+        store.append({"kind": "call", "feature": tag, "model": "m", "usd": 0.001, "pad": "x" * (i % 300)})
+
+
+def test_processes_appending_at_once_lose_nothing(tmp_path):
+    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded test process
+    workers = [ctx.Process(target=_append_many, args=(str(tmp_path), tag, 400)) for tag in ("a", "b", "c")]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+        assert w.exitcode == 0
+    [records] = UsageStore(tmp_path).read_days(1).values()  # every line whole
+    assert len(records) == 1200 and {r["feature"] for r in records} == {"a", "b", "c"}
+    assert UsageStore(tmp_path).spent_today() == pytest.approx(1.2)
+
+
+def _audit_many(folder: str, tag: str, n: int) -> None:
+    log = AuditLog(Path(folder), max_bytes=100_000, keep=3)
+    for i in range(n):
+        log.write({"tag": tag, "i": i, "prompt": "p" * 500})
+
+
+def test_processes_writing_the_audit_log_at_once_rotate_it_without_breaking_a_line(tmp_path):
+    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded test process
+    workers = [ctx.Process(target=_audit_many, args=(str(tmp_path), tag, 200)) for tag in ("a", "b", "c")]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+        assert w.exitcode == 0
+    files = AuditLog(tmp_path, keep=3).files()
+    assert len(files) == 4 and all(p.stat().st_size <= 100_000 for p in files)
+    records = [json.loads(line) for p in files for line in p.read_text().splitlines()]
+    assert len(records) == 600 and {(r["tag"], r["i"]) for r in records} == {
+        (tag, i) for tag in "abc" for i in range(200)}
