@@ -151,3 +151,15 @@ def test_stats_cover_today_and_seven_days(tmp_path):
         store.append({"t": time.time() - back * 86_400, "kind": "call", "model": "m", "feature": "f", "usd": 1.0})
     stats = usage_stats(store)
     assert stats["today"]["usd"] == 1.0 and stats["last7Days"]["usd"] == 2.0 and len(stats["days"]) == 7
+
+
+def test_with_redaction_off_the_secret_goes_out_but_the_audit_log_keeps_it_redacted(tmp_path):
+    inner = _Provider()
+    audit = AuditLog(tmp_path / "audit")
+    guard = GuardedProvider(inner, UsageStore(tmp_path / "usage"), audit, should_redact=lambda: False)
+    secret = "AKIAIOSFODNN7EXAMPLE"
+    request = ModelRequest("claude-haiku-4-5", ({"role": "user", "content": f"key = {secret}"},), 64)
+    asyncio.run(guard.complete(request, timeout=5, feature="fix"))
+    assert secret in json.dumps(inner.sent[0].payload())
+    logged = audit.path.read_text()
+    assert secret not in logged and "<REDACTED:AWS_KEY>" in logged

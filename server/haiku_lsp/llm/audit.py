@@ -1,11 +1,11 @@
 """The audit log: one JSON line per model call, under `<cache dir>/audit/`, readable by its owner only.
 
-A record holds the time, the server's pid, the feature, the model, the prompt exactly as sent (so
-already redacted), the answer, the token usage, the cost, the latency and the outcome. Files are
-created with mode 0600 in a 0700 folder. `audit.jsonl` is rotated to `audit.1.jsonl` (and on to
-`audit.<keep>.jsonl`, the oldest dropped) once it passes `max_bytes`, so the log never holds more than
-`(keep + 1) x max_bytes`. Servers sharing the cache dir write and rotate under one `flock`.
-The API key is scrubbed from every record, whatever it came in.
+A record holds the time, the server's pid, the feature, the model, the prompt as sent (redacted, also
+when `redactSecrets` is off and the secrets went out), the answer (redacted too), the token usage, the
+cost, the latency and the outcome. Files are created with mode 0600 in a 0700 folder. `audit.jsonl`
+is rotated to `audit.1.jsonl` (and on to `audit.<keep>.jsonl`, the oldest dropped) once it passes
+`max_bytes`, so the log never holds more than `(keep + 1) x max_bytes`. Servers sharing the cache dir
+write and rotate under one `flock`. The API key is scrubbed from every record, whatever it came in.
 """
 
 from __future__ import annotations

@@ -7,11 +7,13 @@ For each call, in order:
 1. the budgets: the session cap (`budgetUsd`) and the daily cap shared by the user's servers
    (`dailyBudgetUsd`, llm/usage.py) -- when one is reached `BudgetExceeded` is raised before anything
    is sent;
-2. redaction: every text of the request (system blocks, messages, earlier answers in a repair round)
-   goes through `privacy.redact`, whatever the feature did before (features redact their own prompts
-   too, and compute their cache keys from the text that `redact` maps to the prompt, so a cached answer
-   always belongs to the request that was sent; `redact` is idempotent, so this pass changes nothing
-   then, and a prompt it does change is logged as a feature's miss);
+2. redaction (unless `redactSecrets` is off): every text of the request (system blocks, messages,
+   earlier answers in a repair round) goes through `privacy.redact`, whatever the feature did before.
+   Features redact their own prompts too, with the same function; `redact` is idempotent, so this pass
+   changes nothing then, and a prompt it does change is logged as a feature's miss. Cache keys stay
+   true to what was sent: the inline key hashes the request itself (already redacted by the same
+   function), the other features' keys hash the inputs their prompt is made from, and the prompt sent
+   is a function of those inputs, so one key never stands for two different prompts;
 3. the call itself, timed;
 4. accounting: tokens (input, output, cache write, cache read) and dollars by model and feature into
    the usage store, and the whole exchange -- the prompt as sent, the answer, usage, cost, latency,
@@ -183,12 +185,13 @@ class GuardedProvider:
         try:
             self.store.append({"kind": "call", "feature": feature, "model": usage.model or sent.model, **tokens,
                                "usd": round(usd, 8), "ms": ms, "outcome": outcome})
-            payload = sent.payload()
+            # Redacted even when `redactSecrets` let the secrets go out: the log is a second copy.
+            payload = redact_request(sent)[0].payload() if self.audit.enabled else {}
             self.audit.write({
                 "time": datetime.datetime.now().astimezone().isoformat(timespec="milliseconds"),
                 "pid": os.getpid(), "feature": feature, "model": sent.model,
                 "prompt": {k: payload[k] for k in ("system", "messages") if k in payload},
-                "output": text, "stop_reason": stop, "usage": tokens, "usd": round(usd, 8), "latency_ms": ms,
+                "output": redact(text)[0], "stop_reason": stop, "usage": tokens, "usd": round(usd, 8), "latency_ms": ms,
                 "outcome": outcome})
             self._on_call()
         except Exception as err:  # accounting must never break a feature
