@@ -135,6 +135,11 @@ async def test_every_call_is_accounted_by_model_and_feature(start_session, fake_
     [last] = [r for r in audit_records(cache)[5:]]
     assert last["usd"] >= last["usage"]["input"] * 100 / 1_000_000 > 0
 
+    # The editor's "Show Usage and Cost" shows them too.
+    shown = await s.command("haiku.showStats")
+    assert shown["usage"]["today"]["requests"] == 6
+    assert "Today: 6 model requests" in (cache / "docs" / "stats.md").read_text()
+
     # `haiku-lsp stats` reads the same store, from outside the server.
     env = server_env("http://127.0.0.1:9", cache, api_key=None)
     out = subprocess.run([sys.executable, "-m", "haiku_lsp", "stats", "--json"], env=env, capture_output=True,
