@@ -39,6 +39,11 @@ def root(v):
 '''
 UNUSED_X = {"range": {"start": {"line": 8, "character": 4}, "end": {"line": 8, "character": 5}},
             "message": "Local variable `x` is assigned to but never used", "source": "Ruff", "code": "F841"}
+TRACEBACK = '''Traceback (most recent call last):
+  File "{ws}/calc.py", line 5, in add
+    return a + b
+TypeError: unsupported operand type(s) for +: 'int' and 'str'
+'''
 PLAN = {"notes": "One subtask.", "subtasks": [
     {"id": "s1", "title": "Hint add", "target": {"symbols": ["add"], "lines": []},
      "instructions": "Add type hints.", "depends_on": []}]}
@@ -209,7 +214,7 @@ async def test_the_daily_budget_is_shared_kept_across_restarts_and_offline_still
     assert len(fake_anthropic.message_requests) == 2
 
 
-async def test_the_session_budget_holds_on_every_path(start_session, fake_anthropic):
+async def test_the_session_budget_holds_on_every_path(start_session, fake_anthropic, workspace):
     fake_anthropic.script(Reply(text="rt(v)", usage={"input_tokens": 50_000}), match=lambda b: "output_config" not in b)
     script(fake_anthropic)
     s = await start_session(init_options={"budgetUsd": 0.04, "hoverBudgetMs": 5000})
@@ -219,8 +224,12 @@ async def test_the_session_budget_holds_on_every_path(start_session, fake_anthro
     hover = await s.client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=end_of(CALC, "def ad")))
     assert "add(a, b)" in hover.contents.value and "Haiku" not in hover.contents.value
+    (workspace / "calc.py").write_text(CALC)
+    log = s.open("crash.log", TRACEBACK.format(ws=workspace), language="log")
+    explain = (log, {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 0}})
     for command, args in (("haiku.fixDiagnostic", (uri, UNUSED_X)), ("haiku.refactorFile", (uri, "add type hints")),
-                          ("haiku.generateTest", (uri, {"line": 3, "character": 4}))):
+                          ("haiku.generateTest", (uri, {"line": 3, "character": 4})),
+                          ("haiku.explainStackTrace", explain)):
         result = await s.command(command, *args)
         assert result["status"] == "error" and "session budget" in result["message"], (command, result)
     assert len(fake_anthropic.message_requests) == n
