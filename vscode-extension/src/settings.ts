@@ -43,6 +43,9 @@ export const SERVER_SETTING_KEYS = [
     'sharedCacheUrl',
     'prices',
     'budgetUsd',
+    'dailyBudgetUsd',
+    'auditLog',
+    'auditLogMaxMib',
 ] as const;
 export type ServerSettingKey = (typeof SERVER_SETTING_KEYS)[number];
 export type ServerSettings = Partial<Record<ServerSettingKey, unknown>>;

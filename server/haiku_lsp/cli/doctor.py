@@ -89,6 +89,6 @@ async def _doctor(args: argparse.Namespace) -> int:
               f"({answer.usage.prompt_tokens} tokens in, {answer.usage.output} out)")
         return 0 if ok else 1
     finally:
-        if isinstance(session.provider, AnthropicProvider):
-            await session.provider.aclose()
+        if isinstance(session.upstream, AnthropicProvider):
+            await session.upstream.aclose()
         session.close()

@@ -113,7 +113,7 @@ async def _explain(found: list[ParsedTraceback], root: Path, apply: bool) -> tup
                                 f"`{fix.path.relative_to(root).as_posix()}`: run with `--apply` to write it.\n")
             parts.append(section.rstrip("\n") + "\n")
     finally:
-        if isinstance(session.provider, AnthropicProvider):
-            await session.provider.aclose()
+        if isinstance(session.upstream, AnthropicProvider):
+            await session.upstream.aclose()
         session.close()
     return "\n---\n\n".join(parts), applied

@@ -166,6 +166,6 @@ async def _generate(args: argparse.Namespace, report: object) -> None:
             await apply_passing(report.outcomes, root=root, test_timeout=session.settings.test_timeout_s,
                                 python=python, progress=_progress)
     finally:
-        if isinstance(session.provider, AnthropicProvider):
-            await session.provider.aclose()
+        if isinstance(session.upstream, AnthropicProvider):
+            await session.upstream.aclose()
         session.close()

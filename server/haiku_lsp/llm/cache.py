@@ -16,7 +16,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,12 @@ class CacheStats:
     misses: int = 0
     writes: int = 0
     shared_hits: int = 0
+    # hits and misses by namespace (a namespace is a feature: "inline", "fix", "hover"...)
+    namespaces: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, namespace: str, hit: bool) -> None:
+        counts = self.namespaces.setdefault(namespace, {"hits": 0, "misses": 0})
+        counts["hits" if hit else "misses"] += 1
 
 
 class Cache:
@@ -143,6 +149,7 @@ class Cache:
         if mkey in self._memory:
             self._memory.move_to_end(mkey)
             self.stats.memory_hits += 1
+            self.stats.count(namespace, True)
             return self._memory[mkey]
         disk = self._open()
         value = None
@@ -153,13 +160,16 @@ class Cache:
                 log.warning("disk cache read failed: %s", err)
         if value is not None:
             self.stats.disk_hits += 1
+            self.stats.count(namespace, True)
             self._remember(mkey, value)
             return value
         if self.shared is not None and (value := self.shared.get(namespace, key)) is not None:
             self.stats.shared_hits += 1
+            self.stats.count(namespace, True)
             self._store_local(namespace, key, value)
             return value
         self.stats.misses += 1
+        self.stats.count(namespace, False)
         return None
 
     def set(self, namespace: str, key: str, value: Any) -> None:
