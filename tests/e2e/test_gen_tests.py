@@ -133,6 +133,11 @@ def test_batch_mode_costs_half_validates_each_result_and_resumes(fake_anthropic,
         assert outcome["input_tokens"] == standard[fid]["input_tokens"]
         assert outcome["usd"] == pytest.approx(standard[fid]["usd"] / 2)  # the batch discount
     assert "in_progress" in done.stderr and "ended" in done.stderr  # progress while polling
+    # What the batches cost is in the user's usage store (haiku-lsp stats), once per answer, at the batch price.
+    stats = subprocess.run([sys.executable, "-m", "haiku_lsp", "stats", "--json", "--cache-dir", str(tmp_path / "c2")],
+                           capture_output=True, text=True, timeout=60)
+    paid = json.loads(stats.stdout)["today"]["features"]["testgen-batch"]
+    assert paid["calls"] == len(expected_ids()) + 2 and paid["usd"] == pytest.approx(report["usd"], rel=1e-3)
 
     # A run stopped while its batch is in flight: the next run picks the batch up instead of paying again.
     fake_anthropic.batches.batch_seconds = 3600

@@ -18,6 +18,11 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from haiku_lsp.llm import ModelRequest, Usage
+    from haiku_lsp.session import Session
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -92,6 +97,26 @@ def run(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _prepared(session: Session, request: ModelRequest) -> ModelRequest:
+    """What the session's guard does before a call, for a batch request: the budget check, redaction."""
+    from haiku_lsp.errors import BudgetExceeded
+    from haiku_lsp.llm import redact_request
+
+    if (problem := session.ledger.budget_problem()) is not None:
+        raise BudgetExceeded(problem)
+    return redact_request(request)[0] if session.settings.redact_secrets else request
+
+
+def _paid(session: Session, usage: Usage) -> None:
+    """A batch answer received: into the usage store (today's spend, `haiku-lsp stats`) at the batch price."""
+    from haiku_lsp.llm import BATCH_DISCOUNT, cost_usd
+
+    session.usage.append({"kind": "call", "feature": "testgen-batch", "model": usage.model, "input": usage.input,
+                          "output": usage.output, "cache_write": usage.cache_write, "cache_read": usage.cache_read,
+                          "usd": round(cost_usd(usage, session.ledger.prices) * BATCH_DISCOUNT, 8), "ms": 0,
+                          "outcome": "ok"})
+
+
 class _CannotRun(Exception):
     """Nothing can be generated: a bad argument, no key, the API unreachable."""
 
@@ -152,7 +177,9 @@ async def _generate(args: argparse.Namespace, report: object) -> None:
             state = BatchState.load(state_path(session.cache.directory, root))
             try:
                 report.outcomes, report.batches = await run_batch(
-                    llm, targets, client=client, state=state, poll_interval=args.poll_interval, **common)
+                    llm, targets, client=client, state=state, poll_interval=args.poll_interval,
+                    prepare=lambda request: _prepared(session, request), on_answer=lambda u: _paid(session, u),
+                    **common)
             except ProviderError as err:
                 raise _CannotRun(f"the batch API failed: {err.kind}: {err}") from err
             finally:

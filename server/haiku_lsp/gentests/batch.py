@@ -168,8 +168,12 @@ def _stored(answer: BatchAnswer) -> dict[str, Any]:
 async def run_batch(llm: ModelAccess, targets: list[Target], *, root: Path, client: BatchClient,
                     state: BatchState, poll_interval: float, concurrency: int, test_timeout: float,
                     python: str | None, prices: dict[str, dict[str, float]],
-                    progress: Callable[[str], None]) -> tuple[list[Outcome], list[str]]:
-    """Every target's outcome (in the targets' order) and the ids of the batches this run waited on."""
+                    progress: Callable[[str], None],
+                    prepare: Callable[[ModelRequest], ModelRequest] = lambda request: request,
+                    on_answer: Callable[[Usage], None] = lambda usage: None) -> tuple[list[Outcome], list[str]]:
+    """Every target's outcome (in the targets' order) and the ids of the batches this run waited on.
+    `prepare` turns a request into what is sent (the session's budget check and redaction: batch calls do
+    not pass the session's provider); `on_answer` is told the usage of each answer received, once."""
     outcomes: dict[str, Outcome] = {}
     batch_ids: list[str] = []
     gate = asyncio.Semaphore(max(1, concurrency))  # sandboxed pytest runs at once
@@ -203,7 +207,7 @@ async def run_batch(llm: ModelAccess, targets: list[Target], *, root: Path, clie
             break
         new = {key: r for key, r in wanted.items() if key not in state.pending}
         if new:
-            status = await client.submit(new)
+            status = await client.submit({key: prepare(request) for key, request in new.items()})
             for key in new:
                 state.pending[key] = status.id
             state.batches[status.id] = {"created": time.time(), "requests": len(new),
@@ -214,7 +218,7 @@ async def run_batch(llm: ModelAccess, targets: list[Target], *, root: Path, clie
         for batch_id in sorted({state.pending[key] for key in wanted}):
             if batch_id not in batch_ids:
                 batch_ids.append(batch_id)
-            await _collect(client, batch_id, state, poll_interval, progress)
+            await _collect(client, batch_id, state, poll_interval, progress, on_answer)
     for target in todo:
         outcomes[target.id] = Outcome(target.id, "error",
                                       reason=f"no answer after {MAX_ROUNDS} batch rounds")
@@ -222,7 +226,7 @@ async def run_batch(llm: ModelAccess, targets: list[Target], *, root: Path, clie
 
 
 async def _collect(client: BatchClient, batch_id: str, state: BatchState, poll_interval: float,
-                   progress: Callable[[str], None]) -> None:
+                   progress: Callable[[str], None], on_answer: Callable[[Usage], None]) -> None:
     """Wait for the batch to end (progress on each poll), then take in its answers."""
     started = time.monotonic()
     last = ""
@@ -254,6 +258,8 @@ async def _collect(client: BatchClient, batch_id: str, state: BatchState, poll_i
             state.resent.add(key)  # sent again once in the next batch
             continue
         state.answers[key] = _stored(answer)
+        if answer.completion is not None:
+            on_answer(answer.completion.usage)
     state.save()
     counts = status.counts
     progress(f"batch {batch_id}: ended: {counts['succeeded']} succeeded, {counts['errored']} errored, "
