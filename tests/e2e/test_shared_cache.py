@@ -55,7 +55,8 @@ async def eventually(check, timeout: float = 10.0):
 
 async def test_one_server_pays_and_the_other_hits(start_session, fake_anthropic, redis_server, tmp_path):
     fake_anthropic.script(Reply(text=ANSWER))
-    shared = {"HAIKU_LSP_SHARED_CACHE": redis_server.url}
+    # Reads may take 500 ms here (20 ms by default): a loaded CI machine must not turn a hit into a miss.
+    shared = {"HAIKU_LSP_SHARED_CACHE": redis_server.url + "?timeout_ms=500"}
     alice = await start_session(env={**shared, "HAIKU_LSP_CACHE_DIR": str(tmp_path / "alice-cache")})
     uri = alice.open("geo.py", SAMPLE)
     where = end_of(SAMPLE, "return math.sq")
@@ -84,7 +85,8 @@ async def test_one_server_pays_and_the_other_hits(start_session, fake_anthropic,
 
 async def test_redis_killed_mid_session(start_session, fake_anthropic, redis_server, tmp_path):
     fake_anthropic.script(lambda body: Reply(text=ANSWER))
-    url = f"{redis_server.url}?retry=1"  # try again after 1 s (30 s by default)
+    # Try again after 1 s (30 s by default); reads may take 200 ms (20 ms by default: a loaded CI machine).
+    url = f"{redis_server.url}?retry=1&timeout_ms=200"
     s = await start_session(env={"HAIKU_LSP_SHARED_CACHE": url})
     text = SAMPLE
     uri = s.open("geo.py", text)
@@ -118,11 +120,12 @@ def test_a_full_redis_evicts_and_the_cache_goes_on(redis_server, tmp_path):
     full = RedisServer(tmp_path / "full", maxmemory="2mb", policy="allkeys-lru").start()
     notices: list[str] = []
     try:
-        writer = Cache(tmp_path / "w", shared_url=full.url, on_notice=notices.append)
+        url = full.url + "?timeout_ms=500"  # a loaded machine's slow read must not count as a miss here
+        writer = Cache(tmp_path / "w", shared_url=url, on_notice=notices.append)
         blob = "x" * 20_000
         for i in range(300):  # ~6 MB into a 2 MB Redis
             writer.set("testgen", f"key{i:03}", {"code": blob, "n": i})
-        reader = Cache(tmp_path / "r", shared_url=full.url, on_notice=notices.append)
+        reader = Cache(tmp_path / "r", shared_url=url, on_notice=notices.append)
         assert reader.get("testgen", "key299") == {"code": blob, "n": 299}  # the newest is there
         present = [i for i in range(300) if reader.get("testgen", f"key{i:03}") is not None]
         # Redis' LRU is sampled: most of the entries are gone, the oldest above all (misses, not errors).
@@ -138,12 +141,13 @@ def test_a_full_redis_evicts_and_the_cache_goes_on(redis_server, tmp_path):
     # noeviction: once full, writes are refused; what is there is still read, and the tier stays up.
     refusing = RedisServer(tmp_path / "refusing", maxmemory="2mb", policy="noeviction").start()
     try:
-        cache = Cache(tmp_path / "n", shared_url=refusing.url, on_notice=notices.append)
+        url = refusing.url + "?timeout_ms=500"
+        cache = Cache(tmp_path / "n", shared_url=url, on_notice=notices.append)
         cache.set("hover", "first", "the first answer")
         for i in range(300):
             cache.set("testgen", f"key{i:03}", {"code": "y" * 20_000})
         assert cache.shared.stats.errors > 0 and cache.shared.available and notices == []
-        other = Cache(tmp_path / "n2", shared_url=refusing.url)
+        other = Cache(tmp_path / "n2", shared_url=url)
         assert other.get("hover", "first") == "the first answer"
     finally:
         refusing.stop()

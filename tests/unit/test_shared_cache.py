@@ -63,3 +63,32 @@ def test_the_tier_follows_the_settings(monkeypatch, tmp_path: Path):
     cache = Cache(tmp_path / "c", shared_url="")
     assert cache.shared is None
     session.close()
+
+
+class _SlowRedis:
+    """A client whose reads time out `times` times, then answer `value` (no socket: the unit guard holds)."""
+
+    def __init__(self, times: int, value: bytes | None = None) -> None:
+        self.times, self.value = times, value
+
+    def get(self, key: str) -> bytes | None:
+        import redis
+
+        if self.times > 0:
+            self.times -= 1
+            raise redis.TimeoutError("Timeout reading from socket")
+        return self.value
+
+
+def test_a_slow_read_is_a_miss_and_only_a_streak_takes_the_tier_down():
+    notices: list[str] = []
+    tier = SharedCache("redis://127.0.0.1:6390/0?retry=60", on_notice=notices.append)
+    tier._clients()  # the clients are made (no connection yet) ...
+    tier._reader = _SlowRedis(2, b'"answer"')  # ... and the reader replaced by one that is slow twice
+    assert tier.get("inline", "k") is None and tier.get("inline", "k") is None
+    assert tier.available and notices == [] and tier.stats.errors == 2
+    assert tier.get("inline", "k") == "answer" and tier.stats.hits == 1  # a success resets the streak
+    tier._reader = _SlowRedis(3)
+    assert [tier.get("inline", "k") for _ in range(3)] == [None] * 3
+    assert not tier.available and len(notices) == 1 and "3 reads in a row timed out" in notices[0]
+    assert tier.get("inline", "k") is None and len(notices) == 1  # down: not asked, not told again

@@ -7,9 +7,10 @@ pickles: a shared store must not run code), namespaced `haiku-lsp:<format>:<name
 TTL. Only model answers go there, never keys, settings or anything that failed.
 
 A lookup never holds a completion back more than a few milliseconds: reads have a short socket timeout
-(`timeout_ms`, 20 ms by default), and a Redis that cannot be reached (refused, timed out, the `redis`
-package missing) is not asked again for `retry` seconds (30 by default): local caches only meanwhile,
-and `on_notice` is called once per outage. A full Redis that refuses writes (`maxmemory` with
+(`timeout_ms`, 20 ms by default): a read that times out is a miss. A Redis that cannot be reached
+(refused, unreachable, `TIMEOUTS_DOWN` reads in a row timed out, the `redis` package missing) is not asked
+again for `retry` seconds (30 by default): local caches only meanwhile, and `on_notice` is called once per
+outage. A full Redis that refuses writes (`maxmemory` with
 `noeviction`) only loses the writes. URL query options: `ttl` (seconds, 7 days by default), `retry`,
 `timeout_ms`; the rest of the URL goes to redis-py as it is (`redis://`, `rediss://`, `unix://`, user and
 password, database number).
@@ -31,6 +32,7 @@ FORMAT = "1"  # bumped when what an entry holds changes shape
 DEFAULT_TTL_S = 7 * 24 * 3600
 DEFAULT_RETRY_S = 30.0
 DEFAULT_TIMEOUT_MS = 20.0
+TIMEOUTS_DOWN = 3  # reads in a row that time out before the tier is taken for unreachable (one may be a hiccup)
 _OPTIONS = ("ttl", "retry", "timeout_ms")
 
 
@@ -88,6 +90,8 @@ class SharedCache:
         self._errors: tuple[type[BaseException], ...] = ()
         self._down_until = 0.0
         self._down = False
+        self._timeouts = 0  # reads in a row that timed out
+        self._timeout_error: tuple[type[BaseException], ...] = ()
 
     def _key(self, namespace: str, key: str) -> str:
         return f"haiku-lsp:{FORMAT}:{namespace}:{key}"
@@ -105,6 +109,7 @@ class SharedCache:
                 self._fail("the `redis` package is not installed (pip install 'haiku-lsp[redis]')", permanent=True)
                 return None
             self._errors = (redis.ConnectionError, redis.TimeoutError, OSError)
+            self._timeout_error = (redis.TimeoutError, TimeoutError)
             # Reads wait a few milliseconds at most; writes (off the completion path) may take longer.
             common = {"socket_connect_timeout": max(self.timeout_s * 5, 0.05), "health_check_interval": 0,
                       "retry_on_timeout": False}
@@ -129,6 +134,7 @@ class SharedCache:
             self.on_notice(message)
 
     def _up(self) -> None:
+        self._timeouts = 0
         if self._down:
             self._down = False
             log.warning("haiku-lsp: the shared cache at %s is back", shown_url(self.url))
@@ -141,6 +147,14 @@ class SharedCache:
             return None
         try:
             raw = clients[0].get(self._key(namespace, key))
+        except self._timeout_error as err:
+            self._timeouts += 1
+            if self._timeouts >= TIMEOUTS_DOWN:
+                self._fail(f"{TIMEOUTS_DOWN} reads in a row timed out: {err}")
+            else:
+                self.stats.errors += 1
+                log.info("shared cache read timed out (a miss): %s", err)
+            return None
         except self._errors as err:
             self._fail(f"{type(err).__name__}: {err}")
             return None
