@@ -69,6 +69,7 @@ class _Meter:
 
 async def run_refactor(planner: ModelAccess, worker: ModelAccess, *, text: str, path: Path, root: Path | None,
                        instruction: str, concurrency: int = 4, test_timeout: float = 120.0, python: str | None = None,
+                       os_sandbox: bool = True,
                        report: Report = lambda phase, done, total: None) -> RefactorResult:
     """Refactor `text` (the content of `path`, maybe unsaved) as `instruction` (or a PRESETS name) says.
     `report(phase, done, total)` is called with "Planning", "Executing", "Validating", "Reviewing".
@@ -79,13 +80,14 @@ async def run_refactor(planner: ModelAccess, worker: ModelAccess, *, text: str, 
         raise ActionError(f"the file is too large to refactor as a whole ({len(text)} characters)")
     crlf = "\r\n" in text
     run = _Run(planner, worker, text.replace("\r\n", "\n"), Path(path), root, instruction, concurrency, test_timeout,
-               python, report)
+               python, os_sandbox, report)
     return await run.go(crlf)
 
 
 class _Run:
     def __init__(self, planner: ModelAccess, worker: ModelAccess, text: str, path: Path, root: Path | None,
-                 instruction: str, concurrency: int, test_timeout: float, python: str | None, report: Report) -> None:
+                 instruction: str, concurrency: int, test_timeout: float, python: str | None, os_sandbox: bool,
+                 report: Report) -> None:
         # Both go through one meter, so the summary counts every call, also of answers then refused.
         self.meter = _Meter(planner.provider)
         self.planner, worker = planner.through(self.meter), worker.through(self.meter)
@@ -97,7 +99,7 @@ class _Run:
         self.outline = outline(text)
         self.workers = Workers(worker, self.shown, instruction, self.outline, text)
         self.validator = Validator(original=text, path=path, root=root, python=python, test_timeout=test_timeout,
-                                   concurrency=concurrency)
+                                   concurrency=concurrency, os_sandbox=os_sandbox)
         self.phases = {"plan": 0.0, "execute": 0.0, "validate": 0.0, "review": 0.0}
         self.plan = Plan(())
         self.edits: dict[str, Edit] = {}

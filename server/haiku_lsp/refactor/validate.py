@@ -111,13 +111,13 @@ class Validator:
     baseline test run are computed once."""
 
     def __init__(self, *, original: str, path: Path, root: Path | None, python: str | None, test_timeout: float,
-                 concurrency: int) -> None:
+                 concurrency: int, os_sandbox: bool = True) -> None:
         self.original, self.path, self.root = original, path, root
         rel = relative_to_root(path, root, resolve=True)
         self.rel = rel.as_posix() if rel is not None else None
         self.module = module_name(root, path) if root is not None and self.rel else None
         self.python = project_python(root, python)
-        self.test_timeout, self.concurrency = test_timeout, concurrency
+        self.test_timeout, self.concurrency, self.os_sandbox = test_timeout, concurrency, os_sandbox
         self._before: list[LintIssue] | None = None
         self._tests: list[str] | None = None
         self._baseline: RunResult | None = None
@@ -239,7 +239,7 @@ class Validator:
     async def _pytest(self, text: str) -> RunResult:
         assert self.root is not None and self.rel is not None and self._tests is not None
         return await run_pytest(self.root, {self.rel: text}, self._tests, python=self.python,
-                                timeout_s=self.test_timeout)
+                                timeout_s=self.test_timeout, os_sandbox=self.os_sandbox)
 
 
 def _broken(run: RunResult, baseline: RunResult | None) -> bool:

@@ -63,7 +63,10 @@ def _outline(source: str, symbol: Symbol, limit: int = 400) -> str:
 async def propose_test(llm: ModelAccess, *, root: Path, path: Path,
                        source: str, line: int, offline: bool, read_text: Callable[[Path], str | None],
                        test_timeout: float, python: str | None = None, ignore: Any = None,
-                       report: Callable[[str], None] = lambda m: None) -> TestProposal:
+                       os_sandbox: bool = True, report: Callable[[str], None] = lambda m: None) -> TestProposal:
+    """A test for the symbol at `line`, run before it is returned. Code the model wrote runs confined
+    by the OS unless `os_sandbox` is False (the user's choice); SandboxUnavailable (an ActionError)
+    when it cannot be confined."""
     started = time.monotonic()
     timings = {"model": 0.0, "pytest": 0.0}
     symbol = symbol_at(source, line)
@@ -84,7 +87,7 @@ async def propose_test(llm: ModelAccess, *, root: Path, path: Path,
         # Only the new tests: a test already failing in that file says nothing about this one.
         ids = new_test_ids(rel, read_text(test_path), content) or [rel]
         result = await run_pytest(root, {**overlay, rel: content}, ids, python=interpreter,
-                                  timeout_s=test_timeout, ignore=ignore)
+                                  timeout_s=test_timeout, ignore=ignore, os_sandbox=os_sandbox)
         timings["pytest"] += time.monotonic() - t0
         return result
 
@@ -96,7 +99,7 @@ async def propose_test(llm: ModelAccess, *, root: Path, path: Path,
         if code is None:
             report("Writing a property-based test (hypothesis)")
             code, origin = await ghostwriter_test(root, module, symbol, python=interpreter,
-                                                  timeout_s=test_timeout), "ghostwriter"
+                                                  timeout_s=test_timeout, os_sandbox=os_sandbox), "ghostwriter"
         if code is None:
             raise ActionError(f"`{symbol.qualname}` has no doctests and hypothesis could not write a test for it; "
                               "set ANTHROPIC_API_KEY to let Haiku write one")

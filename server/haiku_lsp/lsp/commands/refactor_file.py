@@ -51,7 +51,7 @@ async def refactor_file(ls: HaikuLanguageServer, *args: Any) -> dict:
         result = await run_refactor(
             session.planner(), session.fast(), text=text, path=Path(document.path), root=root,
             instruction=instruction, test_timeout=session.settings.test_timeout_s, python=session.test_python(),
-            report=report)
+            concurrency=session.settings.refactor_concurrency, os_sandbox=session.os_sandbox(), report=report)
         doc_uri = ls.write_doc(f"refactor-{Path(document.path).stem}.md", result.summary_markdown)
         await ls.open_doc(doc_uri)
         if result.new_text is None or result.new_text == text:
