@@ -19,7 +19,14 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
-from haiku_lsp.errors import FATAL_PROVIDER_ERRORS, ActionError, MergeConflict, ProviderError, SubtaskFailed
+from haiku_lsp.errors import (
+    FATAL_PROVIDER_ERRORS,
+    ActionError,
+    MergeConflict,
+    ProviderError,
+    SubtaskFailed,
+    ToolUnavailable,
+)
 from haiku_lsp.llm.access import ModelAccess
 from haiku_lsp.llm.accounting import Usage, cost_usd
 from haiku_lsp.llm.provider import Completion, ModelRequest, Provider, TextStream
@@ -210,7 +217,7 @@ class _Run:
             if any(i.code == "I001" for i in before):
                 return merged  # the file was not sorted to begin with: leave it to the project
             _, fixed = await ruff_check(merged.text, self.path, self.root, fix_code="I001")
-        except (OSError, RuntimeError, ValueError) as err:
+        except ToolUnavailable as err:  # validation runs ruff again and says it could not
             log.info("import sorting skipped: %s", err)
             return merged
         if not fixed or fixed == merged.text:

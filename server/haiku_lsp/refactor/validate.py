@@ -24,10 +24,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from haiku_lsp.errors import ToolUnavailable
 from haiku_lsp.python import module_name, relative_to_root
 from haiku_lsp.refactor.merge import Merged
 from haiku_lsp.refactor.tasks import bounded, run_all
-from haiku_lsp.tools import SKIP_DIRS, LintIssue, RunResult, project_python, ruff_available, ruff_check, run_pytest
+from haiku_lsp.tools import (
+    SKIP_DIRS,
+    LintIssue,
+    RunResult,
+    missing_ruff,
+    project_python,
+    ruff_available,
+    ruff_check,
+    run_pytest,
+)
 
 MAX_ISOLATED = 8
 _FAILED_ID = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
@@ -141,7 +151,7 @@ class Validator:
         async def lint() -> None:
             if not ruff_available():
                 report.lint = "skipped"
-                report.notes.append("ruff is not installed: lint not checked")
+                report.notes.append(f"not checked: {missing_ruff()}")
                 return
             if self._before is None:
                 self._before = (await ruff_check(self.original, self.path, self.root))[0]
@@ -177,9 +187,9 @@ class Validator:
         async def safe_lint() -> None:
             try:
                 await lint()
-            except (RuntimeError, OSError, TimeoutError, ValueError) as err:
+            except ToolUnavailable as err:
                 report.lint = "skipped"
-                report.notes.append(f"ruff could not run: {err}")
+                report.notes.append(f"not checked: {err}")
 
         await run_all([safe_lint(), self._test(text, merged, changed, isolated, culprits, report)])
         return report

@@ -6,7 +6,7 @@ be saved (`ruff_check`). No LSP; user code is never imported in-process.
 """
 
 from haiku_lsp.tools.pytest_result import RunResult, pytest_result, useful_output
-from haiku_lsp.tools.ruff import LintIssue, ruff_available, ruff_check
+from haiku_lsp.tools.ruff import LintIssue, missing_ruff, ruff_available, ruff_check
 from haiku_lsp.tools.sandbox import (
     OPT_OUT,
     SKIP_DIRS,
@@ -21,6 +21,6 @@ from haiku_lsp.tools.sandbox import (
 )
 
 __all__ = ["OPT_OUT", "SKIP_DIRS", "LintIssue", "ProcessResult", "RunResult", "confine", "copy_workspace",
-           "os_sandbox_status", "project_python",
+           "missing_ruff", "os_sandbox_status", "project_python",
            "pytest_result", "ruff_available", "ruff_check", "run_in_sandbox", "run_pytest", "scrubbed_env",
            "useful_output"]
