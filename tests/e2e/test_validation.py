@@ -115,3 +115,142 @@ async def test_without_a_working_ruff_quick_fixes_fail_closed(start_session, fak
     assert result["status"] == "error" and s.applied_edits == [], result
     assert "ruff failed (exit 1)" in result["message"] and "No module named 'ruff'" in result["message"]
     assert any("ruff failed" in m.message for m in s.client.messages)
+
+
+# --- refactor validation ------------------------------------------------------------------------------
+
+PLANNER, WORKER = "claude-sonnet-4-6", "claude-haiku-4-5"
+RECIPES = "toolz/recipes.py"
+
+
+def system_text(body: dict) -> str:
+    return " ".join(block["text"] for block in body.get("system") or [])
+
+
+def planning(body: dict) -> bool:
+    return body["model"] == PLANNER and "You plan" in system_text(body)
+
+
+def reviewing(body: dict) -> bool:
+    return body["model"] == PLANNER and "You review" in system_text(body)
+
+
+def script_refactor(fake, replacement: str, symbol: str = "partitionby", review: str | None = None) -> None:
+    fake.script(Reply(text=json.dumps({"notes": "One subtask.", "subtasks": [
+        {"id": "s1", "title": f"Tidy {symbol}", "target": {"symbols": [symbol], "lines": []},
+         "instructions": "Tidy it without changing behaviour.", "depends_on": []}]})), match=planning)
+    fake.script(Reply(text=json.dumps({"replacement": replacement, "imports": [], "notes": "tidied"})),
+                match=lambda body: body["model"] == WORKER)
+    if review:
+        fake.script(Reply(text=json.dumps({"decisions": [
+            {"id": "s1", "verdict": review, "instructions": "", "reason": "The change is intended."}]})),
+            match=reviewing)
+
+
+def partitionby_answers(workspace: Path) -> tuple[str, str]:
+    """A worker answer that keeps behaviour (a docstring edit) and one that breaks toolz's own tests
+    (lists for tuples)."""
+    _, _, text = function_text(workspace / RECIPES, "partitionby")
+    good = text.replace("Partition a sequence according to a function", "Partition a sequence by a function")
+    bad = text.replace("return map(tuple, ", "return map(list, ")
+    assert good != text and bad != text
+    return good, bad
+
+
+@pytest.mark.parametrize("workspace", ["toolz"], indirect=True)
+async def test_refactor_runs_the_tests_that_import_the_module_through_its_package(start_session, fake_anthropic,
+                                                                                    workspace):
+    good, _ = partitionby_answers(workspace)
+    script_refactor(fake_anthropic, good)
+    s = await start_session()
+    uri = s.open(RECIPES, (workspace / RECIPES).read_text())
+    result = await s.command("haiku.refactorFile", uri, "tidy partitionby")
+    assert result["status"] == "applied" and result["validated"] and result["unchecked"] == [], result
+    assert s.message_requests == []  # nothing to ask: every check ran and passed
+    summary = next((workspace.parent / "cache" / "docs").glob("refactor-*.md")).read_text()
+    assert "Validation passed." in summary and "`toolz/tests/test_recipes.py`" in summary
+    assert "- Tests: passed:" in summary and "- Ruff: nothing new" in summary
+
+
+@pytest.mark.parametrize("workspace", ["toolz"], indirect=True)
+async def test_a_change_that_breaks_the_packages_tests_is_never_applied_unasked(start_session, fake_anthropic,
+                                                                                 workspace):
+    _, bad = partitionby_answers(workspace)
+    script_refactor(fake_anthropic, bad, review="accept")  # even when the planner accepts the failure
+    s = await start_session()
+    s.answer_message_request = "Discard"
+    uri = s.open(RECIPES, (workspace / RECIPES).read_text())
+    result = await s.command("haiku.refactorFile", uri, "tidy partitionby")
+    assert result["status"] == "discarded" and s.applied_edits == [], result
+    [question] = s.message_requests
+    assert "does not pass validation" in question.message
+    summary = next((workspace.parent / "cache" / "docs").glob("refactor-*.md")).read_text()
+    assert "Validation passed" not in summary and "test_partitionby" in summary
+    review = next(r for r in fake_anthropic.message_requests if reviewing(r.body))
+    assert "tests fail" in review.last_user_text
+
+
+@pytest.mark.parametrize("workspace", ["toolz"], indirect=True)
+async def test_without_tests_for_the_module_the_editor_asks(start_session, fake_anthropic, workspace):
+    import shutil
+
+    shutil.rmtree(workspace / "toolz" / "tests")  # and toolz/curried, toolz/sandbox have none
+    for extra in workspace.rglob("test_*.py"):
+        extra.unlink()
+    good, _ = partitionby_answers(workspace)
+    script_refactor(fake_anthropic, good)
+    s = await start_session()
+    s.answer_message_request = "Discard"
+    uri = s.open(RECIPES, (workspace / RECIPES).read_text())
+    result = await s.command("haiku.refactorFile", uri, "tidy partitionby")
+    assert result["status"] == "discarded" and s.applied_edits == [] and not result["validated"], result
+    assert result["unchecked"] == ["tests: not checked: no test file found in the workspace "
+                                   "(pytest's python_files: test_*.py, *_test.py)"]
+    [question] = s.message_requests
+    assert "could not be fully checked (not checked: tests: not checked: no test file found" in question.message
+    summary = next((workspace.parent / "cache" / "docs").glob("refactor-*.md")).read_text()
+    assert "Validation passed" not in summary and "**Not validated: tests: not checked" in summary
+
+    s.answer_message_request = "Apply anyway"
+    result = await s.command("haiku.refactorFile", uri, "tidy partitionby")
+    assert result["status"] == "applied" and not result["validated"]
+
+
+def test_more_itertools_tests_are_found_through_the_alias(sdists):
+    from haiku_lsp.refactor.discovery import find_tests
+
+    root = sdists["more-itertools"]
+    found = find_tests(root, "more_itertools.recipes", root / "more_itertools" / "recipes.py")
+    assert found.how == "imports" and found.files == ["tests/test_more.py", "tests/test_recipes.py"]
+
+
+@pytest.mark.parametrize("workspace", ["toolz"], indirect=True)
+def test_the_cli_exits_3_and_does_not_apply_an_unvalidated_refactor(fake_anthropic, workspace, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.harness import API_KEY
+
+    shutil.rmtree(workspace / "toolz" / "tests")
+    for extra in workspace.rglob("test_*.py"):
+        extra.unlink()
+    good, _ = partitionby_answers(workspace)
+    script_refactor(fake_anthropic, good)
+    target = workspace / RECIPES
+    before = target.read_text()
+    env = {**os.environ, "ANTHROPIC_BASE_URL": fake_anthropic.base_url, "ANTHROPIC_API_KEY": API_KEY,
+           "HAIKU_LSP_CACHE_DIR": str(tmp_path / "cache")}
+
+    def cli(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "haiku_lsp", "refactor", str(target), "-m", "tidy", *extra],
+                              capture_output=True, text=True, env=env, timeout=180)
+
+    out = cli("--apply")
+    assert out.returncode == 3, out.stderr
+    assert "not validated: tests: not checked: no test file found" in out.stderr
+    assert "pass --allow-unvalidated" in out.stderr and target.read_text() == before
+    assert "**Not validated" in out.stdout and "Validation passed" not in out.stdout
+    out = cli("--apply", "--allow-unvalidated")  # the answers are cached: no new model call
+    assert out.returncode == 0, out.stderr
+    assert "by a function" in target.read_text()

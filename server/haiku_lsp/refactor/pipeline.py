@@ -291,6 +291,8 @@ class _Run:
         outcomes = [self.outcome(st.id, merged, validation) for st in self.plan.subtasks]
         new = merged.text if merged.changed and merged.text != self.text else None
         ok = new is not None and validation.compiles and set(validation.blame) <= self.accepted
+        unchecked = validation.unchecked if new is not None else []
+        validated = ok and validation.passed and not unchecked  # accepted failures still failed
         usage: dict[str, dict[str, int]] = {}
         usd: dict[str, float] = {}
         for u in self.meter.usages:
@@ -304,11 +306,12 @@ class _Run:
         phases = {k: round(v, 3) for k, v in self.phases.items()}
         summary = render_summary(shown=self.shown, instruction=self.instruction, plan_notes=self.plan.notes,
                                  outcomes=outcomes, validation=validation, usage_by_model=usage, usd_by_model=usd,
-                                 phase_seconds=phases, diff=diff, ok=ok, changed=new is not None)
+                                 phase_seconds=phases, diff=diff, ok=ok, changed=new is not None,
+                                 unchecked=unchecked)
         if new is not None and crlf:
             new = new.replace("\n", "\r\n")
         return RefactorResult(new, outcomes, validation, usage, usd, phases, summary, diff, ok, self.plan.notes,
-                              rounds)
+                              rounds, validated, unchecked)
 
     def outcome(self, sid: str, merged: Merged, validation: ValidationReport) -> SubtaskOutcome:
         st = self.plan.by_id[sid]
