@@ -413,3 +413,16 @@ async def test_imports_asked_for_by_workers_are_sorted_where_the_project_sorts_t
     assert fixed.text.split("\n")[:4] == ["import abc", "import json", "import os", "from typing import Any"]
     assert fixed.regions == merged.regions
 
+
+@pytest.mark.parametrize("config", ['[tool.ruff.lint]\nselect = ["E", "F"]\n', ""], ids=["E-F", "no-config"])
+async def test_added_imports_leave_the_files_own_order_where_the_project_does_not_sort(tmp_path, config):
+    from haiku_lsp.refactor.merge import Merged
+    from haiku_lsp.refactor.pipeline import _Run
+
+    (tmp_path / "pyproject.toml").write_text(config or "[project]\nname = 'x'\n")
+    original = "import sys\nimport json\n\n\ndef f():\n    return json.dumps(sys.argv)\n"
+    llm = ModelAccess(AnthropicProvider(), Cache(tmp_path / "cache"), "p", 10.0)
+    run = _Run(llm, llm, original, tmp_path / "m.py", tmp_path, "x", 4, 10.0, None, True, lambda *a: None)
+    text = "import sys\nimport json\nimport abc\n\n\ndef f():\n    return json.dumps(sys.argv)\n"
+    merged = Merged(text, regions={"s1": (5, 6)}, import_owners={2: ["s1"]})
+    assert (await run.sort_added_imports(merged)).text == text  # the added import after the file's own

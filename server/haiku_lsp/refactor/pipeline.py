@@ -207,12 +207,18 @@ class _Run:
         return merged, validation
 
     async def sort_added_imports(self, merged: Merged) -> Merged:
-        """Imports the workers asked for go in after the file's own, in the order asked; where the project
-        sorts imports (ruff I001), let ruff put them in place, so an import order nobody wrote is not
-        blamed on every subtask. Only when it keeps the line count: the regions stay where they are."""
+        """Imports the workers asked for go in after the file's own, in the order asked; only where the
+        project's ruff configuration selects import sorting (I001) for this file, and the file was sorted
+        to begin with, let ruff put them in place, so an import order nobody wrote is not blamed on every
+        subtask. Only when it keeps the line count: the regions stay where they are."""
         from haiku_lsp.tools import ruff_check
 
         try:
+            # Does the project sort imports? Ask ruff, with the project's configuration, about two imports
+            # that are certainly out of order, as if they were this file (per-file ignores apply too).
+            probe, _ = await ruff_check("import sys\nimport os\n", self.path, self.root)
+            if not any(i.code == "I001" for i in probe):
+                return merged
             before, _ = await ruff_check(self.text, self.path, self.root)
             if any(i.code == "I001" for i in before):
                 return merged  # the file was not sorted to begin with: leave it to the project
