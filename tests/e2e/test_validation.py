@@ -254,3 +254,77 @@ def test_the_cli_exits_3_and_does_not_apply_an_unvalidated_refactor(fake_anthrop
     out = cli("--apply", "--allow-unvalidated")  # the answers are cached: no new model call
     assert out.returncode == 0, out.stderr
     assert "by a function" in target.read_text()
+
+
+# --- explain stack trace: pytest's reports of a real failure ----------------------------------------------
+
+CHUNKS = '''from more_itertools import grouper
+
+
+def chunk(items, size):
+    return list(grouper(items, size, incomplete='bogus'))
+
+
+def test_chunk():
+    assert chunk('ABCD', 2) == [('A', 'B'), ('C', 'D')]
+'''
+
+
+def pytest_report(root: Path, style: str) -> str:
+    """What pytest prints for a failing test of more-itertools in `--tb=<style>` (a real run)."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--tb={style}",
+                          "tests/test_chunks.py"], cwd=root, capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 1, out.stdout + out.stderr
+    return out.stdout
+
+
+@pytest.fixture
+def chunks_ws(workspace) -> Path:
+    (workspace / "tests" / "test_chunks.py").write_text(CHUNKS)
+    return workspace
+
+
+@pytest.mark.parametrize("style", ["auto", "long", "short", "line", "native"])
+def test_pytest_reports_are_read_past_the_docstrings_traceback(chunks_ws, style):
+    from haiku_lsp.tracebacks import find_traceback, parse_traceback
+
+    report = pytest_report(chunks_ws, style)
+    if style in ("auto", "long"):  # the listing of grouper holds its doctest's traceback, before the real one
+        crash = next(t for t in report.split("\n") if t.startswith("E ") and "ValueError" in t)
+        assert report.index("Traceback (most recent call last):") < report.index(crash)
+        assert "UnequalIterablesError" in report
+    lines = report.split("\n")
+    middle = next(i for i, line in enumerate(lines) if "ValueError" in line)
+    for parsed in (parse_traceback(report), find_traceback(lines, 0, len(lines) - 1),
+                   find_traceback(lines, middle, middle)):
+        assert parsed is not None
+        assert (parsed.exc_type, parsed.message) == ("ValueError", "Expected fill, strict, or ignore")
+        frames = [(Path(f.path).name, f.line) for f in parsed.frames]
+        expected = [("test_chunks.py", 9), ("test_chunks.py", 5), ("recipes.py", 413)]
+        assert frames[-3:] == (expected[-1:] if style == "line" else expected)  # line: only the crash
+
+
+async def test_explain_stack_trace_on_a_long_pytest_report(start_session, fake_anthropic, chunks_ws):
+    report = pytest_report(chunks_ws, "long")
+    fake_anthropic.script(Reply(text=json.dumps({
+        "hypotheses": [{"title": "An unknown `incomplete` value", "explanation": "grouper accepts fill, strict, "
+                        "ignore (recipes.py:413).", "confidence": "high"},
+                       {"title": "A typo in chunk()", "explanation": "test_chunks.py:5.", "confidence": "medium"},
+                       {"title": "Another version", "explanation": "Unlikely.", "confidence": "low"}],
+        "reproduction": ["pytest tests/test_chunks.py"], "patch": None, "summary": "Pass a valid mode"})))
+    s = await start_session()
+    uri = s.open("report.txt", report, language="plaintext")
+    lines = report.split("\n")
+    line = lines.index(next(t for t in lines if t.startswith("E ") and "ValueError" in t))
+    result = await s.command("haiku.explainStackTrace", uri,
+                             {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}})
+    assert result["status"] == "ok", result
+    [req] = fake_anthropic.message_requests
+    sent = req.last_user_text
+    assert "ValueError: Expected fill, strict, or ignore" in sent
+    assert "raise ValueError('Expected fill, strict, or ignore')" in sent  # the crash frame's source
+    assert "chunk('ABCD', 2)" in sent and "UnequalIterablesError" not in sent.split("\n")[0]
