@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -228,7 +229,6 @@ def test_more_itertools_tests_are_found_through_the_alias(sdists):
 def test_the_cli_exits_3_and_does_not_apply_an_unvalidated_refactor(fake_anthropic, workspace, tmp_path):
     import shutil
     import subprocess
-    import sys
 
     from tests.harness import API_KEY
 
@@ -273,7 +273,6 @@ def test_chunk():
 def pytest_report(root: Path, style: str) -> str:
     """What pytest prints for a failing test of more-itertools in `--tb=<style>` (a real run)."""
     import subprocess
-    import sys
 
     env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     out = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--tb={style}",
@@ -328,3 +327,109 @@ async def test_explain_stack_trace_on_a_long_pytest_report(start_session, fake_a
     assert "ValueError: Expected fill, strict, or ignore" in sent
     assert "raise ValueError('Expected fill, strict, or ignore')" in sent  # the crash frame's source
     assert "chunk('ABCD', 2)" in sent and "UnequalIterablesError" not in sent.split("\n")[0]
+
+
+# --- the OS sandbox, through the server -----------------------------------------------------------------
+
+PLANTED = "PLANTED-SECRET-9d2b7f"  # not shaped like a key: only the sandbox keeps it in
+
+
+@pytest.fixture
+def fake_home(tmp_path) -> Path:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text(PLANTED + "\n")
+    return home
+
+
+@pytest.fixture
+def listener():
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    server.setblocking(False)
+    yield server
+    server.close()
+
+
+def escaping_test(home: Path, outside: Path, port: int) -> dict:
+    code = f'''import pathlib
+import socket
+
+from more_itertools.recipes import take
+
+
+def test_take():
+    assert take(2, range(5)) == [0, 1]
+
+
+def test_reads_a_key_in_home():
+    key = pathlib.Path({str(home / ".ssh" / "id_ed25519")!r}).read_text()
+    assert key == "", key
+
+
+def test_writes_outside_its_copy():
+    pathlib.Path({str(outside)!r}).write_text("escaped")
+
+
+def test_connects_to_a_local_port():
+    socket.create_connection(("127.0.0.1", {port}), timeout=3).sendall(b"hello")
+'''
+    return {"test_path": "tests/test_take.py", "code": code, "command": "pytest", "notes": "Covers take."}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the OS sandbox is bubblewrap (Linux)")
+async def test_a_generated_test_cannot_reach_home_outside_or_the_network(start_session, fake_anthropic, workspace,
+                                                                           fake_home, listener, tmp_path):
+    outside = tmp_path / "escaped.txt"
+    answer = escaping_test(fake_home, outside, listener.getsockname()[1])
+    fake_anthropic.script(Reply(text=json.dumps(answer)), times=2)
+    s = await start_session(env={"HOME": str(fake_home)})
+    s.answer_message_request = ["Show failure", "Insert anyway"]
+    uri = s.open("more_itertools/recipes.py", (workspace / "more_itertools" / "recipes.py").read_text())
+    line = next(i for i, t in enumerate((workspace / "more_itertools/recipes.py").read_text().split("\n"))
+                if t.startswith("def take("))
+    result = await s.command("haiku.generateTest", uri, {"line": line, "character": 4})
+    assert result["status"] == "applied" and result["summary"] == "3 failed, 1 passed", result
+    assert not outside.exists() and (fake_home / ".ssh" / "id_ed25519").read_text() == PLANTED + "\n"
+    try:
+        listener.accept()
+        raise AssertionError("the sandboxed test reached a local port")
+    except BlockingIOError:
+        pass
+    # The repair prompt carried pytest's output, which says why each escape failed, and not the key.
+    repair = fake_anthropic.message_requests[1].last_user_text
+    assert "FileNotFoundError" in repair and "Read-only file system" in repair
+    assert "Network is unreachable" in repair or "Connection refused" in repair
+    assert all(PLANTED not in json.dumps(r.body) for r in fake_anthropic.message_requests)
+    # "Show failure" kept the test: inserted afterwards without another model call or run.
+    assert len(fake_anthropic.message_requests) == 2 and len(s.message_requests) == 2
+    assert "insert the failing test" in s.message_requests[1].message
+    failure = next((workspace.parent / "cache" / "docs").glob("test-*.md")).read_text()
+    assert "Read-only file system" in failure and PLANTED not in failure
+
+
+async def test_without_bubblewrap_model_code_is_refused_unless_the_user_opts_out(start_session, fake_anthropic,
+                                                                                 workspace, tmp_path):
+    answer = {"test_path": "tests/test_take.py", "command": "pytest", "notes": "Covers take.",
+              "code": "from more_itertools.recipes import take\n\n\n"
+                      "def test_take():\n    assert take(1, 'ab') == ['a']\n"}
+    fake_anthropic.script(Reply(text=json.dumps(answer)))
+    (tmp_path / "bin").mkdir()
+    s = await start_session(env={"PATH": str(tmp_path / "bin")})  # no bwrap on PATH
+    uri = s.open("more_itertools/recipes.py", (workspace / "more_itertools" / "recipes.py").read_text())
+    line = next(i for i, t in enumerate((workspace / "more_itertools/recipes.py").read_text().split("\n"))
+                if t.startswith("def take("))
+    result = await s.command("haiku.generateTest", uri, {"line": line, "character": 4})
+    assert result["status"] == "error" and "bubblewrap (bwrap) is not installed" in result["message"]
+    assert "osSandbox" in result["message"] and fake_anthropic.message_requests == []  # nothing paid for
+    told = [m.message for m in s.client.messages if "no OS sandbox" in m.message]
+    assert len(told) == 2 and "will not run" in told[0]  # once at start-up, then the refusal itself
+
+    opted_out = await start_session(env={"PATH": str(tmp_path / "bin")}, init_options={"osSandbox": False})
+    uri = opted_out.open("more_itertools/recipes.py", (workspace / "more_itertools" / "recipes.py").read_text())
+    result = await opted_out.command("haiku.generateTest", uri, {"line": line, "character": 4})
+    assert result["status"] == "applied" and result["summary"] == "1 passed", result
+    assert any("osSandbox is off" in m.message for m in opted_out.client.messages)

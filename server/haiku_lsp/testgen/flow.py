@@ -28,7 +28,7 @@ from haiku_lsp.testgen.layout import (
 )
 from haiku_lsp.testgen.writers import doctest_test, ghostwriter_test
 from haiku_lsp.text import fence
-from haiku_lsp.tools import RunResult, project_python, run_pytest
+from haiku_lsp.tools import RunResult, project_python, require_os_sandbox, run_pytest
 
 TESTGEN_VERSION = "testgen-1"
 TESTGEN_SYSTEM = (
@@ -77,6 +77,8 @@ async def propose_test(llm: ModelAccess, *, root: Path, path: Path,
     if module is None or rel is None:
         raise ActionError(f"{path.name} is not an importable module of the workspace")
     interpreter = project_python(root, python)
+    if os_sandbox:
+        await require_os_sandbox()  # before paying for a test that could not be run
     rel_source = rel.as_posix()
     overlay = {rel_source: source}  # the buffer may hold unsaved changes
 

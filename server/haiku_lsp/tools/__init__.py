@@ -15,12 +15,13 @@ from haiku_lsp.tools.sandbox import (
     copy_workspace,
     os_sandbox_status,
     project_python,
+    require_os_sandbox,
     run_in_sandbox,
     run_pytest,
     scrubbed_env,
 )
 
 __all__ = ["OPT_OUT", "SKIP_DIRS", "LintIssue", "ProcessResult", "RunResult", "confine", "copy_workspace",
-           "missing_ruff", "os_sandbox_status", "project_python",
+           "missing_ruff", "os_sandbox_status", "project_python", "require_os_sandbox",
            "pytest_result", "ruff_available", "ruff_check", "run_in_sandbox", "run_pytest", "scrubbed_env",
            "useful_output"]

@@ -229,6 +229,14 @@ def os_sandbox_status() -> tuple[bool, str]:
     return True, "bubblewrap"
 
 
+async def require_os_sandbox() -> None:
+    """Raise SandboxUnavailable (saying why and how to opt out) when runs cannot be confined here: for
+    flows that would otherwise pay for a model answer they cannot run."""
+    available, why = await asyncio.to_thread(os_sandbox_status)
+    if not available:
+        raise SandboxUnavailable(f"code the model wrote was not run: no OS sandbox ({why}); {OPT_OUT}")
+
+
 def _hidden_dirs(env: Mapping[str, str]) -> list[str]:
     """Directories whose content a sandboxed run must not see: the home directories (keys, tokens,
     shell history), temporary directories (other programs' files, the real workspace when it lives
@@ -313,9 +321,7 @@ async def run_in_sandbox(root: Path, overlay: Mapping[str, str], argv: Sequence[
     ValueError for an overlay path outside the workspace. With `os_sandbox` (the default) the run is
     also confined by the OS (see `confine`), or refused with SandboxUnavailable where it cannot be."""
     if os_sandbox:
-        available, why = await asyncio.to_thread(os_sandbox_status)
-        if not available:
-            raise SandboxUnavailable(f"code the model wrote was not run: no OS sandbox ({why}); {OPT_OUT}")
+        await require_os_sandbox()
     root = Path(root).absolute()
     tmp = Path(tempfile.mkdtemp(prefix="haiku-lsp-sandbox-"))
     try:
