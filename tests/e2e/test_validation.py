@@ -433,3 +433,24 @@ async def test_without_bubblewrap_model_code_is_refused_unless_the_user_opts_out
     result = await opted_out.command("haiku.generateTest", uri, {"line": line, "character": 4})
     assert result["status"] == "applied" and result["summary"] == "1 passed", result
     assert any("osSandbox is off" in m.message for m in opted_out.client.messages)
+
+
+@pytest.mark.parametrize("workspace", ["toolz"], indirect=True)
+async def test_a_refactor_whose_checks_cannot_run_says_which_and_asks(start_session, fake_anthropic, workspace,
+                                                                       broken_ruff, tmp_path):
+    good, _ = partitionby_answers(workspace)
+    script_refactor(fake_anthropic, good)
+    (tmp_path / "bin").mkdir()
+    path = os.pathsep.join([str(broken_ruff), os.environ.get("PYTHONPATH", "")])
+    s = await start_session(env={"PYTHONPATH": path, "PATH": str(tmp_path / "bin")})  # no ruff, no bwrap
+    s.answer_message_request = "Discard"
+    uri = s.open(RECIPES, (workspace / RECIPES).read_text())
+    result = await s.command("haiku.refactorFile", uri, "tidy partitionby")
+    assert result["status"] == "discarded" and s.applied_edits == [] and not result["validated"], result
+    ruff, tests = result["unchecked"]
+    assert ruff.startswith("ruff: not checked: ruff failed (exit 1)") and "No module named 'ruff'" in ruff
+    assert tests.startswith("tests: not checked: code the model wrote was not run: no OS sandbox")
+    [question] = s.message_requests
+    assert "could not be fully checked" in question.message and "bubblewrap" in question.message
+    summary = next((workspace.parent / "cache" / "docs").glob("refactor-*.md")).read_text()
+    assert "Validation passed" not in summary and "- Ruff: skipped: not checked: ruff failed" in summary
