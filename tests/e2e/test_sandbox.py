@@ -345,3 +345,16 @@ async def test_without_the_os_sandbox_only_by_choice(ws, tmp_path, fake_home, li
         assert outside.exists() and _accepted(listener)
     finally:
         os_sandbox_status.cache_clear()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the OS sandbox is bubblewrap (Linux)")
+async def test_the_sandboxed_home_is_a_fresh_writable_one(ws, fake_home):
+    test = ("import os, pathlib\n\n"
+            "def test_home():\n"
+            "    home = pathlib.Path.home()\n"
+            f"    assert str(home) != {str(fake_home)!r} and not any(home.iterdir())\n"
+            "    (home / '.cache').mkdir()\n"
+            "    (home / '.cache' / 'x').write_text('ok')\n")
+    result = await run_pytest(ws, {"tests/test_home.py": test}, [], python=PY, timeout_s=60)
+    assert result.ok, result.output
+    assert not (fake_home / ".cache").exists()

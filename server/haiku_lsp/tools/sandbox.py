@@ -9,7 +9,7 @@ The code run may have been written by the model (generated tests, a refactor's v
 workspace's comments can steer the model, so by default the run is also confined by the OS
 (`os_sandbox=True`): on Linux with bubblewrap, it has no network (an empty network namespace), sees
 the file system read-only, with the home directories, /tmp and /run replaced by empty ones, and can
-write only in its temporary directory (the copy and its TMPDIR). Where no OS sandbox can be had, the
+write only in its temporary directory (the copy, its TMPDIR and a fresh HOME). Where no OS sandbox can be had, the
 run is refused with `SandboxUnavailable` saying why; `os_sandbox=False` (the user's explicit choice)
 runs without it.
 """
@@ -343,6 +343,11 @@ async def run_in_sandbox(root: Path, overlay: Mapping[str, str], argv: Sequence[
         if os_sandbox:
             outside = [e for e in env["PYTHONPATH"].split(os.pathsep) if e and not Path(e).is_relative_to(tmp)]
             command = confine(argv, writable=tmp, cwd=copy, env=env, readable=outside)
+            # The real home is hidden; a fresh one in the temporary directory takes its place, so tests
+            # that write under ~ (caches, config) work there and leave nothing behind.
+            home = tmp / ".home"
+            home.mkdir()
+            env["HOME"] = str(home)
         return await _run(command, copy, env, timeout_s, merge_stderr, shown=tmp)
     finally:
         await _finish_in_thread(None, shutil.rmtree, tmp, True)
