@@ -280,14 +280,19 @@ def confine(argv: Sequence[str], *, writable: Path, cwd: Path, env: Mapping[str,
     hidden = _hidden_dirs(env)
     for path in hidden:
         out += ["--tmpfs", path]
+
+    def exposes_hidden(path: str) -> bool:  # a home itself, or a directory above one (~, /home)
+        return any(Path(h).is_relative_to(path) for h in hidden)
+
     python = argv[0] if argv else ""
     shown = {*(_interpreter_dirs(python) if python else []), *readable}
     for path in sorted(shown):
-        if os.path.exists(path) and not Path(path).is_relative_to(writable):
+        if os.path.isabs(path) and os.path.exists(path) and not exposes_hidden(path) \
+                and not Path(path).is_relative_to(writable):
             out += ["--ro-bind", path, path]
     out += ["--bind", str(writable), str(writable)]
     cache = env.get("HYPOTHESIS_STORAGE_DIRECTORY")
-    if cache and os.path.isabs(cache):
+    if cache and os.path.isabs(cache) and not exposes_hidden(cache):
         os.makedirs(cache, exist_ok=True)
         out += ["--bind", cache, cache]
     for path in hidden:  # last: the mount points above are made in them first
