@@ -454,3 +454,19 @@ async def test_a_refactor_whose_checks_cannot_run_says_which_and_asks(start_sess
     assert "could not be fully checked" in question.message and "bubblewrap" in question.message
     summary = next((workspace.parent / "cache" / "docs").glob("refactor-*.md")).read_text()
     assert "Validation passed" not in summary and "- Ruff: skipped: not checked: ruff failed" in summary
+
+
+async def test_a_generated_test_that_cannot_be_run_is_not_repaired_nor_offered(start_session, fake_anthropic,
+                                                                               workspace, tmp_path):
+    answer = {"test_path": "tests/test_take.py", "command": "pytest", "notes": "Covers take.",
+              "code": "from more_itertools.recipes import take\n\n\n"
+                      "def test_take():\n    assert take(1, 'ab') == ['a']\n"}
+    fake_anthropic.script(Reply(text=json.dumps(answer)))
+    s = await start_session(init_options={"testPython": str(tmp_path / "no-such-python")})
+    uri = s.open("more_itertools/recipes.py", (workspace / "more_itertools" / "recipes.py").read_text())
+    line = next(i for i, t in enumerate((workspace / "more_itertools/recipes.py").read_text().split("\n"))
+                if t.startswith("def take("))
+    result = await s.command("haiku.generateTest", uri, {"line": line, "character": 4})
+    assert result["status"] == "error" and "could not be run" in result["message"], result
+    assert "could not start" in result["message"] and "testPython" in result["message"]
+    assert len(fake_anthropic.message_requests) == 1 and s.applied_edits == [] and s.message_requests == []

@@ -91,6 +91,9 @@ async def propose_test(llm: ModelAccess, *, root: Path, path: Path,
         result = await run_pytest(root, {**overlay, rel: content}, ids, python=interpreter,
                                   timeout_s=test_timeout, ignore=ignore, os_sandbox=os_sandbox)
         timings["pytest"] += time.monotonic() - t0
+        if not result.timed_out and (result.exit_code is None or result.summary.startswith("pytest is not installed")):
+            # The test could not be run at all: no repair can mend that, and it was not checked.
+            raise ActionError(f"the generated test could not be run: {result.summary} (see the testPython setting)")
         return result
 
     if offline:
