@@ -5,6 +5,7 @@ answers badly is caught; a check that cannot run says so and never reports succe
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -425,13 +426,21 @@ async def test_without_bubblewrap_model_code_is_refused_unless_the_user_opts_out
     result = await s.command("haiku.generateTest", uri, {"line": line, "character": 4})
     assert result["status"] == "error" and "bubblewrap (bwrap) is not installed" in result["message"]
     assert "osSandbox" in result["message"] and fake_anthropic.message_requests == []  # nothing paid for
-    told = [m.message for m in s.client.messages if "no OS sandbox" in m.message]
-    assert len(told) == 2 and "will not run" in told[0]  # once at start-up, then the refusal itself
+    for _ in range(100):  # the start-up notice comes from a background probe: it may trail the answer
+        told = [m.message for m in s.client.messages if "no OS sandbox" in m.message]
+        if len(told) >= 2:
+            break
+        await asyncio.sleep(0.05)
+    assert len(told) == 2 and sum("will not run" in m for m in told) == 1  # once at start-up, and the refusal
 
     opted_out = await start_session(env={"PATH": str(tmp_path / "bin")}, init_options={"osSandbox": False})
     uri = opted_out.open("more_itertools/recipes.py", (workspace / "more_itertools" / "recipes.py").read_text())
     result = await opted_out.command("haiku.generateTest", uri, {"line": line, "character": 4})
     assert result["status"] == "applied" and result["summary"] == "1 passed", result
+    for _ in range(100):
+        if any("osSandbox is off" in m.message for m in opted_out.client.messages):
+            break
+        await asyncio.sleep(0.05)
     assert any("osSandbox is off" in m.message for m in opted_out.client.messages)
 
 
