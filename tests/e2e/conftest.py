@@ -70,12 +70,19 @@ REAL_PROJECTS = {"more-itertools": "10.5.0", "toolz": "1.0.0"}
 @pytest.fixture(scope="session")
 def sdists(pytestconfig, tmp_path_factory) -> dict[str, Path]:
     """name -> the unpacked source tree of each pinned sdist (REAL_PROJECTS). The archives are downloaded
-    once with pip and kept in pytest's cache directory between runs; each session unpacks them afresh."""
+    once with pip (from PyPI) and kept in pytest's cache directory between runs; each session unpacks them
+    afresh."""
     import subprocess
     import sys
     import tarfile
 
-    cache = Path(pytestconfig.cache.mkdir("sdists"))
+    if getattr(pytestconfig, "cache", None) is not None:
+        cache = Path(pytestconfig.cache.mkdir("sdists"))
+    else:  # -p no:cacheprovider: a directory of our own that outlives the session
+        import tempfile
+
+        cache = Path(tempfile.gettempdir()) / "haiku-lsp-test-sdists"
+        cache.mkdir(exist_ok=True)
     wanted = [f"{name}=={version}" for name, version in REAL_PROJECTS.items()
               if not list(cache.glob(f"{name.replace('-', '[-_]')}-{version}.tar.gz"))]
     if wanted:
