@@ -44,6 +44,7 @@ from quality_context_report import (
     Measure,
     forms_table,
     misses,
+    model_path,
     reasons_table,
     results_table,
     snippets_of,
@@ -109,7 +110,8 @@ class Run:
         path = f"{condition}/{index:03d}/{site.module}"
         # The call's arguments on one line: a multi-line answer at a mid-line cursor would be dropped, and the
         # request then falls back to jedi's completions (their time is not the model path's latency).
-        self.replies.set(path, " ".join(site.arguments(source).split()) + CLOSE)
+        answer = " ".join(site.arguments(source).split())
+        self.replies.set(path, answer + CLOSE)
         await self.barrier()  # the previous measurement's jedi work is not this one's
         since = len(self.fake.message_requests)
         # Opened by URI: the file on disk stays as saved, the editor's buffer holds the call being typed.
@@ -125,8 +127,8 @@ class Run:
         recs = [r for r in self.fake.message_requests[since:]
                 if isinstance(r.body, dict) and request_path(r.body) == path]
         snippets = snippets_of(recs[-1].body, self.is_project) if recs else []
-        return Measure(site, condition, path, f"{condition}/{index:03d}/{site.callee.module}", pending.seconds,
-                       len(item_texts(result)), len(recs), snippets)
+        return Measure(site, condition, path, f"{condition}/{index:03d}/{site.callee.module}", answer,
+                       pending.seconds, len(item_texts(result)), len(recs), snippets)
 
 
 async def run(cfg: Config) -> tuple[list[Measure], int, list[str]]:
@@ -136,9 +138,13 @@ async def run(cfg: Config) -> tuple[list[Measure], int, list[str]]:
     measures: list[Measure] = []
     try:
         every = find_sites(bench.package)
-        sites = sample(every, cfg.sites, cfg.seed)
+        absolute = sum(s.form == "absolute" for s in every)
+        sites = sample([s for s in every if s.form != "absolute"], cfg.sites, cfg.seed)
         print(f"{len(every)} cross-module call sites in {CLICK.name} {CLICK.version}; {len(sites)} sampled, "
               f"x {len(cfg.conditions)} conditions", flush=True)
+        notes.append(f"Left out: the {absolute} sites whose callee is imported as `from {CLICK.name}.m import f` "
+                     f"(jedi looks `{CLICK.name}` up on its sys.path, where this interpreter's installed "
+                     f"{CLICK.name} comes before the workspace copy: a figure of this layout, not of the server).")
         await bench.start()
         try:
             # Warm-up (not counted): jedi's first inferences in a process are slow.
@@ -151,15 +157,18 @@ async def run(cfg: Config) -> tuple[list[Measure], int, list[str]]:
                     done = [f"{c} {sum(m.found for m in measures if m.condition == c)}" for c in cfg.conditions]
                     print(f"[{i + 1}/{len(sites)}] found: {', '.join(done)}", flush=True)
         except BaseException:
-            print("--- server stderr (last lines) ---\n" + "\n".join(bench.lsp.stderr[-30:]), file=sys.stderr)
+            print("--- server stderr (last lines) ---\n" + "\n".join(list(bench.lsp.stderr)[-30:]), file=sys.stderr)
             raise
         finally:
             await bench.lsp.stop()
         if bench.fake.errors:
             notes.append("Fake API internal errors: " + "; ".join(bench.fake.errors[:3]))
-        empty = sum(m.items == 0 for m in measures)
-        notes.append(f"{len(measures) - empty} of {len(measures)} requests answered with an item (the fake's "
-                     "answer shaped as usual); an empty one falls back to jedi's completions.")
+        empty = sum(not m.answer.strip() for m in measures)
+        notes.append(f"Latency is that of the {sum(map(model_path, measures))} of {len(measures)} requests answered "
+                     f"by the model path; {empty} asked at calls without arguments (the fake answers nothing, and "
+                     "the Invoked request goes on to jedi's completions) and "
+                     f"{sum(bool(m.answer.strip()) and not m.items for m in measures)} whose answer the server "
+                     "dropped are left out of it.")
         odd = [m for m in measures if m.requests != 1]
         if odd:
             notes.append(f"{len(odd)} measurements without exactly one upstream request (read: the last one).")
@@ -191,7 +200,8 @@ def render(measures: list[Measure], total: int, notes: list[str], command: str, 
         "heads. Signature in the prompt = `def name(` / `class Name` of the callee, headed by the module that "
         "defines it (the workspace copy); a signature of that name = from any source. Tokens: the fake's "
         "tokenizer; project's own = definitions from workspace files; stdlib = standard-library and builtins "
-        "modules; library = the rest (installed packages). Latency: the Invoked request, sent to answered.",
+        "modules; library = the rest (installed packages). Latency: the Invoked request, sent to answered, when "
+        "the model path answered it (n: how many).",
         "", results_table(measures), "",
         "### By how the callee is named", "", forms_table(measures), "",
         "### Outcomes", "", reasons_table(measures), "",
@@ -231,6 +241,7 @@ def main() -> None:
         args.json.write_text(json.dumps({"summary": summary(measures), "sites_total": total, "measures": [
             {"site": f"{m.site.module}:{m.site.line + 1}", "callee": f"{m.site.callee.module}:{m.site.callee.name}",
              "form": m.site.form, "condition": m.condition, "outcome": m.why(), "seconds": m.seconds,
+             "requests": m.requests, "items": m.items, "answer": m.answer,
              "context_tokens": m.tokens(), "sources": [s.source for s in m.snippets]} for m in measures]}, indent=1))
     complete = set(args.conditions) == set(CONDITIONS)
     if not (args.no_write or args.quick) and complete:

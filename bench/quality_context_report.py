@@ -79,6 +79,7 @@ class Measure:
     condition: str
     path: str  # the document's workspace-relative path
     expected: str  # the workspace-relative path of the callee's module
+    answer: str  # what the fake answered (the call's arguments)
     seconds: float  # the Invoked request, sent to answered
     items: int
     requests: int  # upstream requests the fake recorded for the document
@@ -120,6 +121,12 @@ def _share(ms: Sequence[Measure], origin: str) -> str:
     return f"{100 * sum(m.tokens(origin) for m in ms) / total:.1f} %" if total else "-"
 
 
+def model_path(m: Measure) -> bool:
+    """Answered by the model path: the fake's answer was not empty and came back as an item (an empty one
+    sends an Invoked request on to jedi's completions: not the latency measured here)."""
+    return bool(m.answer.strip()) and m.items > 0
+
+
 def by_condition(measures: Sequence[Measure]) -> dict[str, list[Measure]]:
     return {c: [m for m in measures if m.condition == c] for c in CONDITIONS if any(m.condition == c for m in measures)}
 
@@ -129,7 +136,7 @@ def summary(measures: Sequence[Measure]) -> list[dict]:
     rows = []
     for cond, ms in by_condition(measures).items():
         total = sum(m.tokens() for m in ms)
-        secs = [m.seconds for m in ms]
+        secs = [m.seconds for m in ms if model_path(m)] or [float("nan")]
         rows.append({
             "condition": cond, "sites": len(ms),
             "recall": 100 * sum(m.found for m in ms) / len(ms),
@@ -140,7 +147,7 @@ def summary(measures: Sequence[Measure]) -> list[dict]:
             "stdlib_share": 100 * sum(m.tokens("stdlib") for m in ms) / total if total else 0.0,
             "library_share": 100 * sum(m.tokens("library") for m in ms) / total if total else 0.0,
             "latency_median_ms": 1000 * med(secs), "latency_p90_ms": 1000 * pct(secs, 90),
-            "latency_max_ms": 1000 * max(secs), "answered": 100 * sum(m.items > 0 for m in ms) / len(ms),
+            "latency_max_ms": 1000 * max(secs), "latency_n": sum(map(model_path, ms)),
         })
     return rows
 
@@ -154,7 +161,8 @@ def results_table(measures: Sequence[Measure]) -> str:
         rows.append([label, r["sites"], f"**{r['recall']:.1f} %**", goal, f"{r['named']:.1f} %",
                      f"{r['with_context']:.1f} %", f"{r['median_context_tokens']:.0f}", f"{r['project_share']:.1f} %",
                      f"{r['stdlib_share']:.1f} % / {r['library_share']:.1f} %",
-                     f"{r['latency_median_ms']:.0f} / {r['latency_p90_ms']:.0f} / {r['latency_max_ms']:.0f}"])
+                     f"{r['latency_median_ms']:.0f} / {r['latency_p90_ms']:.0f} / {r['latency_max_ms']:.0f} "
+                     f"(n={r['latency_n']})"])
     return table(["Asked", "sites", "callee's signature in the prompt", "target", "a signature of that name",
                   "any context", "median context tokens", "project's own tokens", "stdlib / library tokens",
                   "Invoked latency ms (median / p90 / max)"], rows)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,9 @@ def unpack(wheel: Path, package: str, dest: Path) -> Path:
 # Call sites
 
 
+Bound = tuple[str, "str | None", bool]  # (module file, imported name or None for a module, absolute import)
+
+
 @dataclass(frozen=True)
 class Definition:
     module: str  # the file, relative to the package's parent: "click/core.py"
@@ -89,7 +93,10 @@ class Site:
     end_line: int
     end_col: int
     callee: Definition
-    form: str  # "name": `f(` of a module-level import; "attribute": `mod.f(`; "local": a function-level import
+    # "name": `f(` imported at module level; "attribute": `mod.f(`; "local": `f(` imported in the function;
+    # "absolute": `f(` imported as `from click.m import f` (left out of the sample by default: jedi looks
+    # `click` up on its sys.path, where the interpreter's installed click comes before the workspace copy)
+    form: str
     call: str  # the call's first line as written
 
     def document(self, source: str) -> str:
@@ -133,21 +140,30 @@ class _Package:
                 return candidate
         return None
 
-    def imports(self, module: str, body: list[ast.stmt]) -> dict[str, tuple[str, str | None]]:
-        """Names bound by the package-relative imports in `body` (not looking into functions): local name ->
-        (module file, imported name; None when the name is a module)."""
-        found: dict[str, tuple[str, str | None]] = {}
+    def imports(self, module: str, body: list[ast.stmt]) -> dict[str, Bound]:
+        """Names bound by the imports of the package's own modules in `body` (not looking into functions, nor
+        into `if TYPE_CHECKING:` blocks): local name -> (module file, imported name or None when the name is a
+        module, whether the import is absolute)."""
+        found: dict[str, Bound] = {}
         for node in _walk_outside_functions(body):
-            if isinstance(node, ast.ImportFrom) and node.level >= 1:
-                source = self.target(module, node.level, node.module)
-                for alias in node.names:
-                    if source is None or alias.name == "*":
-                        continue
-                    submodule = self.target(module, node.level, ".".join(filter(None, [node.module, alias.name])))
-                    if node.module is None and submodule is not None:
-                        found[alias.asname or alias.name] = (submodule, None)
-                    else:
-                        found[alias.asname or alias.name] = (source, alias.name)
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level >= 1:
+                level, name, importer = node.level, node.module, module
+            elif node.module is not None and node.module.split(".")[0] == self.root.name:
+                # `from click.x import y` in click: as `from .x import y` in click/__init__.py
+                level, name, importer = 1, node.module.partition(".")[2] or None, f"{self.root.name}/__init__.py"
+            else:
+                continue
+            source = self.target(importer, level, name)
+            for alias in node.names:
+                if source is None or alias.name == "*":
+                    continue
+                submodule = self.target(importer, level, ".".join(filter(None, [name, alias.name])))
+                if name is None and submodule is not None:
+                    found[alias.asname or alias.name] = (submodule, None, node.level == 0)
+                else:
+                    found[alias.asname or alias.name] = (source, alias.name, node.level == 0)
         return found
 
     def definition(self, module: str, name: str, depth: int = 0) -> Definition | None:
@@ -175,14 +191,17 @@ class _Package:
         return names
 
 
-def _walk_outside_functions(body: list[ast.stmt]):  # type: ignore[no-untyped-def]
+def _walk_outside_functions(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """The statements of `body` and of the if/try/with blocks in it, not those inside defs and classes
-    (which are yielded, not entered)."""
+    (which are yielded, not entered), nor those under `if TYPE_CHECKING:` (never run)."""
     stack = list(reversed(body))
     while stack:
         node = stack.pop()
         yield node
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend(reversed(node.orelse))
             continue
         for field in ("body", "orelse", "finalbody", "handlers"):
             stack.extend(reversed(getattr(node, field, None) or []))
@@ -197,7 +216,7 @@ def find_sites(package: Path) -> list[Site]:
         lines = (package.parent / module).read_text(encoding="utf-8").split("\n")
         own = pkg.top_level_names(module)
         module_level = {k: v for k, v in pkg.imports(module, tree.body).items() if k not in own}
-        scopes: list[tuple[ast.AST, dict[str, tuple[str, str | None]], str]] = [(tree, module_level, "")]
+        scopes: list[tuple[ast.AST, dict[str, Bound], str]] = [(tree, module_level, "")]
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 local = pkg.imports(module, node.body)
@@ -216,17 +235,18 @@ def find_sites(package: Path) -> list[Site]:
 
 
 def _site(pkg: _Package, module: str, lines: list[str], call: ast.Call,
-          bound: dict[str, tuple[str, str | None]], form: str) -> Site | None:
+          bound: dict[str, Bound], form: str) -> Site | None:
     func = call.func
     if isinstance(func, ast.Name) and func.id in bound and bound[func.id][1] is not None:
-        source, name = bound[func.id]
+        source, name, absolute = bound[func.id]
         kind = form or "name"
     elif (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in bound
           and bound[func.value.id][1] is None):
-        source, name = bound[func.value.id][0], func.attr
-        kind = form or "attribute"
+        source, _, absolute = bound[func.value.id]
+        name, kind = func.attr, form or "attribute"
     else:
         return None
+    kind = "absolute" if absolute else kind
     assert name is not None
     callee = pkg.definition(source, name)
     if callee is None or callee.module == module or func.end_lineno is None or func.end_col_offset is None:
