@@ -27,7 +27,9 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -149,10 +151,12 @@ async def run(cfg: Config) -> tuple[list[Measure], int, list[str]]:
         try:
             # Warm-up (not counted): jedi's first inferences in a process are slow.
             await bench.measure(sites[-1], "settled", 999)
+            loads = [os.getloadavg()[0]]
             for i, site in enumerate(sites):
                 for condition in cfg.conditions:
                     m = await bench.measure(site, condition, i)
                     measures.append(m)
+                loads.append(os.getloadavg()[0])
                 if (i + 1) % 10 == 0 or i + 1 == len(sites):
                     done = [f"{c} {sum(m.found for m in measures if m.condition == c)}" for c in cfg.conditions]
                     print(f"[{i + 1}/{len(sites)}] found: {', '.join(done)}", flush=True)
@@ -161,6 +165,9 @@ async def run(cfg: Config) -> tuple[list[Measure], int, list[str]]:
             raise
         finally:
             await bench.lsp.stop()
+        notes.append(f"1-minute load average during the run: {min(loads):.1f} to {max(loads):.1f} (median "
+                     f"{statistics.median(loads):.1f}) on {len(os.sched_getaffinity(0))} CPUs: the figures right after "
+                     "opening and 1 s after depend on how much CPU jedi gets; the ceiling hardly does.")
         if bench.fake.errors:
             notes.append("Fake API internal errors: " + "; ".join(bench.fake.errors[:3]))
         empty = sum(not m.answer.strip() for m in measures)
