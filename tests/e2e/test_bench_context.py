@@ -8,13 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.timeout(240)  # ~25 s on an idle machine; the two shared CPUs are often busy
 def test_quick_context_benchmark_prints_a_sane_table(tmp_path: Path) -> None:
     out = tmp_path / "context.json"
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "quality_context.py"), "--quick", "--no-write",
-                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=110)
+                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=220)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     for label in ("right after didOpen", "1 s after didOpen", "after jedi went idle (ceiling)"):
         assert any(line.startswith(f"| {label} | 3 | **") for line in proc.stdout.splitlines()), proc.stdout
