@@ -231,7 +231,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     cfg = Config(3 if args.quick else args.sites, args.conditions, args.seed)
-    command = "python " + " ".join(["bench/quality_context.py", *sys.argv[1:]])
+    shown = [a for i, a in enumerate(sys.argv[1:]) if a != "--json" and (i == 0 or sys.argv[i] != "--json")]
+    command = "python " + " ".join(["bench/quality_context.py", *shown])
     t0 = time.monotonic()
     measures, total, notes = asyncio.run(run(cfg))
     elapsed = time.monotonic() - t0
