@@ -19,9 +19,17 @@ from haiku_lsp.session import Session
 from haiku_lsp.settings import load_settings
 
 if TYPE_CHECKING:
+    from haiku_lsp.completion import Episode
     from haiku_lsp.tracebacks import SuggestedFix
 
 log = logging.getLogger(__name__)
+
+STATUS_METHOD = "haiku/status"  # {"state": "ready" | "rate-limited" | "error", "message": str, "retryInS": float}
+PAUSE_REASONS = {"rate_limit": "the model API is rate-limiting requests", "overloaded": "the model API is overloaded",
+                 "server": "the model API is failing", "connection": "the model API cannot be reached",
+                 "timeout": "the model API does not answer in time", "incomplete": "the model API's answers break off",
+                 "auth": "the API key was rejected (401); check ANTHROPIC_API_KEY",
+                 "bad_request": "the model API refuses the requests"}
 
 NO_KEY_MESSAGE = (
     "haiku-lsp: no ANTHROPIC_API_KEY is set, so suggestions come from the offline engine (jedi). "
@@ -34,6 +42,7 @@ class HaikuLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("haiku-lsp", __version__)
         self.session = Session(on_error=self.report_provider_error)
+        self.session.completions.on_episode = self.report_episode
         self._pending_problems: list[str] = []
         self._reported: set[str] = set()
         self.suggested_fixes: dict[str, SuggestedFix] = {}
@@ -125,6 +134,27 @@ class HaikuLanguageServer(LanguageServer):
         else:
             self.window_log_message(types.LogMessageParams(
                 type=types.MessageType.Warning, message=f"haiku-lsp: completion failed: {err}"))
+
+    def report_episode(self, episode: Episode) -> None:
+        """Upstream failures paused inline completions, or they resumed: one message each way (not one per
+        keystroke), and a `haiku/status` notification for a status bar."""
+        err = episode.error
+        if episode.recovered or err is None:
+            message, state, kind = "the model API answers again: inline completions resumed", "ready", \
+                types.MessageType.Info
+        else:
+            status = f" ({err.status})" if err.status else ""
+            reason = PAUSE_REASONS.get(err.kind, str(err))
+            if err.kind != "auth":
+                reason += status
+            message = f"{reason}: inline completions paused, next try in {episode.wait_s:.0f} s"
+            state = "rate-limited" if err.kind in ("rate_limit", "overloaded") else "error"
+            kind = types.MessageType.Error if err.kind == "auth" else types.MessageType.Warning
+            self._reported.add(err.kind)
+        log.warning("%s", message)
+        self.show(f"haiku-lsp: {message}", kind)
+        self.protocol.notify(STATUS_METHOD, {"state": state, "message": message,
+                                             "retryInS": round(episode.wait_s, 1)})
 
     def warm_up(self) -> None:
         """Heavy imports and the disk cache, off the `initialize` path."""
