@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from haiku_lsp.completion import Breaker
+from haiku_lsp.completion import Breaker, Episode
 from haiku_lsp.errors import (
     Abandoned,
     AuthError,
@@ -105,6 +105,17 @@ def test_an_abandoned_probe_frees_the_slot_without_a_verdict(clock):
     assert b.allow()
     b.abandoned()
     assert b.state == "half-open" and b.allow()
+
+
+def test_retry_now_probes_at_once_and_the_episode_ends_only_on_success(clock):
+    b = Breaker(clock=clock)
+    b.failure(AuthError("bad key", 401))
+    b.retry_now()
+    assert b.allow() and not b.allow()  # one probe
+    assert b.failure(AuthError("bad key", 401)) is None  # still the same episode
+    b.retry_now()
+    assert b.allow()
+    assert b.success() == Episode(None, 0.0, recovered=True)
 
 
 @pytest.mark.parametrize("err", [Abandoned("gone"), BudgetExceeded("spent"), Refusal("no")])

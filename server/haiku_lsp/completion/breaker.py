@@ -10,6 +10,7 @@ let through; its success closes the breaker, its failure opens it again for twic
 - An *episode* runs from the opening to the next success. `failure` returns an `Episode` only when it
   opens the breaker from closed (the one time to tell the user), `success` only when it ends an episode
   (the one time to say it recovered): one message each way, however many keystrokes fall in between.
+- `retry_now` half-opens it at once (a settings change: the user may have fixed what failed).
 
 The clock is injected (`time.monotonic` by default), so the logic is tested without waiting.
 """
@@ -76,6 +77,12 @@ class Breaker:
         self.failures = self.openings = 0
         self.retry_at, self.probing = None, False
         return Episode(None, 0.0, recovered=True) if was_open else None
+
+    def retry_now(self) -> None:
+        """Half-open at once, with the back-off restarted (the user changed something, e.g. the settings):
+        the next request probes; the episode goes on until a call succeeds."""
+        if self.retry_at is not None:
+            self.retry_at, self.probing, self.openings = self._clock(), False, 0
 
     def abandoned(self) -> None:
         """A call ended with no verdict (cancelled): a probe slot is freed for the next request."""

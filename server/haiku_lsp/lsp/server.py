@@ -61,6 +61,8 @@ class HaikuLanguageServer(LanguageServer):
     def apply_settings(self, raw: object, *, announce: bool) -> None:
         settings, problems = load_settings(raw, self.session.settings)
         self.session.configure(settings, self.root_dir())
+        if announce:  # a change by the user, who may have fixed what failed: try the model again at once
+            self.session.completions.breaker.retry_now()
         for problem in problems:
             log.warning("%s", problem)
             if announce:
@@ -127,7 +129,8 @@ class HaikuLanguageServer(LanguageServer):
                    "budget": str(err.args[0]),
                    "bad_request": f"the model API refused the request: {err.args[0]}"}
         if action:
-            self.show(f"Haiku: {lasting.get(err.kind, err)}", types.MessageType.Error)
+            self.show(f"Haiku: {lasting.get(err.kind) or describe(err)}; nothing was changed.",
+                      types.MessageType.Error)
         elif err.kind in lasting and err.kind not in self._reported:
             self._reported.add(err.kind)
             self.show(f"haiku-lsp: {lasting[err.kind]}", types.MessageType.Error)
@@ -184,6 +187,15 @@ class HaikuLanguageServer(LanguageServer):
             gc.freeze()
 
         threading.Thread(target=work, name="warm-up", daemon=True).start()
+
+
+def describe(err: ProviderError) -> str:
+    """What a user reads about a provider error: the reason in words, the status, the upstream's message."""
+    reason = PAUSE_REASONS.get(err.kind) or ("the model declined to answer" if err.kind == "refusal" else "")
+    if not reason:
+        return str(err)
+    status = f" ({err.status})" if err.status and err.kind != "auth" else ""
+    return f"{reason}{status}: {err.message}"
 
 
 def _rss_mib() -> float | None:
