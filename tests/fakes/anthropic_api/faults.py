@@ -1,6 +1,7 @@
 """Faults: something going wrong with one response (an HTTP error status, an SSE error event, the
-connection dropped or stalled, a body ending without its closing events, an event that is not JSON), and what each makes of the
-answer.  Build them with the ``Fault`` class methods and script them with ``Reply(fault=...)``."""
+connection dropped or stalled, a body ending without its closing events, an event that is not JSON), and
+what each makes of the answer.  Build them with the ``Fault`` class methods and script them with
+``Reply(fault=...)``."""
 
 from __future__ import annotations
 
