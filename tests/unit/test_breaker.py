@@ -118,6 +118,17 @@ def test_retry_now_probes_at_once_and_the_episode_ends_only_on_success(clock):
     assert b.success() == Episode(None, 0.0, recovered=True)
 
 
+def test_a_probe_that_never_reports_back_does_not_hold_the_breaker_for_good(clock):
+    b = Breaker(threshold=1, probe_s=30.0, clock=clock)
+    b.failure(UpstreamServerError("boom", 500))
+    clock.now += 1.0
+    assert b.allow()  # the probe, whose verdict never comes (a task cancelled before it ran)
+    clock.now += 29.0
+    assert not b.allow()
+    clock.now += 2.0
+    assert b.allow()
+
+
 @pytest.mark.parametrize("err", [Abandoned("gone"), BudgetExceeded("spent"), Refusal("no")])
 def test_failures_that_are_not_the_upstreams_do_not_count(clock, err):
     b = Breaker(threshold=1, clock=clock)

@@ -40,14 +40,16 @@ class Episode:
 
 
 class Breaker:
-    def __init__(self, *, threshold: int = 3, base_s: float = 1.0, max_s: float = 60.0,
+    def __init__(self, *, threshold: int = 3, base_s: float = 1.0, max_s: float = 60.0, probe_s: float = 130.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.threshold, self.base_s, self.max_s = threshold, base_s, max_s
+        self.probe_s = probe_s  # a probe with no verdict after this long is taken as lost (longer than any call)
         self._clock = clock
         self.failures = 0  # in a row
         self.openings = 0  # in this episode
         self.retry_at: float | None = None  # set while open or half-open
         self.probing = False  # a half-open probe is under way
+        self._probe_at = 0.0
         self.last_error: ProviderError | None = None
         self.refused = 0  # calls not made because the breaker was open
 
@@ -62,8 +64,8 @@ class Breaker:
         state = self.state
         if state == "closed":
             return True
-        if state == "half-open" and not self.probing:
-            self.probing = True
+        if state == "half-open" and (not self.probing or self._clock() - self._probe_at > self.probe_s):
+            self.probing, self._probe_at = True, self._clock()
             return True
         self.refused += 1
         return False
