@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import MD_PATH, header, med, ms, pct, table, write_section  # bench/ is on sys.path when run
+from _common import MD_PATH, ROOT, header, med, ms, pct, table, write_section  # bench/ is on sys.path when run
 from lsprotocol import types
 
 from tests.fakes.anthropic_api import FakeAnthropic, Fault, Reply
@@ -69,7 +69,10 @@ async def soak(requests: int, seed: int, cache: bool = True) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="haiku-soak-"))
     ws = tmp / "ws"
     ws.mkdir()
-    editor = Editor(haiku_command(), server_env(fake.base_url, tmp / "cache", api_key=API_KEY), name="soak")
+    # The server runs this checkout's code also when the venv has another checkout installed (a worktree).
+    path = os.pathsep.join(p for p in (str(ROOT / "server"), os.environ.get("PYTHONPATH")) if p)
+    env = server_env(fake.base_url, tmp / "cache", api_key=API_KEY, extra={"PYTHONPATH": path})
+    editor = Editor(haiku_command(), env, name="soak")
     await editor.start(ws, {"debounceMs": 0, "debounceMinMs": 0, "debounceMaxMs": 0, "inlineTimeoutMs": 2000,
                         "cacheEnabled": cache})
     other = editor.open("other.py", OTHER)

@@ -382,6 +382,26 @@ async def test_the_lines_after_an_accepted_line_come_from_the_same_stream(start_
         "    dx = a[0] - b[0]", "    dy = a[1] - b[1]", "    return math.hypot(dx, dy)"]
 
 
+async def test_lines_read_on_that_nobody_accepts_stop_when_the_next_stream_starts(start_session, fake_anthropic):
+    # The stream read on after an answered line is closed once the user asks elsewhere (a new stream):
+    # no tokens for lines nobody will see.
+    text = SAMPLE.replace("b[0]", "")
+    slow_rest = "".join(f"\n    d{k} = {k}" for k in range(40))
+    fake_anthropic.script(Reply(text="b[0]" + slow_rest, chunk_chars=4, chunk_delay=0.3), times=1)
+    fake_anthropic.script(Reply(text="rt(dx * dx + dy * dy)"))
+    s = await start_session()
+    uri = s.open("geo.py", text)
+    items = items_of(await s.inline(uri, end_of(text, "dx = a[0] - "), invoked=True))
+    assert [text_of(i) for i in items] == ["b[0]"]
+    [first] = fake_anthropic.message_requests
+    assert first.client_closed_at is None  # still reading on
+    elsewhere = end_of(text, "return math.sq")  # nothing accepted; the user moves on
+    items = items_of(await s.inline(uri, elsewhere, invoked=True))
+    assert [text_of(i) for i in items] == ["rt(dx * dx + dy * dy)"]
+    await asyncio.to_thread(fake_anthropic.wait_until_closed, first)
+    assert first.client_closed_at is not None and first.finished_at is None
+
+
 async def test_what_a_document_imports_is_resolved_when_it_is_opened(start_session, fake_anthropic, workspace):
     """The first completion in a file that was opened a moment ago carries the callee's signature even
     when the request itself gives jedi no time: the imports were resolved in the background on didOpen."""

@@ -1014,3 +1014,23 @@ def test_a_block_that_runs_on_past_the_hole_is_cut(ctx: CursorContext, answer: s
 ])
 def test_a_perfect_block_ending_in_a_return_survives(ctx: CursorContext, answer: str):
     assert shape(ctx, answer) == answer
+
+
+def test_in_a_method_the_parse_reads_the_method_alone():
+    # The window starts at an indented `def` (the class line is far above): the method is parsed on its own.
+    method = "    def total(self, xs):\n        result = 0"
+    ctx = ctx_of("        ", before=method, after="        return result\n\n    def other(self):\n        pass")
+    answer = "for x in xs:\n            result += x\n        # TODO\n        raise NotImplementedError"
+    assert shape(ctx, answer) == "for x in xs:\n            result += x"
+    span = ctx_of("        for x in x", "ult", before=method, after="\n    def other(self):\n        pass")
+    body = "s:\n            result += x\n        return res"
+    assert shape(span, body) == body
+
+
+def test_where_the_code_around_is_broken_a_line_is_not_held_back_for_an_answer_that_runs_on():
+    # "y = " below breaks any parse: a span cannot be confirmed, so the line waits for a few lines at most.
+    ctx = ctx_of("    total = sum(", ")", before="def f(xs):", after="    y = \n    return total")
+    answer = "xs" + "".join(f"\n    v{k} = {k}" for k in range(30))
+    result, stopped_at = char_stream(ctx, answer)
+    assert result == "xs"
+    assert stopped_at is not None and stopped_at < len(answer) // 2

@@ -28,6 +28,7 @@ from typing import Literal
 from haiku_lsp.completion.shaping.block_layout import STOP, BlockLayout, fit_first
 from haiku_lsp.completion.shaping.filters import (
     CLOSE_TAG,
+    CONTINUATION_KEYWORDS,
     HOLE_RE,
     OPEN_TAG_RE,
     SCAFFOLD_LINE_RE,
@@ -63,7 +64,9 @@ class CursorContext:
 
 
 _UNSET = object()
-_TOP_LEVEL_START = re.compile(r"[A-Za-z_@]")  # a statement at column 0
+_TOP_LEVEL_START = re.compile(r"[A-Za-z_@]")  # a statement's first character
+UNSURE_SPAN_LINES = 8  # lines a span is waited for where the code around is broken anyway
+MAX_PARSE_LINES = 600  # around the cursor: more, and a parse cannot decide how an answer fits
 MAX_PROSE_LINES = 2  # prose lines skipped before the code; more and the answer is an explanation
 
 
@@ -165,7 +168,9 @@ class CompletionShaper:
             if self._first is None:
                 self._drop = "prose" if self._prose else "blank"
             elif self._span is not None:
-                result = self._span.choose(self._fits, lambda: self._known) or self._first
+                result = self._span.choose(self._fits, lambda: self._known) or self._first or None
+                if result is None:
+                    self._drop = "eol"  # it started a new line, and what followed fits nowhere
             else:
                 result = self._block.final() if self._block else self._first
                 if not result.strip():
@@ -231,7 +236,7 @@ class CompletionShaper:
                 if self.ctx.line_suffix.strip() and self._may_span(""):
                     # A line break first, then lines that end inside the text after the cursor.
                     self._first = ""
-                    self._span = SpanTail("", self.ctx.line_suffix, self._after, self.ctx.max_lines)
+                    self._span = self._new_span("")
                 else:
                     self._stop("eol")  # the answer starts a new line: nothing to add on this one
             return
@@ -251,7 +256,7 @@ class CompletionShaper:
                 self._line_only = reason is None
                 self._stop(reason)
             else:
-                self._span = SpanTail(whole, self.ctx.line_suffix, self._after, self.ctx.max_lines)
+                self._span = self._new_span(whole)
         else:
             self._start_block(clean)
 
@@ -273,6 +278,21 @@ class CompletionShaper:
     def _in_text(self) -> bool:
         """The cursor is inside a string or comment (prose there is legitimate)."""
         return self._in_string or self._cursor.in_comment
+
+    @cached_property
+    def _excerpt(self) -> tuple[tuple[str, ...], tuple[str, ...], int] | None:
+        """(lines before, lines after, columns removed): whole statements around the cursor that parse on
+        their own once the insertion is in, dedented to column 0; None when the window holds none or they
+        are too long to parse on every answer."""
+        found = _excerpt_bounds(self.ctx)
+        if found is None:
+            return None
+        start, end, base = found
+        ctx = self.ctx
+        if len(ctx.lines_before) - start + end > MAX_PARSE_LINES:
+            return None
+        return (tuple(_dedent(x, base) for x in ctx.lines_before[start:]),
+                tuple(_dedent(x, base) for x in ctx.lines_after[:end]), base)
 
     @cached_property
     def _prev_line(self) -> str:
@@ -314,6 +334,15 @@ class CompletionShaper:
         glued = (line[-1:].isalnum() or line[-1:] in ("_", ":", "'", '"')) and suffix[:1].isalnum()
         opens = line.endswith(":") and bool(suffix.strip())
         return glued or opens or self._fits(first) is False
+
+    def _new_span(self, first: str) -> SpanTail:
+        """Where the code around the cursor is broken apart from the cursor's line (as it often is while
+        typing), no parse can confirm a span until the answer has ended: the line is then only held back
+        for a few lines of it, not for an answer that runs on."""
+        if self._surroundings_parse:
+            return SpanTail(first, self.ctx.line_suffix, self._after, self.ctx.max_lines)
+        return SpanTail(first, self.ctx.line_suffix, self._after, min(self.ctx.max_lines, UNSURE_SPAN_LINES),
+                        give_up=True)
 
     def _fit_line(self, answer: str, preview: bool = False, span: bool = False) -> tuple[str, str | None]:
         """Fit the first answer line between line_prefix and line_suffix: (text, drop reason or None).
@@ -364,19 +393,35 @@ class CompletionShaper:
     def _fits(self, insertion: str) -> bool | None:
         """Does the code around the cursor parse with *insertion* at the cursor, without a return/raise/...
         of the insertion leaving statements after it dead? None: cannot tell."""
-        bounds = _excerpt_bounds(self.ctx)
-        if bounds is None:
-            return None
         ctx = self.ctx
-        before = ctx.lines_before[bounds[0]:]
-        text = "\n".join([*before, ctx.line_prefix + self._lead + insertion + ctx.line_suffix,
-                          *ctx.lines_after[: bounds[1]]])
+        tree = self._parse(ctx.line_prefix + self._lead + insertion + ctx.line_suffix)
+        if tree is None:
+            return None
+        if tree is False:
+            return False
+        first = len(self._excerpt[0]) + 1 if self._excerpt else 1  # 1-based lines of the insertion in the excerpt
+        return not _leaves_dead_code(tree, first, first + self._lead.count("\n") + insertion.count("\n"))
+
+    def _parse(self, cursor_line: str) -> ast.Module | Literal[False] | None:
+        """The excerpt around the cursor parsed with *cursor_line* (possibly several lines) in place of the
+        cursor's line: its tree, False when it does not parse, None when there is no excerpt."""
+        excerpt = self._excerpt
+        if excerpt is None:
+            return None
+        before, after, base = excerpt
+        text = "\n".join([*before, *(_dedent(x, base) for x in cursor_line.split("\n")), *after])
         try:
-            tree = ast.parse(text)
+            return ast.parse(text)
         except (SyntaxError, ValueError):
             return False
-        first = len(before) + 1  # 1-based line numbers of the insertion in the excerpt
-        return not _leaves_dead_code(tree, first, first + self._lead.count("\n") + insertion.count("\n"))
+
+    @cached_property
+    def _surroundings_parse(self) -> bool:
+        """The code around the cursor parses with a plain statement (or a block header) in place of the
+        cursor's line: a parse can then tell how an answer fits. (Code that is broken elsewhere, as it
+        often is while typing, fails with any answer.)"""
+        indent = self.ctx.line_prefix[: _indent(self.ctx.line_prefix)]
+        return any(self._parse(indent + stmt) not in (None, False) for stmt in ("pass", "if True:", ""))
 
     def _start_block(self, line: str, prefix: str | None = None) -> None:
         """Block mode from the first line of code on; *prefix* "": the block starts on a new line."""
@@ -398,35 +443,67 @@ _TERMINAL_NODES = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 
 
 def _leaves_dead_code(tree: ast.AST, first: int, last: int) -> bool:
-    """A return/raise/continue/break on lines *first*..*last* is followed by statements of its own suite."""
-    for node in ast.walk(tree):
-        for name in ("body", "orelse", "finalbody"):
-            suite = getattr(node, name, None)
-            if isinstance(suite, list):
-                for stmt in suite[:-1]:
-                    if isinstance(stmt, _TERMINAL_NODES) and first <= stmt.lineno <= last:
-                        return True
+    """A return/raise/continue/break on lines *first*..*last* is followed by statements of its own suite.
+    Only statements are visited (and only those reaching into those lines), not expressions."""
+    suites: list[list[ast.stmt]] = [tree.body] if isinstance(tree, ast.Module) else []
+    while suites:
+        suite = suites.pop()
+        for k, stmt in enumerate(suite):
+            if stmt.lineno > last:
+                break
+            if (stmt.end_lineno or stmt.lineno) < first:
+                continue
+            if isinstance(stmt, _TERMINAL_NODES) and stmt.lineno >= first and k < len(suite) - 1:
+                return True
+            for name in ("body", "orelse", "finalbody"):
+                inner = getattr(stmt, name, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    suites.append(inner)
+            for part in (*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())):
+                suites.append(part.body)
     return False
 
 
-def _excerpt_bounds(ctx: CursorContext) -> tuple[int, int] | None:
-    """The lines before and after the cursor line that hold whole top-level statements (so that, with the
-    insertion, they parse on their own): from the last line starting at column 0 above, to the first one
-    below; None when there is none above."""
-    before = next((k for k in range(len(ctx.lines_before) - 1, -1, -1) if _TOP_LEVEL_START.match(ctx.lines_before[k])),
-                  None)
-    if before is None:
-        if not _TOP_LEVEL_START.match(ctx.line_prefix):
-            return None
-        before = len(ctx.lines_before)  # the cursor's line is a top-level statement
-    after, decorated = len(ctx.lines_after), (ctx.line_prefix + ctx.line_suffix).startswith("@")
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _opens_statement(line: str) -> bool:
+    """The line starts a statement that does not continue another (not `else:`, `except:` ...)."""
+    body = line.lstrip(" \t")
+    return bool(_TOP_LEVEL_START.match(body)) and leading_identifier(body)[0] not in CONTINUATION_KEYWORDS
+
+
+def _dedent(line: str, base: int) -> str:
+    return line[base:] if not line[:base].strip() else line.lstrip(" \t")
+
+
+def _excerpt_bounds(ctx: CursorContext) -> tuple[int, int, int] | None:
+    """The outermost statements around the cursor within the window, as (index in lines_before where they
+    start, lines of lines_after they take, their column): from the last statement above at the lowest
+    column (at most the cursor line's) to the first one below back at that column (a decorator's statement
+    is the definition below it). None when there is no such statement above (nor on the cursor's line)."""
+    column = _indent(ctx.line_prefix) if ctx.line_prefix.strip() else len(ctx.line_prefix)
+    starts = [k for k, x in enumerate(ctx.lines_before) if _opens_statement(x)]
+    base = min((_indent(ctx.lines_before[k]) for k in starts), default=column)
+    if base > column:
+        base = column  # the cursor's line is left of every statement above: it starts the excerpt
+    starts = [k for k in starts if _indent(ctx.lines_before[k]) == base]
+    if starts:
+        start = starts[-1]
+    elif ctx.line_prefix.strip() and _opens_statement(ctx.line_prefix):
+        start = len(ctx.lines_before)  # the cursor's line starts the statement
+    else:
+        return None
+    end, decorated = len(ctx.lines_after), (ctx.line_prefix + ctx.line_suffix).lstrip().startswith("@")
     for k, x in enumerate(ctx.lines_after):
-        if _TOP_LEVEL_START.match(x) and not decorated:
-            after = k
+        if not x.strip():
+            continue
+        if _indent(x) <= base and _opens_statement(x) and not decorated:
+            end = k
             break
-        if x.strip():
-            decorated = x.startswith("@")  # a decorator's statement is the definition below it
-    return before, after
+        decorated = _indent(x) <= base and x.lstrip().startswith("@")
+    return start, end, base
 
 
 def _strip_partial_tag(text: str, shortest: int = 2, tags: tuple[str, ...] = (CLOSE_TAG,)) -> str:

@@ -27,8 +27,11 @@ class SpanTail:
     Collects lines until a fence or tag line, a copy of the code after the cursor's line (*after*: its first
     non-blank lines), or *max_lines*; :meth:`choose` then picks the longest span that parses."""
 
-    def __init__(self, first: str, line_suffix: str, after: tuple[str, ...], max_lines: int) -> None:
+    def __init__(self, first: str, line_suffix: str, after: tuple[str, ...], max_lines: int,
+                 give_up: bool = False) -> None:
         self.lines = [first]
+        self._give_up = give_up  # an answer longer than max_lines is no span at all (else: the first lines)
+        self.overflowed = False
         self._suffix = line_suffix
         self._after = after[:ECHO_LINES]
         self._held: list[str] = []  # lines equal to the code after the cursor's line, not yet known to be a copy
@@ -52,7 +55,8 @@ class SpanTail:
             self._held.append(line)
             return False
         self.lines.append(line)
-        return len(self.lines) >= self._max_lines
+        self.overflowed = len(self.lines) >= self._max_lines
+        return self.overflowed
 
     def end(self, tail: str) -> None:
         """The answer ended with *tail* (the text after its last line break, possibly empty or only
@@ -69,6 +73,8 @@ class SpanTail:
         gives way to a shorter one that makes a known name: before "esult", "raise NotImplementedError" is a
         run-on when "return r" is also there (Python parses both). A shorter span does not end in a comment
         (the model's note on what it left out)."""
+        if self.overflowed and self._give_up:
+            return None
         lines = list(self.lines)
         while len(lines) > 1 and not lines[-1].strip() and not lines[-2].strip():
             lines.pop()  # blank lines at the end: one line break is all the code after the cursor can need
