@@ -14,6 +14,7 @@ from pygls.lsp.server import LanguageServer
 from haiku_lsp import __version__
 from haiku_lsp.errors import ProviderError
 from haiku_lsp.llm.anthropic import AnthropicProvider
+from haiku_lsp.lsp import compat
 from haiku_lsp.python import relative_to_root
 from haiku_lsp.session import Session
 from haiku_lsp.settings import load_settings
@@ -258,6 +259,7 @@ def create_server() -> HaikuLanguageServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: HaikuLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         ls.session.completions.note_change(params.text_document.uri)
+        compat.drop_finished_notifications(ls)  # pygls keeps them otherwise: memory grows with every keystroke
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: HaikuLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
