@@ -5,6 +5,9 @@ Exception hierarchy:
     HaikuError                       base class: anything below is expected and carries a message for people
       ActionError                    what the user asked cannot be done, or the model's answer was not what was
                                      asked (after one repair); the message is shown as it is; nothing applied
+        SandboxUnavailable           model-written code was not run: no OS sandbox here (and the user did not
+                                     opt out with the osSandbox setting); the message says why
+        ToolUnavailable              a checking tool (ruff) is missing or failed to run: the check did not run
       ProviderError                  the model could not be used; `.kind` names the case (logs, messages),
         |                            `.status` is the HTTP status when there was one
         NoKeyError                   "no_key"       no ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN in the environment
@@ -16,7 +19,8 @@ Exception hierarchy:
                                                     that does not accept a feature such as prefill)
         ProviderTimeout              "timeout"      no answer within the per-call timeout
         ProviderConnectionError      "connection"   could not connect, or the connection dropped mid-stream
-        IncompleteAnswer             "incomplete"   the stream ended without `message_stop`
+        IncompleteAnswer             "incomplete"   the stream ended without `message_stop`, or was not SSE
+        Refusal                      "refusal"      the model declined (`stop_reason: refusal`): nothing to use
         BudgetExceeded               "budget"       the dollar budget cap is reached
         Abandoned                    "cancelled"    nobody waits for the answer any more (a superseded completion)
       RefactorError                  a whole-file refactor step that cannot go on
@@ -25,7 +29,8 @@ Exception hierarchy:
         SubtaskFailed                one subtask has no usable edit (`.reviewable`, `.blocked`)
 
 Callers catch the narrowest class that means something to them; `asyncio.CancelledError` is never
-converted into any of these. `FATAL_PROVIDER_ERRORS` are the provider errors that no retry or review can
+converted into any of these. `.retry_after` (seconds) is the upstream's `retry-after`, when it sent one.
+`FATAL_PROVIDER_ERRORS` are the provider errors that no retry or review can
 mend within one action (a refactor stops at once on them).
 """
 
@@ -49,7 +54,10 @@ __all__ = [
     "ProviderTimeout",
     "RateLimitError",
     "RefactorError",
+    "Refusal",
+    "SandboxUnavailable",
     "SubtaskFailed",
+    "ToolUnavailable",
     "UpstreamServerError",
     "provider_error_for_status",
 ]
@@ -63,14 +71,24 @@ class ActionError(HaikuError):
     """A user-facing reason why an action cannot go on; nothing was applied or cached."""
 
 
+class SandboxUnavailable(ActionError):
+    """Code the model wrote was not run, because no OS sandbox is available; the message says why."""
+
+
+class ToolUnavailable(ActionError):
+    """A checking tool is missing or could not run; the message names the tool. A check that raises it
+    did not run, and its result must not be presented as checked."""
+
+
 class ProviderError(HaikuError):
     """The model could not be used. Subclasses say why; `kind` is their short name."""
 
     kind = "provider"
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
     @property
     def message(self) -> str:
@@ -117,6 +135,10 @@ class IncompleteAnswer(ProviderError):
     kind = "incomplete"
 
 
+class Refusal(ProviderError):
+    kind = "refusal"
+
+
 class BudgetExceeded(ProviderError):
     kind = "budget"
 
@@ -133,10 +155,10 @@ _BY_STATUS: dict[int, type[ProviderError]] = {
 }
 
 
-def provider_error_for_status(status: int | None, message: str) -> ProviderError:
+def provider_error_for_status(status: int | None, message: str, retry_after: float | None = None) -> ProviderError:
     """The error for an HTTP error status (5xx without a class of its own: server; other 4xx: bad request)."""
     cls = _BY_STATUS.get(status or 0) or (UpstreamServerError if (status or 0) >= 500 else BadRequestError)
-    return cls(message, status)
+    return cls(message, status, retry_after)
 
 
 class RefactorError(HaikuError):

@@ -169,7 +169,8 @@ async def _generate(args: argparse.Namespace, report: object) -> None:
             llm = dataclasses.replace(llm, model=args.model)
         python = args.python or session.test_python()
         common = {"root": root, "concurrency": args.concurrency, "test_timeout": session.settings.test_timeout_s,
-                  "python": python, "prices": session.settings.prices, "progress": _progress}
+                  "python": python, "prices": session.settings.prices, "progress": _progress,
+                  "os_sandbox": session.os_sandbox()}
         if not targets:
             return
         if args.batch:
@@ -191,7 +192,7 @@ async def _generate(args: argparse.Namespace, report: object) -> None:
             raise _CannotRun(f"the model API could not be reached: {report.outcomes[0].reason}")
         if args.apply:
             await apply_passing(report.outcomes, root=root, test_timeout=session.settings.test_timeout_s,
-                                python=python, progress=_progress)
+                                python=python, progress=_progress, os_sandbox=session.os_sandbox())
     finally:
         if isinstance(session.upstream, AnthropicProvider):
             await session.upstream.aclose()

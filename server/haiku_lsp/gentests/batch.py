@@ -170,7 +170,8 @@ async def run_batch(llm: ModelAccess, targets: list[Target], *, root: Path, clie
                     python: str | None, prices: dict[str, dict[str, float]],
                     progress: Callable[[str], None],
                     prepare: Callable[[ModelRequest], ModelRequest] = lambda request: request,
-                    on_answer: Callable[[Usage], None] = lambda usage: None) -> tuple[list[Outcome], list[str]]:
+                    on_answer: Callable[[Usage], None] = lambda usage: None,
+                    os_sandbox: bool = True) -> tuple[list[Outcome], list[str]]:
     """Every target's outcome (in the targets' order) and the ids of the batches this run waited on.
     `prepare` turns a request into what is sent (the session's budget check and redaction: batch calls do
     not pass the session's provider); `on_answer` is told the usage of each answer received, once."""
@@ -188,7 +189,8 @@ async def run_batch(llm: ModelAccess, targets: list[Target], *, root: Path, clie
             async with gate:
                 try:
                     outcome = await generate_one(llm.through(replay), target, root=root, test_timeout=test_timeout,
-                                                 python=python, price_factor=BATCH_DISCOUNT, prices=prices)
+                                                 python=python, price_factor=BATCH_DISCOUNT, prices=prices,
+                                                 os_sandbox=os_sandbox)
                 except Deferred:
                     for key, request in replay.wanted.items():
                         wanted[key] = request

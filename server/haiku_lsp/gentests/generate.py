@@ -63,7 +63,7 @@ class MeteredProvider:
 
 async def generate_one(llm: ModelAccess, target: Target, *, root: Path, test_timeout: float,
                        python: str | None, price_factor: float = 1.0,
-                       prices: dict[str, dict[str, float]] | None = None) -> Outcome:
+                       prices: dict[str, dict[str, float]] | None = None, os_sandbox: bool = True) -> Outcome:
     """A test for `target`, generated, run and repaired once by `propose_test`. Expected failures become
     the outcome (`skipped`: no usable answer; `error`: the model could not be used); anything else,
     cancellation included, propagates."""
@@ -76,7 +76,7 @@ async def generate_one(llm: ModelAccess, target: Target, *, root: Path, test_tim
             raise ActionError(f"cannot read {target.rel}")
         proposal = await propose_test(llm.through(meter), root=root, path=target.path, source=source,
                                       line=target.line, offline=False, read_text=read_text,
-                                      test_timeout=test_timeout, python=python)
+                                      test_timeout=test_timeout, python=python, os_sandbox=os_sandbox)
     except ActionError as err:
         outcome.reason = str(err)
     except ProviderError as err:
@@ -98,7 +98,7 @@ async def generate_one(llm: ModelAccess, target: Target, *, root: Path, test_tim
 
 async def run_interactive(llm: ModelAccess, targets: list[Target], *, root: Path, concurrency: int,
                           test_timeout: float, python: str | None, prices: dict[str, dict[str, float]],
-                          progress: Callable[[str], None]) -> list[Outcome]:
+                          progress: Callable[[str], None], os_sandbox: bool = True) -> list[Outcome]:
     """Every target through `generate_one`, at most `concurrency` at a time, in the targets' order."""
     gate = asyncio.Semaphore(max(1, concurrency))
     done = 0
@@ -107,7 +107,7 @@ async def run_interactive(llm: ModelAccess, targets: list[Target], *, root: Path
         nonlocal done
         async with gate:
             outcome = await generate_one(llm, target, root=root, test_timeout=test_timeout, python=python,
-                                         prices=prices)
+                                         prices=prices, os_sandbox=os_sandbox)
         done += 1
         progress(f"[{done}/{len(targets)}] {outcome.id}: {outcome.status} {outcome.summary or outcome.reason}")
         return outcome
@@ -116,7 +116,7 @@ async def run_interactive(llm: ModelAccess, targets: list[Target], *, root: Path
 
 
 async def apply_passing(outcomes: list[Outcome], *, root: Path, test_timeout: float, python: str | None,
-                        progress: Callable[[str], None]) -> list[Path]:
+                        progress: Callable[[str], None], os_sandbox: bool = True) -> list[Path]:
     """Write the passing tests into their test files (merged as the editor merges them), each file only
     after the new tests in it passed together; a test that fails beside the others is left out (`reason`
     says so). Returns the files written."""
@@ -132,7 +132,8 @@ async def apply_passing(outcomes: list[Outcome], *, root: Path, test_timeout: fl
 
         async def passes(before: str | None, after: str, rel: str = rel) -> bool:
             ids = new_test_ids(rel, before, after) or [rel]
-            result = await run_pytest(root, {rel: after}, ids, python=interpreter, timeout_s=test_timeout)
+            result = await run_pytest(root, {rel: after}, ids, python=interpreter, timeout_s=test_timeout,
+                                      os_sandbox=os_sandbox)
             return result.ok
 
         content = existing
