@@ -146,9 +146,15 @@ def test_batch_mode_costs_half_validates_each_result_and_resumes(fake_anthropic,
     proc = subprocess.Popen([sys.executable, "-m", "haiku_lsp", "gen-tests", "inflection", "--batch",
                              "--poll-interval", "0.1", "--select", "dasherize", "--select", "humanize"],
                             env=env, cwd=inflection_ws, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def kept() -> str:  # what the run has written down about its batches so far
+        return "".join(f.read_text() for f in (cache / "gen-tests").glob("batches-*.json"))
+
     try:
         deadline = time.monotonic() + 60
-        while len(fake_anthropic.batches.created) < 3 and time.monotonic() < deadline:
+        # Stopped once the batch id is kept (the API has it a moment before the run has written it down).
+        while time.monotonic() < deadline and not (
+                len(fake_anthropic.batches.created) == 3 and fake_anthropic.batches.created[2].id in kept()):
             time.sleep(0.05)
     finally:
         proc.kill()

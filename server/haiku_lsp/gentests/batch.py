@@ -10,7 +10,8 @@ repair, each with one JSON repair), so a few rounds finish every function.
 
 Resumable: the batches sent and the answers received are kept in the cache dir (`BatchState`), so a
 re-run -- after a CI job was stopped, or with the same code on another day -- picks up the batch in flight
-instead of paying for it again. A function's answers are dropped from the state once it is done: a
+instead of paying for it again (only a run stopped in the moment between the API creating a batch and the
+run writing its id down leaves that batch behind). A function's answers are dropped from the state once it is done: a
 passing test lives on in the test cache, a failing one is never kept (a re-run asks afresh).
 """
 
