@@ -23,6 +23,9 @@ Exception hierarchy:
         PlanError                    the planner's plan is unusable (why: the message)
         MergeConflict                two edits overlap, or a region changed after its worker saw it
         SubtaskFailed                one subtask has no usable edit (`.reviewable`, `.blocked`)
+      JediError                      the jedi worker process gave no answer; `.kind`: "timeout" (the call overran its
+                                     deadline: the worker was killed), "crashed" (the worker died), "failed" (jedi
+                                     raised), "skipped" (a call gone stale before it started), "closed" (shut down)
 
 Callers catch the narrowest class that means something to them; `asyncio.CancelledError` is never
 converted into any of these. `FATAL_PROVIDER_ERRORS` are the provider errors that no retry or review can
@@ -40,6 +43,7 @@ __all__ = [
     "BudgetExceeded",
     "HaikuError",
     "IncompleteAnswer",
+    "JediError",
     "MergeConflict",
     "NoKeyError",
     "OverloadedError",
@@ -159,3 +163,14 @@ class SubtaskFailed(RefactorError):
         super().__init__(message)
         self.reviewable = reviewable
         self.blocked = blocked
+
+
+class JediError(HaikuError):
+    """The jedi worker process gave no answer for a call; `kind` says why (the message says more)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    def __str__(self) -> str:
+        return f"jedi {self.kind}: {self.args[0]}"

@@ -1,7 +1,7 @@
 """The services of one workspace, built from one settings snapshot (no LSP here).
 
-`Session` owns the ledger, the provider, the cache, the ignore rules, the completion engine and the
-hover explainer. `configure(settings, root)` hands a new snapshot to every one of them: values a
+`Session` owns the ledger, the provider, the cache, the ignore rules, the jedi worker, the completion
+engine and the hover explainer. `configure(settings, root)` hands a new snapshot to every one of them: values a
 service holds (the budget, prices, the cache's size and switch, the ignore rules) are pushed here, in
 one place; values read at use time (models, token budgets, timeouts) are read from `session.settings`
 by the code that uses them. The language server (lsp/server.py) and the headless CLI both build one.
@@ -17,6 +17,7 @@ from haiku_lsp.errors import ProviderError
 from haiku_lsp.hover import HoverExplainer
 from haiku_lsp.llm import AnthropicProvider, Cache, Ledger, ModelAccess, Provider
 from haiku_lsp.privacy import IgnoreRules
+from haiku_lsp.python import JediWorker
 from haiku_lsp.settings import Settings
 
 __all__ = ["Session"]
@@ -32,8 +33,9 @@ class Session:
         self.ledger = self.provider.ledger
         self.cache = cache or Cache(size_mib=self.settings.cache_size_mib, enabled=self.settings.cache_enabled)
         self.ignore_rules = IgnoreRules()
+        self.jedi = JediWorker()  # jedi runs in worker processes, started on first use (or `jedi.start()`)
         self.completions = CompletionEngine(self.provider, self.cache, lambda: self.settings,
-                                            lambda: self.ignore_rules, on_error=on_error)
+                                            lambda: self.ignore_rules, on_error=on_error, jedi=self.jedi)
         self.hover = HoverExplainer(self.provider, self.cache)
         self.configure(self.settings, root)
 

@@ -20,7 +20,6 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from haiku_lsp.completion.context import build_context, cursor_context
@@ -29,11 +28,11 @@ from haiku_lsp.completion.prompts import PROMPT_VERSION, completion_request
 from haiku_lsp.completion.query import CompletionQuery, Suggestion
 from haiku_lsp.completion.shaping import CompletionShaper, CursorContext
 from haiku_lsp.completion.typed_ahead import Anchor, Shown, digest
-from haiku_lsp.errors import Abandoned, IncompleteAnswer, ProviderError, ProviderTimeout
+from haiku_lsp.errors import Abandoned, IncompleteAnswer, JediError, ProviderError, ProviderTimeout
 from haiku_lsp.llm.cache import Cache, content_key
 from haiku_lsp.llm.provider import ModelRequest, Provider
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.python import jedi_inline, relative_to_root
+from haiku_lsp.python import JediWorker, jedi_inline, relative_to_root
 from haiku_lsp.settings import Settings
 from haiku_lsp.text import split_lines
 
@@ -42,6 +41,7 @@ log = logging.getLogger(__name__)
 INVOKED_CONTEXT_WAIT_S = 0.5  # how long an Invoked request waits for jedi context (Automatic: the setting)
 MAX_PREFETCH_CHARS = 500_000  # documents larger than this are not resolved on open
 CANCEL_GRACE_S = 0.03  # a request following a cancel within this time may reuse the stream
+OFFLINE_DEADLINE_S = 5.0  # jedi's own completions (offline engine): the worker's deadline
 
 
 @dataclass
@@ -104,15 +104,16 @@ class _DocState:
 class CompletionEngine:
     def __init__(self, provider: Provider, cache: Cache, settings: Callable[[], Settings],
                  ignore: Callable[[], IgnoreRules],
-                 on_error: Callable[[ProviderError], None] = lambda err: None) -> None:
+                 on_error: Callable[[ProviderError], None] = lambda err: None,
+                 jedi: JediWorker | None = None) -> None:
         self.provider = provider
         self.cache = cache
         self._settings = settings
         self._ignore = ignore
         self._on_error = on_error
         self._docs: dict[str, _DocState] = {}
-        self.jedi_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jedi")
-        self.names = NameContext(self.jedi_executor, ignore)
+        self.jedi = jedi or JediWorker()
+        self.names = NameContext(self.jedi, ignore)
         self.stats = EngineStats()
 
     # --- document events ---------------------------------------------------------------------
@@ -131,7 +132,7 @@ class CompletionEngine:
     def note_open(self, uri: str, text: str, path: str | None, root: str | None, language: str) -> None:
         """A document was opened: resolve what it imports in the background, so that its first
         completion finds the definitions ready. Only where context would be sent at all, and not for
-        huge documents (jedi would hold its one thread for seconds); nothing is split before that."""
+        huge documents (jedi would hold its worker for seconds); nothing is split before that."""
         settings = self._settings()
         if (language != "python" or len(text) > MAX_PREFETCH_CHARS or settings.max_context_tokens <= 0
                 or not self.provider.available or (path is not None and self._ignore().is_ignored(path))):
@@ -322,13 +323,13 @@ class CompletionEngine:
         source = "\n".join(q.lines)
         limit = 5 if q.invoked else 1
         try:
-            texts = await asyncio.get_running_loop().run_in_executor(
-                self.jedi_executor, lambda: jedi_inline(source, q.path, q.root, q.line, q.col, limit))
-        except Exception as err:
-            log.debug("offline completion failed: %s", err)
+            texts = await self.jedi.call(jedi_inline, source, q.path, q.root, q.line, q.col, limit, size=len(source),
+                                         timeout=OFFLINE_DEADLINE_S)
+        except JediError as err:
+            log.info("offline completion: %s", err)
             return []
         return [Suggestion(t, "offline") for t in texts]
 
     def close(self) -> None:
-        self.jedi_executor.shutdown(wait=False, cancel_futures=True)
+        self.jedi.close()
 

@@ -1,22 +1,23 @@
 """jedi context for completions: definitions of the names used near the cursor.
 
 Resolutions are remembered per document and name (typing rarely changes where a name is defined), so
-only new names cost jedi work, on the one jedi thread. A request that needs names already being
-resolved waits on that job instead of queueing the same work again.
+only new names cost jedi work, in the jedi worker process (`JediWorker`). A request that needs names
+already being resolved waits on that job instead of queueing the same work again. Documents over
+`MAX_CONTEXT_CHARS` are not resolved at all: jedi would take longer on them than any request waits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import TYPE_CHECKING
 
 from haiku_lsp.completion.context import imported_names, names_near, resolve_names, select_snippets
+from haiku_lsp.errors import JediError
 from haiku_lsp.privacy import IgnoreRules
+from haiku_lsp.python import JediWorker
 
 if TYPE_CHECKING:
     from haiku_lsp.completion.query import CompletionQuery
@@ -25,18 +26,20 @@ log = logging.getLogger(__name__)
 
 NAME_TTL_S = 120.0  # a remembered resolution is refreshed after this long
 MAX_DOCUMENTS = 64  # documents whose resolutions are remembered (kept when a document is closed)
+MAX_CONTEXT_CHARS = 1_000_000  # larger documents get no jedi context (~4 s of jedi a megabyte)
+RESOLVE_DEADLINE_S = 10.0  # a resolution still running after this long is stopped (its names stay unresolved)
 
 
 class NameContext:
-    def __init__(self, executor: Executor, ignore: Callable[[], IgnoreRules]) -> None:
-        self._executor = executor
+    def __init__(self, jedi: JediWorker, ignore: Callable[[], IgnoreRules]) -> None:
+        self._jedi = jedi
         self._ignore = ignore
         # uri -> name -> (Resolved | None, monotonic time of the resolution)
         self._known: dict[str, dict] = {}
         # uri -> (names, future) of the resolutions running for that document
         self._running: dict[str, list[tuple[frozenset, asyncio.Future]]] = {}
-        self.jobs = 0  # resolutions started on the jedi thread
-        self._superseded: threading.Event | None = None  # set to skip the latest didOpen resolution
+        self.jobs = 0  # resolutions sent to the jedi worker
+        self._latest_prefetch: object | None = None  # a queued prefetch is skipped once this is another's
 
     def forget_all(self) -> None:
         """A saved file may move definitions: resolve names afresh."""
@@ -51,6 +54,8 @@ class NameContext:
         now = time.monotonic()
         known = self._known_for(q.uri)
         missing = [n for n in names if n not in known or now - known[n][1] > NAME_TTL_S]
+        if missing and _size(q.lines) > MAX_CONTEXT_CHARS:
+            missing = []
         if missing:
             running = self._running.get(q.uri, [])
             waits = [fut for busy, fut in running if busy.intersection(missing)]
@@ -64,7 +69,7 @@ class NameContext:
                 await asyncio.sleep(0)  # let `remember` run
             except TimeoutError:
                 log.debug("jedi context for %s over its time budget; sent without it", missing)
-            except Exception as err:
+            except JediError as err:
                 log.debug("jedi context failed: %s", err)
         resolved = {n: known[n][0] for n in names if n in known}
         return select_snippets(resolved, names, q.path, max(0, q.line - 60), q.line + 20, max_tokens)
@@ -72,6 +77,8 @@ class NameContext:
     def prefetch(self, q: CompletionQuery) -> None:
         """Resolve what the document imports, in the background (after it is opened): the first
         completion in it then finds the definitions of the names it calls ready."""
+        if _size(q.lines) > MAX_CONTEXT_CHARS:
+            return
         positions = imported_names(q.lines)
         known = self._known_for(q.uri)
         now = time.monotonic()
@@ -79,12 +86,10 @@ class NameContext:
         missing = [n for n in positions if n not in busy and (n not in known or now - known[n][1] > NAME_TTL_S)]
         if missing:
             # One at a time: when an editor restores many tabs at once, only the latest opened document
-            # is worth the jedi thread's time (and parser memory); one still queued is skipped (it resolves
+            # is worth the jedi worker's time (and parser memory); one still queued is skipped (it resolves
             # nothing, so a request waiting on it goes on at once).
-            if self._superseded is not None:
-                self._superseded.set()
-            self._superseded = threading.Event()
-            fut = self._resolve(q, known, missing, positions, self._superseded)
+            token = self._latest_prefetch = object()
+            fut = self._resolve(q, known, missing, positions, lambda: self._latest_prefetch is not token)
             fut.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     def _known_for(self, uri: str) -> dict:
@@ -97,17 +102,13 @@ class NameContext:
 
     def _resolve(self, q: CompletionQuery, known: dict, missing: list[str],
                  positions: dict[str, tuple[int, int]] | None = None,
-                 skip: threading.Event | None = None) -> asyncio.Future:
-        """Start resolving `missing` on the jedi thread; the results land in `known` when done."""
+                 stale: Callable[[], bool] | None = None) -> asyncio.Future:
+        """Start resolving `missing` in the jedi worker; the results land in `known` when done. A
+        resolution that overran its deadline marks its names unresolved (not retried before NAME_TTL_S)."""
         self.jobs += 1
         source = "\n".join(q.lines)
-        ignore = self._ignore()
-        def work() -> dict:
-            if skip is not None and skip.is_set():
-                return {}
-            return resolve_names(source, q.path, q.root, q.line, q.col, missing, ignore, positions)
-
-        fut = asyncio.get_running_loop().run_in_executor(self._executor, work)
+        fut = self._jedi.call(resolve_names, source, q.path, q.root, q.line, q.col, missing, self._ignore(),
+                              positions, size=len(source), timeout=RESOLVE_DEADLINE_S, stale=stale)
         entry = (frozenset(missing), fut)
         self._running.setdefault(q.uri, []).append(entry)
 
@@ -117,9 +118,18 @@ class NameContext:
                 running.remove(entry)
             if not running:
                 self._running.pop(q.uri, None)
-            if not f.cancelled() and f.exception() is None:
-                stamp = time.monotonic()
+            if f.cancelled():
+                return
+            stamp = time.monotonic()
+            err = f.exception()
+            if err is None:
                 known.update({n: (r, stamp) for n, r in f.result().items()})
+            elif isinstance(err, JediError) and err.kind == "timeout":
+                known.update({n: (None, stamp) for n in missing})
 
         fut.add_done_callback(remember)
         return fut
+
+
+def _size(lines: list[str]) -> int:
+    return sum(map(len, lines)) + len(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,8 +95,9 @@ class HaikuLanguageServer(LanguageServer):
             "inline": {**vars(e), "jedi_resolutions": session.completions.names.jobs},
             "cache": {"memoryHits": c.memory_hits, "diskHits": c.disk_hits, "misses": c.misses,
                       "writes": c.writes},
-            "process": {"rssMiB": _rss_mib(), "gcFrozenObjects": gc.get_freeze_count(),
+            "process": {"pid": os.getpid(), "rssMiB": _rss_mib(), "gcFrozenObjects": gc.get_freeze_count(),
                         "gcCollections": [g["collections"] for g in gc.get_stats()]},
+            "jedi": session.jedi.stats(),
         }
 
     def stats_markdown(self, stats: dict) -> str:
@@ -107,9 +109,11 @@ class HaikuLanguageServer(LanguageServer):
         inline = ", ".join(f"{k} {v}" for k, v in stats["inline"].items())
         cache = ", ".join(f"{k} {v}" for k, v in stats["cache"].items())
         budget = f" of a ${stats['budgetUsd']:.2f} budget" if stats["budgetUsd"] else ""
+        workers = ", ".join(f"{lane} lane {w['rssMiB']} MiB (pid {w['pid']})" for lane, w in stats["jedi"].items()
+                            if isinstance(w, dict) and w["pid"]) or "none running"
         return (f"# Haiku usage in this session\n\nSpent ${stats['usd']:.4f}{budget}.\n\n" + "\n".join(rows)
                 + f"\n\nInline completions: {inline}.\n\nCache: {cache}.\n\nServer process: "
-                + f"{stats['process']['rssMiB']} MiB resident.\n")
+                + f"{stats['process']['rssMiB']} MiB resident. jedi workers: {workers}.\n")
 
     def report_provider_error(self, err: ProviderError, action: bool = False) -> None:
         """Tell the user once per kind of lasting problem (always for an action they asked for);
@@ -127,15 +131,15 @@ class HaikuLanguageServer(LanguageServer):
                 type=types.MessageType.Warning, message=f"haiku-lsp: completion failed: {err}"))
 
     def warm_up(self) -> None:
-        """Heavy imports and the disk cache, off the `initialize` path."""
+        """Heavy imports and the disk cache, off the `initialize` path; the jedi worker process starts (it
+        imports jedi itself: the server process never does)."""
         provider, cache = self.session.provider, self.session.cache
         if isinstance(provider, AnthropicProvider) and provider.available:
             provider.start_import()
+        self.session.jedi.start()
 
         def work() -> None:
             try:
-                import jedi  # noqa: F401
-
                 from haiku_lsp.tracebacks import parse as traceback  # noqa: F401  (code action listing needs it)
 
                 cache.warm()

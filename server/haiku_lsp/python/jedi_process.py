@@ -1,0 +1,82 @@
+"""The jedi worker process: `python -m haiku_lsp.python.jedi_process`, started by `JediWorker`.
+
+It reads calls from stdin and writes replies to stdout, one at a time, each a frame: an 8-byte big-endian
+length, then a pickle. A call is `(call_id, function, args)` (the function pickled by reference: a
+module-level function of haiku_lsp); the reply is `(call_id, True, result)` or `(call_id, False, message)`.
+jedi and parso's caches live here, with their own garbage collections, so the server's event loop never
+waits for them. The process ends as soon as its stdin closes (the server ended or let it go), also in the
+middle of a call: no orphan outlives the server.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import pickle
+import queue
+import sys
+import threading
+from typing import BinaryIO
+
+from haiku_lsp.python.jedi_wire import frame, read_frame
+
+log = logging.getLogger(__name__)
+
+def _warm() -> None:
+    """Import jedi and infer once, so that the builtins stubs are parsed before the first real call."""
+    try:
+        import jedi
+
+        jedi.Script("import os\nos.path.join").infer(2, len("os.path.jo"))
+    except Exception as err:  # pragma: no cover - a broken jedi install: every call will say so
+        log.warning("jedi warm-up failed: %s", err)
+    # What exists now lives as long as the process: out of the full collections' way.
+    gc.collect()
+    gc.freeze()
+
+
+def _reply(call_id: int, fn: object, args: tuple) -> bytes:
+    try:
+        result = fn(*args)  # type: ignore[operator]
+    except Exception as err:
+        return frame((call_id, False, f"{type(err).__name__}: {err}"))
+    try:
+        return frame((call_id, True, result))
+    except Exception as err:  # a result that does not pickle is a bug of the function: say so
+        return frame((call_id, False, f"unpicklable result: {type(err).__name__}: {err}"))
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
+    calls: queue.Queue[bytes] = queue.Queue()
+
+    def read() -> None:
+        while (body := read_frame(stdin)) is not None:
+            calls.put(body)
+        os._exit(0)  # the server is gone (or let this worker go): end now, even in the middle of a call
+
+    threading.Thread(target=read, name="jedi-calls", daemon=True).start()
+    _warm()
+    while True:
+        body = calls.get()
+        try:
+            call_id, fn, args = pickle.loads(body)
+        except Exception as err:
+            log.error("jedi worker: an unreadable call (%s)", err)
+            continue
+        stdout.write(_reply(call_id, fn, args))
+        stdout.flush()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s jedi-worker %(name)s: %(message)s")
+    # Replies go to a private copy of stdout; fd 1 itself now points at stderr, so that something a library
+    # prints cannot corrupt a reply.
+    replies = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    serve(sys.stdin.buffer, replies)
+
+
+if __name__ == "__main__":
+    main()
