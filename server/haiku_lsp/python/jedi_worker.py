@@ -124,9 +124,14 @@ class ProcessChannel:
                 self.proc.kill()
             except ProcessLookupError:
                 pass
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
 
     async def wait(self) -> int | None:
-        return await self.proc.wait()
+        code = await self.proc.wait()
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()  # its pipe's transport, closed explicitly (no finalizer work later)
+        return code
 
 
 @dataclass
@@ -213,6 +218,7 @@ class _Lane:
                 self._fail(call, "crashed", f"the jedi worker could not start: {err}")
                 return
             request = asyncio.ensure_future(channel.request(next(self._ids), call.fn, call.args))
+            request.add_done_callback(_retrieved)  # also when the lane is closed in the middle of it
             waits: set[asyncio.Future] = {request, call.future} if self.kill_abandoned else {request}
             await asyncio.wait(waits, timeout=max(0.0, deadline - time.monotonic()),
                                return_when=asyncio.FIRST_COMPLETED)
@@ -293,6 +299,11 @@ class _Lane:
         return {"pid": pid, "rssMiB": rss_mib(pid) if pid else None, "queued": len(self.queue),
                 "busy": self.busy_since is not None, "calls": self.calls, "starts": self.starts,
                 "timeouts": self.timeouts, "crashes": self.crashes, "skipped": self.skipped}
+
+
+def _retrieved(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def rss_mib(pid: int) -> float | None:
