@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 NAME_TTL_S = 120.0  # a remembered resolution is refreshed after this long
 MAX_DOCUMENTS = 64  # documents whose resolutions are remembered (kept when a document is closed)
-MAX_CONTEXT_CHARS = 1_000_000  # larger documents get no jedi context (~4 s of jedi a megabyte)
+MAX_CONTEXT_CHARS = 500_000  # larger documents get no jedi context (jedi: ~10 s a megabyte, cold)
 RESOLVE_DEADLINE_S = 10.0  # a resolution still running after this long is stopped (its names stay unresolved)
 
 

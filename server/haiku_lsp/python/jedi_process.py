@@ -1,11 +1,12 @@
 """The jedi worker process: `python -m haiku_lsp.python.jedi_process`, started by `JediWorker`.
 
-It reads calls from stdin and writes replies to stdout, one at a time, each a frame: an 8-byte big-endian
-length, then a pickle. A call is `(call_id, function, args)` (the function pickled by reference: a
-module-level function of haiku_lsp); the reply is `(call_id, True, result)` or `(call_id, False, message)`.
-jedi and parso's caches live here, with their own garbage collections, so the server's event loop never
-waits for them. The process ends as soon as its stdin closes (the server ended or let it go), also in the
-middle of a call: no orphan outlives the server.
+It reads calls from stdin and writes replies to stdout, one at a time, in the frames of `jedi_wire` (an
+8-byte big-endian length, then a pickle); an empty frame acknowledges each call as soon as it is read. A
+call is `(call_id, function, args)` (the function pickled by reference: a module-level function of
+haiku_lsp); the reply is `(call_id, True, result)` or `(call_id, False, message)`. jedi and parso's caches
+live here, with their own garbage collections, so the server's event loop never waits for them. The
+process ends as soon as its stdin closes (the server ended or let it go), also in the middle of a call:
+no orphan outlives the server.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import threading
 from typing import BinaryIO
 
-from haiku_lsp.python.jedi_wire import frame, read_frame
+from haiku_lsp.python.jedi_wire import ACK, frame, read_frame
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,13 @@ def _reply(call_id: int, fn: object, args: tuple) -> bytes:
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     calls: queue.Queue[bytes] = queue.Queue()
+    writing = threading.Lock()
 
     def read() -> None:
         while (body := read_frame(stdin)) is not None:
+            with writing:  # received: an empty frame says so, before the reply (the server then knows
+                stdout.write(ACK)  # that a worker dying from here on died with the call)
+                stdout.flush()
             calls.put(body)
         os._exit(0)  # the server is gone (or let this worker go): end now, even in the middle of a call
 
@@ -64,8 +69,10 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         except Exception as err:
             log.error("jedi worker: an unreadable call (%s)", err)
             continue
-        stdout.write(_reply(call_id, fn, args))
-        stdout.flush()
+        reply = _reply(call_id, fn, args)
+        with writing:
+            stdout.write(reply)
+            stdout.flush()
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ import struct
 from typing import BinaryIO
 
 HEADER = struct.Struct(">Q")
+ACK = HEADER.pack(0)  # an empty frame: "call received"
 
 
 def read_frame(stream: BinaryIO) -> bytes | None:

@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SMALL_LANE_CHARS = 300_000  # documents above this go to the large lane
+SMALL_LANE_CHARS = 200_000  # documents above this go to the large lane (jedi: ~3 s for 200 kB, cold)
 LARGE_IDLE_S = 10.0  # the large lane's worker ends after this long without calls
 
 
@@ -98,13 +98,16 @@ class ProcessChannel:
             await stdin.drain()
         except (ConnectionError, RuntimeError) as err:  # the worker is gone (closed pipe)
             raise ChannelClosed(f"the jedi worker (pid {self.pid}) is gone: {err}", sent=False) from err
+        received = False
         try:
-            (size,) = HEADER.unpack(await stdout.readexactly(HEADER.size))
+            while not (size := HEADER.unpack(await stdout.readexactly(HEADER.size))[0]):
+                received = True  # the empty frame that acknowledges the call
             reply_id, ok, value = pickle.loads(await stdout.readexactly(size))
         except (asyncio.IncompleteReadError, ConnectionError) as err:
             code = await self._exit_code()
-            raise ChannelClosed(f"the jedi worker (pid {self.pid}) exited with {code} during the call",
-                                sent=True) from err
+            when = "during the call" if received else "before it got the call"
+            raise ChannelClosed(f"the jedi worker (pid {self.pid}) exited with {code} {when}",
+                                sent=received) from err
         if reply_id != call_id:  # pragma: no cover - one call at a time: a bug
             raise ChannelClosed(f"the jedi worker answered call {reply_id} for {call_id}", sent=True)
         return ok, value
