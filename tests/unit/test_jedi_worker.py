@@ -209,3 +209,18 @@ async def test_close_fails_what_is_queued(worker):
         with pytest.raises(JediError):
             await fut
     gate.opened.set()
+
+
+async def test_urgent_calls_go_before_queued_background_work(worker):
+    gate = Gate()
+    running = asyncio.ensure_future(worker.call(gate, 0, size=10, timeout=5))
+    await gate.until_entered()
+    order: list[str] = []
+    background = [worker.call(double, i, size=10, timeout=5) for i in range(3)]
+    for fut in background:
+        fut.add_done_callback(lambda f: order.append("background"))
+    urgent = worker.call(double, 9, size=10, timeout=5, urgent=True)
+    urgent.add_done_callback(lambda f: order.append("urgent"))
+    gate.opened.set()
+    await asyncio.gather(running, urgent, *background)
+    assert order == ["urgent", "background", "background", "background"]

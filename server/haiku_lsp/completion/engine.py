@@ -324,7 +324,7 @@ class CompletionEngine:
         limit = 5 if q.invoked else 1
         try:
             texts = await self.jedi.call(jedi_inline, source, q.path, q.root, q.line, q.col, limit, size=len(source),
-                                         timeout=OFFLINE_DEADLINE_S)
+                                         timeout=OFFLINE_DEADLINE_S, urgent=True)
         except JediError as err:
             log.info("offline completion: %s", err)
             return []

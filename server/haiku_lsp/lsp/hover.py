@@ -37,7 +37,8 @@ def register(server: HaikuLanguageServer) -> None:
         explain = settings.hover_explanations and not ls.session.offline_for(path)
         try:
             markdown, definition = await ls.session.jedi.call(hover_info, source, path, root, cursor[0], cursor[1],
-                                                              explain, size=len(source), timeout=JEDI_DEADLINE_S)
+                                                              explain, size=len(source), timeout=JEDI_DEADLINE_S,
+                                                              urgent=True)
         except JediError as err:  # the worker gave no answer (overran, crashed): no hover this time
             log.warning("hover: %s", err)
             return None

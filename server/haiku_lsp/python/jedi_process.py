@@ -75,7 +75,14 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
             stdout.flush()
 
 
+NICENESS = 5  # below the server: on a busy machine the event loop gets the CPU first
+
+
 def main() -> None:
+    try:
+        os.nice(NICENESS)
+    except OSError:  # pragma: no cover - not permitted here: run at the server's priority
+        pass
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s jedi-worker %(name)s: %(message)s")
     # Replies go to a private copy of stdout; fd 1 itself now points at stderr, so that something a library

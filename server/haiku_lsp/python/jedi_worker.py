@@ -9,6 +9,9 @@ collections (parse trees are ~100,000 objects a file), not for parso's caches (t
   the others to the *large* lane: two processes, one call at a time each, in the order submitted. One huge
   document never delays the hover or the context of other files. The large lane's process starts on
   demand and ends after `LARGE_IDLE_S` without calls (its parse trees are big); the small one stays.
+- **Priorities.** `urgent` calls (what a user waits on: hover, offline completions) go before the
+  queued background ones (context resolutions), which run in the order submitted. The worker process
+  runs at a lower CPU priority (nice) than the server, which must answer at once.
 - **Deadlines.** A call that overruns its `timeout` fails with `JediError("timeout")` and its worker is
   killed (it would go on with work nobody waits for); the next call starts a fresh one. A call cancelled
   while still queued is never sent. On the large lane, a call whose caller is gone (cancelled request) kills
@@ -153,6 +156,7 @@ class _Lane:
         self.name, self._spawn = name, spawn
         self.idle_s, self.kill_abandoned = idle_s, kill_abandoned
         self.queue: deque[_Call] = deque()
+        self.urgent: deque[_Call] = deque()  # served before `queue` (what a user waits on: hover, ...)
         self.channel: Channel | None = None
         self._starting: asyncio.Task | None = None
         self._runner: asyncio.Task | None = None
@@ -162,8 +166,8 @@ class _Lane:
         self.busy_since: float | None = None
         self.calls = self.starts = self.timeouts = self.crashes = self.skipped = 0
 
-    def submit(self, call: _Call) -> None:
-        self.queue.append(call)
+    def submit(self, call: _Call, urgent: bool = False) -> None:
+        (self.urgent if urgent else self.queue).append(call)
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None
@@ -187,8 +191,8 @@ class _Lane:
         return channel
 
     async def _run(self) -> None:
-        while self.queue:
-            call = self.queue.popleft()
+        while self.urgent or self.queue:
+            call = (self.urgent or self.queue).popleft()
             if call.future.done():
                 continue  # its caller stopped waiting before its turn: never sent
             if call.stale is not None and call.stale():
@@ -280,8 +284,9 @@ class _Lane:
         """Fail what is queued, kill the worker."""
         if self._idle is not None:
             self._idle.cancel()
-        for call in self.queue:
+        for call in (*self.urgent, *self.queue):
             self._fail(call, "closed", "the jedi worker was shut down")
+        self.urgent.clear()
         self.queue.clear()
         if self.channel is not None:
             self.channel.kill()
@@ -299,7 +304,7 @@ class _Lane:
     def stats(self) -> dict:
         channel = self.channel if self.channel is not None and self.channel.alive() else None
         pid = channel.pid if channel is not None else None
-        return {"pid": pid, "rssMiB": rss_mib(pid) if pid else None, "queued": len(self.queue),
+        return {"pid": pid, "rssMiB": rss_mib(pid) if pid else None, "queued": len(self.queue) + len(self.urgent),
                 "busy": self.busy_since is not None, "calls": self.calls, "starts": self.starts,
                 "timeouts": self.timeouts, "crashes": self.crashes, "skipped": self.skipped}
 
@@ -331,14 +336,15 @@ class JediWorker:
         self.large = _Lane("large", spawn, idle_s=large_idle_s, kill_abandoned=True)
 
     def call(self, fn: Callable[..., T], *args: Any, size: int, timeout: float,
-             stale: Callable[[], bool] | None = None) -> asyncio.Future[T]:
+             stale: Callable[[], bool] | None = None, urgent: bool = False) -> asyncio.Future[T]:
         """`fn(*args)` in the worker of the lane for a document of `size` characters, queued now (calls
-        run in the order of this method's calls); the future fails with `JediError` when there is no
-        answer within `timeout` seconds (from now) or the worker fails. Cancelling it (or a task awaiting
-        it) takes a queued call off the queue. Needs a running event loop."""
+        run in the order of this method's calls; `urgent` ones, what a user waits on, before the others);
+        the future fails with `JediError` when there is no answer within `timeout` seconds (from now) or
+        the worker fails. Cancelling it (or a task awaiting it) takes a queued call off the queue. Needs a
+        running event loop."""
         lane = self.small if size <= self.small_lane_chars else self.large
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        lane.submit(_Call(fn, args, future, timeout, stale, time.monotonic()))
+        lane.submit(_Call(fn, args, future, timeout, stale, time.monotonic()), urgent)
         return future
 
     def start(self) -> None:
