@@ -13,10 +13,9 @@ import asyncio
 import logging
 import shutil
 import time
-from pathlib import Path
 
 from _common import med, met, ms, pct, table  # bench/ is on sys.path when run
-from inline_common import Bench, Config, Lsp, rss_mib
+from inline_common import Bench, Config, Lsp, memory_apart, quiet
 from inline_memory import completion_spot, generated_documents
 
 from tests.fakes.anthropic_api import Reply
@@ -27,23 +26,6 @@ TAIL_S = 3.0  # probes go on this long after the last didOpen (jedi is still at 
 HUGE_CHARS = 10_000_000
 HOVER_CAP_S = 90.0  # a hover still unanswered after this long is reported as "> cap"
 SMALL = "import os\n\n\ndef where(name):\n    return os.path.join(name, 'x')\n"
-
-
-def children(pid: int) -> list[int]:
-    """The child processes of `pid` (Linux)."""
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            out += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return out
-
-
-def memory_apart(pid: int) -> tuple[float, float]:
-    """(RSS of the server process, RSS of its children together), MiB."""
-    kids = [rss_mib(c) for c in children(pid)]
-    return rss_mib(pid), sum(k for k in kids if k == k)
 
 
 async def probe_while(lsp: Lsp, uri: str, line: int, col: int, until: asyncio.Future) -> list[float]:
@@ -97,7 +79,8 @@ async def stalls(bench: Bench) -> None:
     loaded = await probing
     await asyncio.gather(*completions)
 
-    # A completion in a 10 MB document, then hover on the small file.
+    # A completion in a 10 MB document, then hover on the small file (once the jedi work queued above is done).
+    drained = await quiet(lsp.pid)
     parts: list[str] = []
     size = 0
     for text in generated_documents(HUGE_CHARS // 60_000 + 1, 2000):
@@ -143,11 +126,12 @@ async def stalls(bench: Bench) -> None:
         f"completion requested in each right after its didOpen (its jedi context parses the document), "
         f"probes until {TAIL_S:.0f} s after the last didOpen.\n\n"
         + table(["Probe", "samples", "median ms", "p99 ms", "max ms", "Target", "Met"], rows)
-        + f"\n\nThen a {len(huge_text) / 1e6:.1f} MB document is opened and an Invoked completion requested "
+        + f"\n\nThen, once the server and its workers are idle again ({drained:.1f} s after the probes), a "
+        f"{len(huge_text) / 1e6:.1f} MB document is opened and an Invoked completion requested "
         f"in it (answered in {huge_completion * 1000:.0f} ms), and right after it a hover on a small file: "
         f"answered in {hover_text}" + ("" if hover_ok else " (**without** jedi's signature)") + ". "
-        f"Resident memory at that point: server process {main_mib:.0f} MiB, its child processes (jedi "
-        f"workers) {workers_mib:.0f} MiB.")
+        f"Resident memory at that point: server process {main_mib:.0f} MiB, its descendant processes "
+        f"(jedi workers, jedi's own interpreter subprocess) {workers_mib:.0f} MiB.")
 
 
 def main() -> None:
