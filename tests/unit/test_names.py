@@ -74,3 +74,32 @@ def test_only_python_documents_of_a_reasonable_size_are_resolved_on_open(tmp_pat
         assert opened == ["file:///a.py"]
     finally:
         engine.close()
+
+
+def test_names_at_an_edit_are_those_of_its_line_and_the_two_above():
+    lines = ["import os", "total = 0  # running sum", "for item in cart.items:", "    total += price(item)", "x = 1"]
+    assert names_module.names_at(lines, 3) == {
+        "total": (3, 4), "item": (3, 19), "cart": (2, 12), "items": (2, 17), "price": (3, 13)}
+
+
+async def test_a_refresh_resolves_the_imports_and_the_names_near_the_edits_once(monkeypatch):
+    resolved: list[tuple[str, ...]] = []
+
+    def resolve(source, path, root, line, col, missing, ignore, positions=None):
+        resolved.append(tuple(sorted(missing)))
+        assert positions is not None and all(n in positions for n in missing)
+        return {n: None for n in missing}
+
+    monkeypatch.setattr(names_module, "resolve_names", resolve)
+    worker = JediWorker(ThreadChannel.start)
+    context = names_module.NameContext(worker, IgnoreRules)
+    lines = ["from shop import Cart", "", "def total(cart):", "    return cart.sum(", ""]
+    q = CompletionQuery("file:///m.py", lines, 0, 0, invoked=False, path="/ws/m.py")
+    try:
+        context.refresh(q, [3])
+        await worker.call(len, "", size=0, timeout=5)  # behind the refresh: it has run
+        context.refresh(q, [3])  # nothing new: no second job
+        await worker.call(len, "", size=0, timeout=5)
+        assert resolved == [("Cart", "cart", "sum", "total")]
+    finally:
+        await worker.aclose()

@@ -19,7 +19,7 @@ import logging
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from haiku_lsp.completion.context import build_context, cursor_context
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 INVOKED_CONTEXT_WAIT_S = 0.5  # how long an Invoked request waits for jedi context (Automatic: the setting)
 MAX_PREFETCH_CHARS = 500_000  # documents larger than this are not resolved on open
 CANCEL_GRACE_S = 0.03  # a request following a cancel within this time may reuse the stream
+CHANGE_SETTLE_S = 0.5  # edits pause this long before the names near them are resolved in the background
 OFFLINE_DEADLINE_S = 5.0  # jedi's own completions (offline engine): the worker's deadline
 
 
@@ -99,6 +100,8 @@ class _DocState:
     pending: asyncio.Future | None = None
     shown: deque = field(default_factory=lambda: deque(maxlen=8))
     generation: _Generation | None = None
+    edited: deque = field(default_factory=lambda: deque(maxlen=16))  # lines edited since the last refresh
+    settle: asyncio.TimerHandle | None = None  # the refresh of the context once edits pause
 
 
 class CompletionEngine:
@@ -118,13 +121,39 @@ class CompletionEngine:
 
     # --- document events ---------------------------------------------------------------------
 
-    def note_change(self, uri: str) -> None:
-        """Called on every edit: the gaps between edits drive the adaptive debounce."""
+    def note_change(self, uri: str, edited: Sequence[int] = (),
+                    snapshot: Callable[[], CompletionQuery | None] | None = None) -> None:
+        """Called on every edit (`edited`: the lines it ended on): the gaps between edits drive the adaptive
+        debounce. Once edits pause for CHANGE_SETTLE_S, what the document imports and the names near the
+        lines edited are resolved in the background (`snapshot` then gives the document, or None once
+        closed), so that the next completion there finds them ready."""
         state = self._docs.setdefault(uri, _DocState())
         now = time.monotonic()
         if state.last_change and now - state.last_change < 2.0:
             state.gaps.append(now - state.last_change)
         state.last_change = now
+        if snapshot is not None:
+            state.edited.extend(edited)
+            if state.settle is not None:
+                state.settle.cancel()
+            state.settle = asyncio.get_running_loop().call_later(CHANGE_SETTLE_S, self._settled, uri, snapshot)
+
+    def _settled(self, uri: str, snapshot: Callable[[], CompletionQuery | None]) -> None:
+        state = self._docs.get(uri)
+        if state is None:
+            return
+        state.settle = None
+        edited = list(state.edited)
+        state.edited.clear()
+        q = snapshot()
+        if q is not None and self._wants_context(q.language, q.path, sum(map(len, q.lines))):
+            self.names.refresh(q, edited)
+
+    def _wants_context(self, language: str, path: str | None, size: int) -> bool:
+        """Whether jedi context would be sent for this document at all (and it is not huge)."""
+        settings = self._settings()
+        return (language == "python" and size <= MAX_PREFETCH_CHARS and settings.max_context_tokens > 0
+                and self.provider.available and not (path is not None and self._ignore().is_ignored(path)))
 
     def note_save(self) -> None:
         self.names.forget_all()
@@ -133,15 +162,15 @@ class CompletionEngine:
         """A document was opened: resolve what it imports in the background, so that its first
         completion finds the definitions ready. Only where context would be sent at all, and not for
         huge documents (jedi would hold its worker for seconds); nothing is split before that."""
-        settings = self._settings()
-        if (language != "python" or len(text) > MAX_PREFETCH_CHARS or settings.max_context_tokens <= 0
-                or not self.provider.available or (path is not None and self._ignore().is_ignored(path))):
+        if not self._wants_context(language, path, len(text)):
             return
         self.names.prefetch(CompletionQuery(uri, split_lines(text), 0, 0, invoked=False, path=path, root=root,
                                             language=language))
 
     def forget(self, uri: str) -> None:
         state = self._docs.pop(uri, None)
+        if state and state.settle is not None:
+            state.settle.cancel()
         if state and state.pending and not state.pending.done():
             state.pending.set_result(None)
 

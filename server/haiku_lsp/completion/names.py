@@ -9,7 +9,9 @@ already being resolved waits on that job instead of queueing the same work again
 from __future__ import annotations
 
 import asyncio
+import keyword
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 NAME_TTL_S = 120.0  # a remembered resolution is refreshed after this long
 MAX_DOCUMENTS = 64  # documents whose resolutions are remembered (kept when a document is closed)
 MAX_CONTEXT_CHARS = 500_000  # larger documents get no jedi context (jedi: ~10 s a megabyte, cold)
+REFRESH_LINES = 3  # edited lines whose names are resolved after an edit (the latest, in document order)
 RESOLVE_DEADLINE_S = 10.0  # a resolution still running after this long is stopped (its names stay unresolved)
 
 
@@ -77,9 +80,22 @@ class NameContext:
     def prefetch(self, q: CompletionQuery) -> None:
         """Resolve what the document imports, in the background (after it is opened): the first
         completion in it then finds the definitions of the names it calls ready."""
+        if _size(q.lines) <= MAX_CONTEXT_CHARS:
+            self._background(q, imported_names(q.lines))
+
+    def refresh(self, q: CompletionQuery, edited: list[int]) -> None:
+        """Resolve, in the background, what the document imports and the names on and just above the
+        lines edited lately (0-based line numbers in `q.lines`), once edits have settled: the next
+        completion near them finds their definitions ready. Known names cost nothing."""
         if _size(q.lines) > MAX_CONTEXT_CHARS:
             return
         positions = imported_names(q.lines)
+        for line in sorted(set(edited))[-REFRESH_LINES:]:
+            if 0 <= line < len(q.lines):
+                positions.update(names_at(q.lines, line))
+        self._background(q, positions)
+
+    def _background(self, q: CompletionQuery, positions: dict[str, tuple[int, int]]) -> None:
         known = self._known_for(q.uri)
         now = time.monotonic()
         busy = set().union(*(names for names, _ in self._running.get(q.uri, [])))
@@ -129,6 +145,21 @@ class NameContext:
 
         fut.add_done_callback(remember)
         return fut
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def names_at(lines: list[str], line: int, above: int = 2) -> dict[str, tuple[int, int]]:
+    """The names used on `line` and the `above` lines before it, each at its last occurrence (code before a
+    `#` only; keywords, `self` and `cls` left out): what an edit there is likely to call next."""
+    found: dict[str, tuple[int, int]] = {}
+    for i in range(max(0, line - above), line + 1):
+        for m in _NAME.finditer(lines[i].split("#", 1)[0]):
+            name = m.group(0)
+            if not keyword.iskeyword(name) and name not in ("self", "cls"):
+                found[name] = (i, m.start())
+    return found
 
 
 def _size(lines: list[str]) -> int:

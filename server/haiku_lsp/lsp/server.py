@@ -13,11 +13,13 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from haiku_lsp import __version__
+from haiku_lsp.completion import CompletionQuery
 from haiku_lsp.errors import ProviderError
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.python import relative_to_root
 from haiku_lsp.session import Session
 from haiku_lsp.settings import load_settings
+from haiku_lsp.text import split_lines
 
 if TYPE_CHECKING:
     from haiku_lsp.tracebacks import SuggestedFix
@@ -44,6 +46,14 @@ class HaikuLanguageServer(LanguageServer):
             return self.workspace.root_path
         except Exception:  # before initialize
             return None
+
+    def document_query(self, uri: str) -> CompletionQuery | None:
+        """An open document as the completion engine sees it (no cursor); None once it is closed."""
+        document = self.workspace.text_documents.get(uri)
+        if document is None:
+            return None
+        return CompletionQuery(document.uri, split_lines(document.source), 0, 0, invoked=False, path=document.path,
+                               root=self.root_path(), language=document.language_id or "python")
 
     def root_dir(self) -> Path | None:
         """The workspace folder (None before initialize, or when the editor opened no folder)."""
@@ -202,7 +212,11 @@ def create_server() -> HaikuLanguageServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: HaikuLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.session.completions.note_change(params.text_document.uri)
+        uri = params.text_document.uri
+        # The line each change ends on (a whole-document change names none): the names near recent edits.
+        edited = [c.range.start.line + c.text.count("\n") for c in params.content_changes
+                  if isinstance(c, types.TextDocumentContentChangePartial)]
+        ls.session.completions.note_change(uri, edited, lambda: ls.document_query(uri))
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: HaikuLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
