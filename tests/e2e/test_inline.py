@@ -375,7 +375,9 @@ async def test_what_a_document_imports_is_resolved_when_it_is_opened(start_sessi
     while (await s.command("haiku.showStats"))["inline"]["jedi_resolutions"] < 1:
         assert time.monotonic() < deadline, "nothing was resolved after didOpen"
         await asyncio.sleep(0.1)
-    await asyncio.sleep(1.0)  # the background resolution (a cold jedi takes ~0.3 s) has finished
+    while (lane := (await s.command("haiku.showStats"))["jedi"]["small"])["busy"] or lane["queued"]:
+        assert time.monotonic() < deadline, "the background resolution did not end"
+        await asyncio.sleep(0.1)  # the background resolution (in the jedi worker) has finished
     await s.inline(uri, end_of(text, "return scale("), invoked=False)  # Automatic: no time for jedi
     [req] = fake_anthropic.message_requests
     assert "Multiply value by factor" in req.system_text + req.last_user_text

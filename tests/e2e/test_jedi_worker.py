@@ -57,7 +57,9 @@ async def test_hover_is_answered_by_a_worker_process_of_its_own(start_session, f
 async def test_context_and_offline_completions_come_through_the_worker(start_session, fake_anthropic, workspace):
     (workspace / "geometry.py").write_text(GEOMETRY)
     fake_anthropic.script(Reply(text="x, 2.0)"))
-    s = await start_session(init_options={"contextTimeBudgetMs": 5000})
+    s = await start_session(init_options={"contextTimeBudgetMs": 5000, "hoverExplanations": False})
+    small = s.open("small.py", SMALL)
+    assert "join(" in await hover_text(s, small, SMALL, "os.path.jo")  # the worker is up and warm
     uri = s.open("main.py", CALLS_SCALE)
     await s.inline(uri, end_of(CALLS_SCALE, "return scale("), invoked=True)
     [req] = fake_anthropic.message_requests

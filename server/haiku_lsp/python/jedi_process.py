@@ -1,16 +1,17 @@
 """The jedi worker process: `python -m haiku_lsp.python.jedi_process`, started by `JediWorker`.
 
 It reads calls from stdin and writes replies to stdout, one at a time, in the frames of `jedi_wire` (an
-8-byte big-endian length, then a pickle); an empty frame acknowledges each call as soon as it is read. A
-call is `(call_id, function, args)` (the function pickled by reference: a module-level function of
-haiku_lsp); the reply is `(call_id, True, result)` or `(call_id, False, message)`. jedi and parso's caches
-live here, with their own garbage collections, so the server's event loop never waits for them. The
-process ends as soon as its stdin closes (the server ended or let it go), also in the middle of a call:
-no orphan outlives the server.
+8-byte big-endian length, then a pickle); an empty frame says it is ready (jedi imported, warm), then one
+acknowledges each call as soon as it is read. A call is `(call_id, function, args)` (the function pickled by
+reference: a module-level function of haiku_lsp); the reply is `(call_id, True, result)` or `(call_id,
+False, message)`. jedi and parso's caches live here, with their own garbage collections, so the server's
+event loop never waits for them. The process ends as soon as its stdin closes (the server ended or let it
+go), also in the middle of a call: no orphan outlives the server.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import os
@@ -27,9 +28,9 @@ log = logging.getLogger(__name__)
 def _warm() -> None:
     """Import jedi and infer once, so that the builtins stubs are parsed before the first real call."""
     try:
-        import jedi
+        from haiku_lsp.python.jedi_service import jedi_script
 
-        jedi.Script("import os\nos.path.join").infer(2, len("os.path.jo"))
+        jedi_script("import os\nos.path.join", None, None).infer(2, len("os.path.jo"))
     except Exception as err:  # pragma: no cover - a broken jedi install: every call will say so
         log.warning("jedi warm-up failed: %s", err)
     # What exists now lives as long as the process: out of the full collections' way.
@@ -62,6 +63,9 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
 
     threading.Thread(target=read, name="jedi-calls", daemon=True).start()
     _warm()
+    with writing:
+        stdout.write(ACK)  # ready
+        stdout.flush()
     while True:
         body = calls.get()
         try:
@@ -73,6 +77,30 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         with writing:
             stdout.write(reply)
             stdout.flush()
+        del body, fn, args, reply
+        if calls.empty():
+            _tidy()
+
+
+def _tidy() -> None:
+    """Between calls, when none waits: collect what the last one left (parse trees are cycles of ~100,000
+    objects) and give freed heap memory back to the system, so that the worker's resident memory follows
+    what parso keeps rather than its high-water mark."""
+    gc.collect()
+    if _libc is not None:
+        _libc.malloc_trim(0)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018  (glibc only)
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_libc = _load_libc()
 
 
 NICENESS = 5  # below the server: on a busy machine the event loop gets the CPU first

@@ -12,11 +12,13 @@ collections (parse trees are ~100,000 objects a file), not for parso's caches (t
 - **Priorities.** `urgent` calls (what a user waits on: hover, offline completions) go before the
   queued background ones (context resolutions), which run in the order submitted. The worker process
   runs at a lower CPU priority (nice) than the server, which must answer at once.
-- **Deadlines.** A call that overruns its `timeout` fails with `JediError("timeout")` and its worker is
-  killed (it would go on with work nobody waits for); the next call starts a fresh one. A call cancelled
-  while still queued is never sent. On the large lane, a call whose caller is gone (cancelled request) kills
-  the worker at once; on the small lane it runs to its end (its answer fills in for the next request, see
-  `NameContext`). A call whose `stale()` says True when its turn comes is skipped (`JediError("skipped")`).
+- **Deadlines.** A worker is ready once it has imported jedi and parsed the builtins' stubs (it says so); a
+  call's `timeout` counts from when it is sent to a ready worker. A call that overruns it fails with
+  `JediError("timeout")` and its worker is killed (it would go on with work nobody waits for); the next call
+  starts a fresh one. A call cancelled while still queued is never sent. On the large lane, a call whose
+  caller is gone (cancelled request) kills the worker at once; on the small lane it runs to its end (its
+  answer fills in for the next request, see `NameContext`). A call whose `stale()` says True when its turn
+  comes is skipped (`JediError("skipped")`).
 - **Crashes.** A worker that dies is noticed: the call it was running fails with `JediError("crashed")`;
   one that died while idle is replaced and the call is sent again; queued calls go on in a fresh worker.
 - **Start and end.** Nothing starts before the first call or `start()` (start-up stays cheap); `close()`
@@ -50,6 +52,7 @@ T = TypeVar("T")
 
 SMALL_LANE_CHARS = 200_000  # documents above this go to the large lane (jedi: ~3 s for 200 kB, cold)
 LARGE_IDLE_S = 10.0  # the large lane's worker ends after this long without calls
+STARTUP_TIMEOUT_S = 60.0  # a worker not ready (jedi imported, builtins parsed) after this long is given up
 
 
 class Channel(Protocol):
@@ -89,8 +92,20 @@ class ProcessChannel:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "haiku_lsp.python.jedi_process", stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, env=env)
-        log.info("jedi worker started (pid %d)", proc.pid)
-        return cls(proc)
+        channel = cls(proc)
+        assert proc.stdout is not None
+        try:  # an empty frame once it is ready
+            ready = await asyncio.wait_for(proc.stdout.readexactly(HEADER.size), STARTUP_TIMEOUT_S)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as err:
+            channel.kill()
+            code = await channel.wait()
+            raise OSError(f"the jedi worker (pid {proc.pid}) did not get ready (exit code {code})") from err
+        if ready != HEADER.pack(0):  # pragma: no cover - not our worker
+            channel.kill()
+            await channel.wait()
+            raise OSError(f"the jedi worker (pid {proc.pid}) said {ready!r} instead of being ready")
+        log.info("jedi worker ready (pid %d)", proc.pid)
+        return channel
 
     async def request(self, call_id: int, fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]:
         stdin, stdout = self.proc.stdin, self.proc.stdout
@@ -213,17 +228,15 @@ class _Lane:
 
     async def _execute(self, call: _Call) -> None:
         self.calls += 1
-        deadline = time.monotonic() + call.timeout
         for attempt in (1, 2):
             try:
-                channel = await asyncio.wait_for(self.ensure(), max(0.0, deadline - time.monotonic()))
-            except TimeoutError:
-                self._fail(call, "timeout", f"no jedi worker within {call.timeout:.1f} s")
-                self.timeouts += 1
-                return
+                channel = await self.ensure()
             except OSError as err:
                 self._fail(call, "crashed", f"the jedi worker could not start: {err}")
                 return
+            if call.future.done():
+                return  # its caller stopped waiting while the worker started
+            deadline = time.monotonic() + call.timeout  # the call's own time: not the worker's start
             request = asyncio.ensure_future(channel.request(next(self._ids), call.fn, call.args))
             request.add_done_callback(_retrieved)  # also when the lane is closed in the middle of it
             waits: set[asyncio.Future] = {request, call.future} if self.kill_abandoned else {request}
