@@ -58,6 +58,11 @@ class Settings:
     # USD per million tokens, per model id: {"model": {"input": 1, "output": 5}} overrides the table.
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     budget_usd: float = field(default=0.0, metadata=_bounded(0, 1_000_000))  # 0 = no cap
+    # Spending of one local day across every server sharing the cache dir; 0 = no cap.
+    daily_budget_usd: float = field(default=0.0, metadata=_bounded(0, 1_000_000))
+    # The audit log (a JSON line per model call under the cache dir) and the size of each of its files.
+    audit_log: bool = True
+    audit_log_max_mib: int = field(default=10, metadata=_bounded(1, 10_000))
 
 
 SETTING_KEYS: dict[str, str] = {

@@ -35,6 +35,7 @@ from haiku_lsp.llm.accounting import Ledger, Usage
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.llm.cache import Cache
 from haiku_lsp.llm.provider import Completion, ModelRequest
+from haiku_lsp.llm.usage import UsageStore
 from haiku_lsp.lsp.server import HaikuLanguageServer, create_server
 from haiku_lsp.session import Session
 from haiku_lsp.settings import SETTING_KEYS, Settings, load_settings
@@ -524,6 +525,40 @@ async def budget(env: Env, raw: dict) -> str:
         return type(err).__name__
 
 
+async def daily_budget(env: Env, raw: dict) -> str:
+    """What a call answers after $1 was spent today by another server sharing the cache dir."""
+    env.configure(raw)
+    other = UsageStore(env.session.cache.directory / "usage")  # another server's view of the same store
+    other.append({"kind": "call", "feature": "inline", "model": "claude-haiku-4-5", "usd": 1.0})
+    request = ModelRequest(model="claude-haiku-4-5", messages=({"role": "user", "content": "hi"},), max_tokens=8)
+    try:
+        async with env.session.provider.stream(request, timeout=5) as stream:
+            return "streamed: " + "".join([t async for t in stream])
+    except ProviderError as err:
+        return type(err).__name__
+
+
+def audit_files(env: Env) -> list[Path]:
+    return sorted((env.session.cache.directory / "audit").glob("*.jsonl"))
+
+
+async def audited_calls(env: Env, raw: dict) -> int:
+    """Lines in the audit log after one inline completion that went upstream."""
+    call = await inline_call(env, raw)
+    assert call is not None
+    return sum(len(p.read_text().splitlines()) for p in audit_files(env))
+
+
+async def audit_files_after_big_calls(env: Env, raw: dict) -> int:
+    """Audit log files after four calls with a prompt of 280 kB each as JSON (1.1 MB in all)."""
+    env.configure(raw)
+    request = ModelRequest(model="claude-haiku-4-5", max_tokens=8,
+                           messages=({"role": "user", "content": "x = 1\n" * 40_000},))
+    for _ in range(4):
+        await env.session.provider.complete(request, timeout=5, feature="hover")
+    return len(audit_files(env))
+
+
 # --- the table ------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -583,6 +618,10 @@ ROWS = [
     Row("prices", {"claude-haiku-4-5": {"input": 2, "output": 10}}, cost, "USD booked for 1M+1M tokens",
         equals(12.0)),
     Row("budgetUsd", 0.5, budget, "error of a call after $1 spent", equals("BudgetExceeded")),
+    Row("dailyBudgetUsd", 0.5, daily_budget, "error of a call after another server spent $1 today",
+        equals("BudgetExceeded")),
+    Row("auditLog", False, audited_calls, "audit log lines after one model call", equals(0)),
+    Row("auditLogMaxMib", 1, audit_files_after_big_calls, "audit log files after 1.1 MB of prompts", equals(2)),
 ]
 TABLE = {row.key: row for row in ROWS}
 

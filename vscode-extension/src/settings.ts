@@ -41,6 +41,9 @@ export const SERVER_SETTING_KEYS = [
     'cacheSizeMib',
     'prices',
     'budgetUsd',
+    'dailyBudgetUsd',
+    'auditLog',
+    'auditLogMaxMib',
 ] as const;
 export type ServerSettingKey = (typeof SERVER_SETTING_KEYS)[number];
 export type ServerSettings = Partial<Record<ServerSettingKey, unknown>>;

@@ -49,8 +49,8 @@ def run(file: str, instruction: str, apply: bool, planner_model: str | None, wor
                 planner, worker, text=text, path=path, root=session.root, instruction=instruction,
                 test_timeout=settings.test_timeout_s, python=session.test_python(), report=report)
         finally:
-            if isinstance(session.provider, AnthropicProvider):
-                await session.provider.aclose()
+            if isinstance(session.upstream, AnthropicProvider):
+                await session.upstream.aclose()
             session.close()
 
     try:

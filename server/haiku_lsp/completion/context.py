@@ -86,6 +86,17 @@ CURSOR_LINES = 40  # lines around the cursor the shaper sees ...
 ANCHOR_REACH = 200  # ... reaching further back, to a def/class line, for the lexical state at the cursor
 
 
+AFTER_LINES, AFTER_REACH = 40, 200  # lines after the cursor's: at least, and at most to end a definition
+
+
+def _after_end(lines: list[str], line: int) -> int:
+    """Where the lines after the cursor's line handed to the shaper end: 40 lines on, or further, up to
+    200, to the next statement at column 0 (so that the definition around the cursor can be parsed whole)."""
+    end = min(len(lines), line + 1 + AFTER_REACH)
+    return next((k for k in range(line + 1 + AFTER_LINES, end) if lines[k][:1].isalpha() or lines[k][:1] in "_@"),
+                end)
+
+
 def cursor_context(lines: list[str], line: int, col: int, max_lines: int) -> CursorContext:
     current = lines[line] if line < len(lines) else ""
     # The lexical state at the cursor (inside a string? brackets?) is read from a def/class line: a window
@@ -97,7 +108,7 @@ def cursor_context(lines: list[str], line: int, col: int, max_lines: int) -> Cur
         line_prefix=current[:col],
         line_suffix=current[col:],
         lines_before=tuple(lines[start:line]),
-        lines_after=tuple(lines[line + 1 : line + 41]),
+        lines_after=tuple(lines[line + 1 : _after_end(lines, line)]),
         max_lines=max_lines,
     )
 
@@ -150,7 +161,7 @@ def names_near(lines: list[str], line: int, col: int, above: int = 8) -> list[st
     chunks = [_IDENT_TAIL.sub("", current)]
     chunks += [lines[i] for i in range(line - 1, max(-1, line - above - 1), -1)]
     for chunk in chunks:
-        code = chunk.split("#", 1)[0]
+        code = _STRING.sub(" ", chunk).split("#", 1)[0]  # words in strings and comments are no names
         for m in reversed(list(_IDENT.finditer(code))):
             name = m.group(0)
             if not keyword.iskeyword(name) and name not in ("self", "cls") and name not in seen:
@@ -159,6 +170,8 @@ def names_near(lines: list[str], line: int, col: int, above: int = 8) -> list[st
 
 
 _IDENT_TAIL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+# A string on one line (its prefix letters too: `f"..."`, `rb'...'`), or an unterminated one to the end.
+_STRING = re.compile(r"""(?<![A-Za-z0-9_])[A-Za-z]{0,2}(?:"(?:\\.|[^"\\])*"?|'(?:\\.|[^'\\])*'?)""")
 
 
 def _is_stdlib(path: Path | None) -> bool:
@@ -173,20 +186,25 @@ def _is_stdlib(path: Path | None) -> bool:
 def _describe(name: Any, *, full: bool) -> str | None:
     """`def f(a, b) -> int:` plus the first paragraph of the docstring (jedi Name)."""
     try:
-        sigs = name.get_signatures()
         if name.type == "class":
+            sigs = name.get_signatures()
             head = f"class {name.name}"
             if sigs:
                 head += f":  # {sigs[0].to_string()}"
             else:
                 head += ":"
-        elif sigs:
+        elif name.type == "function":
+            sigs = name.get_signatures()
+            if not sigs:
+                return None
             head = f"def {sigs[0].to_string()}: ..."
-        elif name.type in ("statement", "instance", "param"):
+        elif name.type in ("statement", "instance"):
+            # A value (`DEFAULT = 1`): its line. Not the signature of its type's constructor, which jedi
+            # offers for any callable value (`def NoneType(): ...` for `x = None`).
             code = name.get_line_code().strip()
             head = code if code else name.name
         else:
-            return None
+            return None  # parameters (their function's signature is at hand), modules, keywords
         if not full:
             return head
         doc = name.docstring(raw=True).strip()

@@ -33,12 +33,16 @@ NO_KEY_MESSAGE = (
 )
 
 
+STATS_METHOD = "haiku/stats"
+
+
 class HaikuLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("haiku-lsp", __version__)
         self.session = Session(on_error=self.report_provider_error)
         self._pending_problems: list[str] = []
         self._reported: set[str] = set()
+        self._told_ignored: set[str] = set()
         self.suggested_fixes: dict[str, SuggestedFix] = {}
 
     def root_path(self) -> str | None:
@@ -125,6 +129,19 @@ class HaikuLanguageServer(LanguageServer):
                 + f"\n\nInline completions: {inline}.\n\nCache: {cache}.\n\nServer process: "
                 + f"{stats['process']['rssMiB']} MiB resident. jedi workers: {workers}.\n")
 
+    def tell_ignored(self, path: str | None) -> bool:
+        """True when `path` matches an ignore rule; the editor is told so once per file (log message)."""
+        why = self.session.ignore_rules.why(path) if path else None
+        if why is None or path is None:
+            return False
+        if path not in self._told_ignored:
+            self._told_ignored.add(path)
+            self.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=(
+                f"haiku-lsp: {self.shown_path(path)} matches the ignore rule `{why}` (.gitignore, .haikuignore, "
+                "ignorePatterns or the built-in rules for secrets), so nothing of it is sent to the model: "
+                "completions for it come from the offline engine only.")))
+        return True
+
     def report_provider_error(self, err: ProviderError, action: bool = False) -> None:
         """Tell the user once per kind of lasting problem (always for an action they asked for);
         log the passing ones."""
@@ -143,7 +160,7 @@ class HaikuLanguageServer(LanguageServer):
     def warm_up(self) -> None:
         """Heavy imports and the disk cache, off the `initialize` path; the jedi worker process starts (it
         imports jedi itself: the server process never does)."""
-        provider, cache = self.session.provider, self.session.cache
+        provider, cache = self.session.upstream, self.session.cache
         if isinstance(provider, AnthropicProvider) and provider.available:
             provider.start_import()
         self.session.jedi.start()
@@ -225,6 +242,11 @@ def create_server() -> HaikuLanguageServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: HaikuLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.session.completions.forget(params.text_document.uri)
+
+    @server.feature(STATS_METHOD)
+    def usage_stats(ls: HaikuLanguageServer, params: object) -> dict:
+        """`haiku/stats`: today's and the last 7 days' usage of every server sharing the cache dir."""
+        return ls.session.stats()
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HaikuLanguageServer, params: None) -> None:
