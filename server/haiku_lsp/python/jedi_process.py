@@ -54,18 +54,23 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     writing = threading.Lock()
 
     def read() -> None:
-        while (body := read_frame(stdin)) is not None:
-            with writing:  # received: an empty frame says so, before the reply (the server then knows
-                stdout.write(ACK)  # that a worker dying from here on died with the call)
-                stdout.flush()
-            calls.put(body)
-        os._exit(0)  # the server is gone (or let this worker go): end now, even in the middle of a call
+        try:
+            while (body := read_frame(stdin)) is not None:
+                with writing:  # received: an empty frame says so, before the reply (the server then knows
+                    stdout.write(ACK)  # that a worker dying from here on died with the call)
+                    stdout.flush()
+                calls.put(body)
+        finally:  # end of input, or a pipe broken: the server is gone (or let this worker go)
+            os._exit(0)  # end now, even in the middle of a call
 
     threading.Thread(target=read, name="jedi-calls", daemon=True).start()
     _warm()
-    with writing:
-        stdout.write(ACK)  # ready
-        stdout.flush()
+    try:
+        with writing:
+            stdout.write(ACK)  # ready
+            stdout.flush()
+    except OSError:  # the server is gone
+        os._exit(0)
     while True:
         body = calls.get()
         try:
@@ -74,9 +79,12 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
             log.error("jedi worker: an unreadable call (%s)", err)
             continue
         reply = _reply(call_id, fn, args)
-        with writing:
-            stdout.write(reply)
-            stdout.flush()
+        try:
+            with writing:
+                stdout.write(reply)
+                stdout.flush()
+        except OSError:  # the server is gone
+            os._exit(0)
         del body, fn, args, reply
         if calls.empty():
             _tidy()
