@@ -143,3 +143,20 @@ async def test_the_workers_end_with_the_server(start_session, fake_anthropic):
         else:
             await s.kill()  # the editor crashed: the workers see their input close
         await wait_gone(pids)
+
+
+async def test_the_workers_end_when_the_server_is_killed_in_the_middle_of_their_calls(start_session, fake_anthropic):
+    s = await start_session(key=False)
+    small = s.open("small.py", SMALL)
+    assert "join(" in await hover_text(s, small, SMALL, "os.path.jo")
+    huge = "import os\n" + "".join(f"def f{i}(a):\n    return a + {i}\n" for i in range(20_000)) + "os.path.join"
+    big = s.open("big.py", huge)
+    s.hover(big, end_of(huge, "os.path.jo"))  # seconds of jedi work in the large lane
+    s.hover(small, end_of(SMALL, "os.path.jo"))
+    deadline = time.monotonic() + 30
+    while not (st := (await stats(s))["jedi"])["large"]["busy"] or not st["large"]["pid"]:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    pids = [st["small"]["pid"], st["large"]["pid"]]
+    await s.kill()
+    await wait_gone(pids)
