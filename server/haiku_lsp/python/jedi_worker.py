@@ -35,6 +35,7 @@ import itertools
 import logging
 import os
 import pickle
+import subprocess
 import sys
 import time
 from collections import deque
@@ -77,11 +78,16 @@ class ChannelClosed(Exception):
 
 
 class ProcessChannel:
-    """A worker process over pipes (the frames of `jedi_process`)."""
+    """A worker process over pipes (the frames of `jedi_wire`). Started with `subprocess.Popen` and its
+    pipes then watched by the event loop: asyncio's own subprocess start can hang for good when it is
+    cancelled half-way (at the loop's end after an early `exit`, its pipes never connect); the process is
+    reaped by polling."""
 
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.pid: int | None = proc.pid
+    def __init__(self, popen: subprocess.Popen, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 read_transport: asyncio.BaseTransport) -> None:
+        self.popen, self.reader, self.writer = popen, reader, writer
+        self._read_transport = read_transport
+        self.pid: int | None = popen.pid
 
     @classmethod
     async def start(cls) -> ProcessChannel:
@@ -89,38 +95,47 @@ class ProcessChannel:
         # The worker imports haiku_lsp from where this process did (a checkout run with PYTHONPATH, an install).
         here = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "haiku_lsp.python.jedi_process", stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, env=env)
-        channel = cls(proc)
-        assert proc.stdout is not None
+        popen = subprocess.Popen([sys.executable, "-m", "haiku_lsp.python.jedi_process"], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, env=env)
+        assert popen.stdin is not None and popen.stdout is not None
+        loop = asyncio.get_running_loop()
+        try:
+            reader = asyncio.StreamReader()
+            read_transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
+                                                             popen.stdout)
+            write_transport, protocol = await loop.connect_write_pipe(
+                lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), popen.stdin)
+        except BaseException:
+            popen.kill()
+            raise
+        channel = cls(popen, reader, asyncio.StreamWriter(write_transport, protocol, None, loop), read_transport)
         try:  # an empty frame once it is ready
-            ready = await asyncio.wait_for(proc.stdout.readexactly(HEADER.size), STARTUP_TIMEOUT_S)
+            ready = await asyncio.wait_for(reader.readexactly(HEADER.size), STARTUP_TIMEOUT_S)
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as err:
             channel.kill()
             code = await channel.wait()
-            raise OSError(f"the jedi worker (pid {proc.pid}) did not get ready (exit code {code})") from err
+            raise OSError(f"the jedi worker (pid {popen.pid}) did not get ready (exit code {code})") from err
+        except BaseException:
+            channel.kill()
+            raise
         if ready != HEADER.pack(0):  # pragma: no cover - not our worker
             channel.kill()
-            await channel.wait()
-            raise OSError(f"the jedi worker (pid {proc.pid}) said {ready!r} instead of being ready")
-        log.info("jedi worker ready (pid %d)", proc.pid)
+            raise OSError(f"the jedi worker (pid {popen.pid}) said {ready!r} instead of being ready")
+        log.info("jedi worker ready (pid %d)", popen.pid)
         return channel
 
     async def request(self, call_id: int, fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]:
-        stdin, stdout = self.proc.stdin, self.proc.stdout
-        assert stdin is not None and stdout is not None
         data = frame((call_id, fn, args))
         try:
-            stdin.write(data)
-            await stdin.drain()
+            self.writer.write(data)
+            await self.writer.drain()
         except (ConnectionError, RuntimeError) as err:  # the worker is gone (closed pipe)
             raise ChannelClosed(f"the jedi worker (pid {self.pid}) is gone: {err}", sent=False) from err
         received = False
         try:
-            while not (size := HEADER.unpack(await stdout.readexactly(HEADER.size))[0]):
+            while not (size := HEADER.unpack(await self.reader.readexactly(HEADER.size))[0]):
                 received = True  # the empty frame that acknowledges the call
-            reply_id, ok, value = pickle.loads(await stdout.readexactly(size))
+            reply_id, ok, value = pickle.loads(await self.reader.readexactly(size))
         except (asyncio.IncompleteReadError, ConnectionError) as err:
             code = await self._exit_code()
             when = "during the call" if received else "before it got the call"
@@ -132,26 +147,27 @@ class ProcessChannel:
 
     async def _exit_code(self) -> int | None:
         try:
-            return await asyncio.wait_for(self.proc.wait(), 1.0)
+            return await asyncio.wait_for(self.wait(), 1.0)
         except TimeoutError:
             return None
 
     def alive(self) -> bool:
-        return self.proc.returncode is None
+        return self.popen.poll() is None
 
     def kill(self) -> None:
-        if self.proc.returncode is None:
+        if self.popen.poll() is None:
             try:
-                self.proc.kill()
+                self.popen.kill()
             except ProcessLookupError:
                 pass
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
+        self.writer.close()
+        self._read_transport.close()
 
     async def wait(self) -> int | None:
-        code = await self.proc.wait()
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()  # its pipe's transport, closed explicitly (no finalizer work later)
+        while (code := self.popen.poll()) is None:
+            await asyncio.sleep(0.02)
+        self.writer.close()
+        self._read_transport.close()
         return code
 
 
