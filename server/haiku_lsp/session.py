@@ -111,6 +111,10 @@ class Session:
         """The interpreter generated tests and refactor validation run with (None: the workspace's own)."""
         return self.settings.test_python or None
 
+    def os_sandbox(self) -> bool:
+        """Whether model-written code must run confined by the OS (False only when the user opted out)."""
+        return self.settings.os_sandbox
+
     def close(self) -> None:
         self.flush_counts()
         self.completions.close()

@@ -88,6 +88,8 @@ async def test_every_call_is_accounted_by_model_and_feature(start_session, fake_
     assert "**Haiku:**" in (await s.client.text_document_hover_async(hover)).contents.value
     assert "**Haiku:**" in (await s.client.text_document_hover_async(hover)).contents.value  # from the cache
     assert (await s.command("haiku.fixDiagnostic", uri, UNUSED_X))["status"] == "applied"
+    (workspace / "test_mod.py").write_text("from mod import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n")
+    (workspace / "mod.py").write_text("def add(a, b):\n    return a + b\n")  # validated by its own tests
     result = await s.command("haiku.refactorFile", s.open("mod.py", "def add(a, b):\n    return a + b\n"),
                              "add type hints")
     assert result["status"] == "applied" and result["ok"], result

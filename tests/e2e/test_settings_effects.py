@@ -126,6 +126,8 @@ class RecordingProvider:
         self.ledger = Ledger()
         self.calls: list[Call] = []
         self.inline_reply = "e)"
+        self.plan = PLAN
+        self.in_flight = self.max_in_flight = 0  # worker calls at once
 
     @property
     def available(self) -> bool:
@@ -145,7 +147,7 @@ class RecordingProvider:
         if call.feature == "testgen":
             return json.dumps(TESTGEN_ANSWER)
         if call.feature == "refactor":
-            return json.dumps(PLAN if "You plan" in call.system else WORKER)
+            return json.dumps(self.plan if "You plan" in call.system else WORKER)
         raise AssertionError(f"unexpected model call for {call.feature}")
 
     def stream(self, request: ModelRequest, *, timeout: float, inline: bool = True,
@@ -165,7 +167,11 @@ class RecordingProvider:
                        retries: bool = True) -> Completion:
         call = Call(request, timeout, feature)
         self.calls.append(call)
-        await asyncio.sleep(0)
+        worker = feature == "refactor" and "You plan" not in call.system
+        self.in_flight += worker
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        await asyncio.sleep(0.05 if worker else 0)
+        self.in_flight -= worker
         usage = Usage(request.model, 100, 10)
         self.ledger.record(usage, feature)
         return Completion(self._answer(call), None, "end_turn", usage)
@@ -191,7 +197,7 @@ class Env:
     recording provider and a cache in a temporary directory. The client is stood in for by `_Sent`
     (notifications) and by answers to the two requests the commands send (applyEdit, showMessageRequest)."""
 
-    def __init__(self, tmp: Path, sandbox_runs: list[tuple[str, float]]) -> None:
+    def __init__(self, tmp: Path, sandbox_runs: list[tuple[str, float, bool]]) -> None:
         self.tmp = tmp
         self.sandbox_runs = sandbox_runs  # what the sandbox_runs fixture records
         self.root = tmp / "ws"
@@ -423,19 +429,20 @@ async def planner_model(env: Env, raw: dict) -> str:
 
 
 @pytest.fixture
-def sandbox_runs(monkeypatch) -> list[tuple[str, float]]:
-    """Sandboxed processes (argv[0], timeout) instead of running them: each passes one test."""
-    runs: list[tuple[str, float]] = []
+def sandbox_runs(monkeypatch) -> list[tuple[str, float, bool]]:
+    """Sandboxed processes (argv[0], timeout, os_sandbox) instead of running them: each passes one test."""
+    runs: list[tuple[str, float, bool]] = []
 
-    async def run_in_sandbox(root, overlay, argv, *, timeout_s, ignore=None, merge_stderr=True) -> ProcessResult:
-        runs.append((argv[0], timeout_s))
+    async def run_in_sandbox(root, overlay, argv, *, timeout_s, ignore=None, merge_stderr=True,
+                             os_sandbox=True) -> ProcessResult:
+        runs.append((argv[0], timeout_s, os_sandbox))
         return ProcessResult(0, "1 passed in 0.01s\n", "", False, 0.01)
 
     monkeypatch.setattr(sandbox, "run_in_sandbox", run_in_sandbox)
     return runs
 
 
-async def tool_runs(env: Env, raw: dict) -> tuple[tuple[str, float], tuple[str, float]]:
+async def tool_runs(env: Env, raw: dict) -> tuple[tuple[str, float, bool], tuple[str, float, bool]]:
     """(interpreter, timeout) of the pytest run checking a generated test, and of the one validating a
     refactor."""
     runs = env.sandbox_runs
@@ -466,6 +473,24 @@ async def action_timeouts(env: Env, raw: dict) -> tuple[float, float, float]:
 async def pytest_timeouts(env: Env, raw: dict) -> tuple[float, float]:
     generated, validated = await tool_runs(env, raw)
     return generated[1], validated[1]
+
+
+async def os_confined(env: Env, raw: dict) -> tuple[bool, bool]:
+    """Whether generate-test's and refactor validation's pytest runs ask for the OS sandbox."""
+    generated, validated = await tool_runs(env, raw)
+    return generated[2], validated[2]
+
+
+async def workers_at_once(env: Env, raw: dict) -> int:
+    """The most refactor worker calls in flight at once, for a plan of 6 independent subtasks."""
+    env.configure(raw)
+    (env.root / "many.py").write_text("".join(f"def f{i}(x):\n    return x\n\n\n" for i in range(6)))
+    env.provider.plan = {"notes": "", "subtasks": [
+        {"id": f"s{i}", "title": f"f{i}", "target": {"symbols": [f"f{i}"], "lines": []},
+         "instructions": "Add type hints.", "depends_on": []} for i in range(6)]}
+    uri = env.open("many.py", (env.root / "many.py").read_text())
+    await env.command("haiku.refactorFile", uri, "Add type hints")
+    return env.provider.max_in_flight
 
 
 async def hover_shown(env: Env, raw: dict) -> bool:
@@ -607,6 +632,10 @@ ROWS = [
         equals((CUSTOM_PYTHON,) * 3)),
     Row("testTimeoutS", 7.0, pytest_timeouts, "timeout (s) of generate-test's and refactor validation's pytest",
         equals((7.0, 7.0))),
+    Row("osSandbox", False, os_confined, "generate-test's and refactor validation's runs confined by the OS",
+        equals((False, False))),
+    Row("refactorConcurrency", 2, workers_at_once, "refactor worker calls in flight at once (6 subtasks)",
+        equals(2)),
     Row("hoverExplanations", False, hover_explanation, "(hover model calls, explanation shown)",
         equals((0, False))),
     Row("hoverBudgetMs", 0, hover_shown, "explanation shown in the first hover", equals(False)),

@@ -33,6 +33,8 @@ export const SERVER_SETTING_KEYS = [
     'actionTimeoutS',
     'testPython',
     'testTimeoutS',
+    'osSandbox',
+    'refactorConcurrency',
     'hoverExplanations',
     'hoverBudgetMs',
     'ignorePatterns',

@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--apply", action="store_true", help="write the result when validation passed")
     refactor.add_argument("--planner-model", help="override the planner model")
     refactor.add_argument("--worker-model", help="override the worker model")
+    refactor.add_argument("--allow-unvalidated", action="store_true",
+                          help="with --apply, write a result that failed nothing but was not fully checked "
+                               "(e.g. no tests for the module); without it such a result exits 3")
+    refactor.add_argument("--no-os-sandbox", action="store_true",
+                          help="run the validation tests without the OS sandbox (bubblewrap) when none is available")
     stats = sub.add_parser("stats", help="usage and cost of today and the last 7 days (every server of this user)")
     stats.add_argument("--cache-dir", help="the cache directory to read (default: HAIKU_LSP_CACHE_DIR or the "
                                            "platform's user cache dir + /haiku-lsp)")
@@ -100,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "refactor":
         from haiku_lsp.cli.refactor import run
 
-        return run(args.file, args.message, args.apply, args.planner_model, args.worker_model)
+        return run(args.file, args.message, args.apply, args.planner_model, args.worker_model,
+                   allow_unvalidated=args.allow_unvalidated, os_sandbox=not args.no_os_sandbox)
     if args.command == "stats":
         return run_stats(args.cache_dir, args.json)
     if args.command == "demo":

@@ -11,6 +11,7 @@ import functools
 import keyword
 import logging
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,28 +130,46 @@ def build_context(*, lines: list[str], line: int, col: int, path: str, language:
 # --- jedi context --------------------------------------------------------------------------------
 
 
-_IMPORT = re.compile(r"^(?:from\s+[\w.]+\s+)?import\s+(?P<names>[^#]+)")
+_IMPORT = re.compile(r"^(?P<indent>[ \t]*)(?:from\s+(?P<module>[\w.]+)\s+)?import\s+(?P<names>[^#]+)")
+MAX_IMPORT_SCAN = 5000  # lines read for imports (function-level imports too)
 
 
-def imported_names(lines: list[str], max_lines: int = 200, limit: int = 24) -> dict[str, tuple[int, int]]:
-    """The names a module imports at its top level (first *max_lines* lines), with where each is named:
-    what its code is likely to call, worth resolving before the first completion asks."""
-    found: dict[str, tuple[int, int]] = {}
-    for i, text in enumerate(lines[:max_lines]):
-        m = _IMPORT.match(text)
+def imported_names(lines: list[str], max_lines: int = MAX_IMPORT_SCAN, limit: int = 24
+                   ) -> dict[str, tuple[int, int]]:
+    """The names a module imports, with where each is named (line, column of the name as a whole word):
+    what its code is likely to call, worth resolving before the first completion asks. Top-level imports
+    first, then those inside functions; a parenthesised list is read to its `)`; names from the standard
+    library are left out (the model knows them, and they would use up *limit*)."""
+    top: dict[str, tuple[int, int]] = {}
+    nested: dict[str, tuple[int, int]] = {}
+    i, end = 0, min(len(lines), max_lines)
+    while i < end:
+        m = _IMPORT.match(lines[i])
+        i += 1
         if m is None:
             continue
-        for part in m.group("names").replace("(", " ").replace(")", " ").split(","):
-            words = part.split()
-            if not words or words[0] == "*":
-                continue
-            name = words[-1] if len(words) == 3 and words[1] == "as" else words[0].split(".")[0]
-            col = text.rfind(name)
-            if name.isidentifier() and col >= 0 and name not in found:
-                found[name] = (i, col)
-                if len(found) >= limit:
-                    return found
-    return found
+        module = m.group("module")
+        rows = [(i - 1, m.start("names"))]
+        if module and "(" in m.group("names") and ")" not in m.group("names"):
+            while i < end and ")" not in lines[i - 1].split("#", 1)[0]:
+                rows.append((i, 0))
+                i += 1
+        found = nested if m.group("indent") else top
+        for row, start in rows:
+            code = lines[row].split("#", 1)[0]
+            for part in code[start:].replace("(", " ").replace(")", " ").split(","):
+                words = part.split()
+                if not words or words[0] == "*":
+                    continue
+                name = words[-1] if len(words) == 3 and words[1] == "as" else words[0].split(".")[0]
+                source = module or words[0]
+                if not name.isidentifier() or name in top or name in nested or (
+                        not source.startswith(".") and source.split(".")[0] in sys.stdlib_module_names):
+                    continue
+                hit = re.compile(rf"(?<![\w.]){re.escape(name)}\b").search(code, start)
+                if hit is not None:
+                    found[name] = (row, hit.start())
+    return dict(list({**top, **nested}.items())[:limit])
 
 
 def names_near(lines: list[str], line: int, col: int, above: int = 8) -> list[str]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
 import threading
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -43,6 +45,7 @@ class HaikuLanguageServer(LanguageServer):
         self._pending_problems: list[str] = []
         self._reported: set[str] = set()
         self._told_ignored: set[str] = set()
+        self._background: set[asyncio.Future[None]] = set()
         self.suggested_fixes: dict[str, SuggestedFix] = {}
 
     def root_path(self) -> str | None:
@@ -157,6 +160,25 @@ class HaikuLanguageServer(LanguageServer):
             self.window_log_message(types.LogMessageParams(
                 type=types.MessageType.Warning, message=f"haiku-lsp: completion failed: {err}"))
 
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` on the server's loop, keeping a reference until it is done."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def tell_sandbox_status(self) -> None:
+        """Say once, at start-up, when model-written code cannot be confined by the OS here."""
+        from haiku_lsp.tools import OPT_OUT, os_sandbox_status
+
+        available, why = await asyncio.to_thread(os_sandbox_status)
+        if not available and self.session.os_sandbox():
+            self.show(f"haiku-lsp: generated tests and refactor validation will not run: no OS sandbox "
+                      f"({why}); {OPT_OUT}.", types.MessageType.Warning)
+        elif not self.session.os_sandbox():
+            self.show("haiku-lsp: osSandbox is off: generated tests and refactor validation run without OS "
+                      "isolation (still in a temporary copy, without keys in the environment).",
+                      types.MessageType.Warning)
+
     def warm_up(self) -> None:
         """Heavy imports and the disk cache, off the `initialize` path; the jedi worker process starts (it
         imports jedi itself: the server process never does)."""
@@ -216,6 +238,7 @@ def create_server() -> HaikuLanguageServer:
         ls._pending_problems.clear()
         if not ls.session.provider.available:
             ls.show(NO_KEY_MESSAGE, types.MessageType.Info)
+        ls.background(ls.tell_sandbox_status())
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: HaikuLanguageServer, params: types.DidChangeConfigurationParams) -> None:
