@@ -86,14 +86,22 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         except OSError:  # the server is gone
             os._exit(0)
         del body, fn, args, reply
-        if calls.empty():
+        if calls.empty() and _rss_mib() > TIDY_ABOVE_MIB:
             _tidy()
 
 
+TIDY_ABOVE_MIB = 80  # resident memory above which the worker tidies up after a call (~55 MiB once warm)
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def _tidy() -> None:
-    """Between calls, when none waits: collect what the last one left (parse trees are cycles of ~100,000
-    objects) and give freed heap memory back to the system, so that the worker's resident memory follows
-    what parso keeps rather than its high-water mark."""
+    """Between calls, when none waits and memory is high: collect what the last one left (parse trees are
+    cycles of ~100,000 objects) and give freed heap memory back to the system, so that the worker's resident
+    memory follows what parso keeps rather than its high-water mark (no CPU spent on it while it is small)."""
     gc.collect()
     if _libc is not None:
         _libc.malloc_trim(0)
