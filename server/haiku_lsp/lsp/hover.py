@@ -11,7 +11,7 @@ from lsprotocol import types
 
 from haiku_lsp.errors import JediError
 from haiku_lsp.lsp.convert import code_point_position
-from haiku_lsp.python import hover_info
+from haiku_lsp.python import MAX_SOURCE_CHARS, hover_info
 from haiku_lsp.text import split_lines
 
 if TYPE_CHECKING:
@@ -35,6 +35,8 @@ def register(server: HaikuLanguageServer) -> None:
         source, path, root = "\n".join(lines), document.path, ls.root_path()
         settings = ls.session.settings
         explain = settings.hover_explanations and not ls.session.offline_for(path)
+        if len(source) > MAX_SOURCE_CHARS:
+            return None  # jedi would take longer on it than anyone waits for a hover
         try:
             markdown, definition = await ls.session.jedi.call(hover_info, source, path, root, cursor[0], cursor[1],
                                                               explain, size=len(source), timeout=JEDI_DEADLINE_S,
