@@ -1,5 +1,6 @@
 """Inline-completion benchmark for haiku-lsp: latency overhead, cache / typed-ahead round trips, the
-upstream requests saved while typing, cancel-to-close, start-up time, memory and prompt size.
+upstream requests saved while typing, cancel-to-close, start-up time, memory, prompt size and stalls while
+jedi works.
 
 Everything runs locally against the fake Anthropic Messages API (tests/fakes/anthropic_api/), the
 real server in a subprocess (``python -m haiku_lsp``) and a plain pygls client (the test harness's
@@ -30,11 +31,12 @@ from inline_common import END, START, Bench, Config
 from inline_memory import memory
 from inline_overhead import overhead
 from inline_prompt import prompt_tokens
+from inline_stall import stalls
 from inline_startup import startup
 from inline_typing import typing_bursts
 
 # One module per section: inline_startup (5), inline_overhead (1), inline_cache (2), inline_typing (3),
-# inline_cancel (4), inline_prompt (7), inline_memory (6); what they share is in inline_common.
+# inline_cancel (4), inline_prompt (7), inline_memory (6), inline_stall (8); what they share is in inline_common.
 
 
 async def run(bench: Bench) -> Report:
@@ -63,6 +65,8 @@ async def run(bench: Bench) -> Report:
         lap("prompt")
         await memory(bench, init_rss)
         lap("memory")
+        await stalls(bench)
+        lap("stall")
     except BaseException:
         for lsp in bench.started:
             if lsp.stderr:

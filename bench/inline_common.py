@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import sysconfig
 import tempfile
@@ -46,6 +47,54 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def descendants(pid: int) -> list[int]:
+    """The child processes of `pid`, theirs, and so on (Linux)."""
+    out: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            kids = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            out += [kid, *descendants(kid)]
+    return out
+
+
+def memory_apart(pid: int) -> tuple[float, float]:
+    """(RSS of the server process, RSS of its descendants together: the jedi workers and the interpreter
+    jedi starts for its own use), MiB."""
+    kids = [rss_mib(c) for c in descendants(pid)]
+    return rss_mib(pid), sum(k for k in kids if k == k)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of `pid` and its descendants so far."""
+    total = 0.0
+    for p in (pid, *descendants(pid)):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+async def quiet(pid: int, timeout: float = 60.0) -> float:
+    """Wait until the server and its workers use less than 10 % of a CPU over half a second (the jedi work
+    queued before is done); the seconds waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        before = cpu_seconds(pid)
+        await asyncio.sleep(0.5)
+        if cpu_seconds(pid) - before < 0.05:
+            break
+    return time.monotonic() - t0
 
 
 class Lsp(Editor):

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from _common import med, met, ms, table  # bench/ is on sys.path when run
-from inline_common import STDLIB, Bench, rss_mib
+from inline_common import STDLIB, Bench, memory_apart, quiet, rss_mib
 
 from tests.fakes.anthropic_api import Reply
 
@@ -25,7 +25,9 @@ async def memory(bench: Bench, init_rss: dict[str, list[float]]) -> None:
     scratch = (bench.ws / "scratch.py").as_uri()
     first = await bench.first_completion(haiku, scratch)
     await bench.jedi_barrier(haiku, scratch)
+    await quiet(haiku.pid)
     warm, _ = await settled_rss(haiku.pid)
+    warm_workers = memory_apart(haiku.pid)[1]
     bare_warm = bare.rss()
     uris = [(bench.ws / f"gen_{k:02d}.py").as_uri() for k in range(n)]
     bench.holder.reply = Reply(text="pass", ttft=0.0, chunk_chars=8, chunk_delay=0.0)
@@ -41,7 +43,9 @@ async def memory(bench: Bench, init_rss: dict[str, list[float]]) -> None:
     await bare.complete(uris[0], 99_999, 0)  # a round trip: every didOpen has been processed
     t_settle = time.monotonic()
     await bench.jedi_barrier(haiku, scratch)  # the jedi work of that completion is done
+    await quiet(haiku.pid)
     opened, _ = await settled_rss(haiku.pid)
+    opened_workers = memory_apart(haiku.pid)[1]
     settle_s = time.monotonic() - t_settle
     bare_opened = bare.rss()
     t0 = time.monotonic()
@@ -51,41 +55,46 @@ async def memory(bench: Bench, init_rss: dict[str, list[float]]) -> None:
         await haiku.complete(uri, j, len(haiku.lines[uri][j]))
     completed_s = time.monotonic() - t0
     await bench.jedi_barrier(haiku, scratch)
+    await quiet(haiku.pid)
     used, _ = await settled_rss(haiku.pid)
+    used_workers = memory_apart(haiku.pid)[1]
     peak = hwm_mib(haiku.pid)
     hi, bi = med(init_rss["haiku"]), med(init_rss["bare"])
     rows = [
-        ["right after `initialize` (median of the section 5 spawns)", f"{hi:.1f}", f"{bi:.1f}",
+        ["right after `initialize` (median of the section 5 spawns)", f"{hi:.1f}", "", "", f"{bi:.1f}",
          "< 150 MiB", met(hi < 150)],
-        ["after warm-up (first completion done, background work settled)", f"{warm:.1f}",
-         f"{bare_warm:.1f}", "< 150 MiB", met(warm < 150)],
+        ["after warm-up (first completion done, background work settled)", f"{warm:.1f}", f"{warm_workers:.1f}",
+         f"{warm + warm_workers:.1f}", f"{bare_warm:.1f}", "< 150 MiB", met(warm + warm_workers < 150)],
         [f"{n} open 2,000-line Python documents (one completion requested)", f"{opened:.1f}",
-         f"{bare_opened:.1f}", "< 200 MiB", met(opened < 200)],
-        [f"... and one completion requested in each of the {n}", f"{used:.1f}", "", "< 200 MiB",
-         met(used < 200)],
-        ["peak (VmHWM) over the whole session", f"{peak:.1f}", "", "", ""],
+         f"{opened_workers:.1f}", f"{opened + opened_workers:.1f}", f"{bare_opened:.1f}", "< 200 MiB",
+         met(opened + opened_workers < 200)],
+        [f"... and one completion requested in each of the {n}", f"{used:.1f}", f"{used_workers:.1f}",
+         f"{used + used_workers:.1f}", "", "< 200 MiB", met(used + used_workers < 200)],
+        ["peak (VmHWM) over the whole session", f"{peak:.1f}", "", "", "", "", ""],
     ]
     bench.report.goal(6, "RSS right after `initialize`", f"{hi:.0f} MiB", f"bare pygls {bi:.0f} MiB",
                       "< 150 MiB", hi < 150)
-    bench.report.goal(6, "RSS after warm-up", f"{warm:.0f} MiB", f"bare pygls {bare_warm:.0f} MiB",
-                      "< 150 MiB", warm < 150)
-    bench.report.goal(6, f"RSS with {n} open 2,000-line documents", f"{opened:.0f} MiB",
-                      f"bare pygls {bare_opened:.0f} MiB", "< 200 MiB", opened < 200)
-    bench.report.goal(6, "... after a completion in each of them", f"{used:.0f} MiB", "", "< 200 MiB",
-                      used < 200)
+    bench.report.goal(6, "RSS after warm-up (server + jedi workers)", f"{warm:.0f} + {warm_workers:.0f} MiB",
+                      f"bare pygls {bare_warm:.0f} MiB", "< 150 MiB", warm + warm_workers < 150)
+    bench.report.goal(6, f"RSS with {n} open 2,000-line documents (server + jedi workers)",
+                      f"{opened:.0f} + {opened_workers:.0f} MiB", f"bare pygls {bare_opened:.0f} MiB", "< 200 MiB",
+                      opened + opened_workers < 200)
+    bench.report.goal(6, "... after a completion in each of them (server + jedi workers)",
+                      f"{used:.0f} + {used_workers:.0f} MiB", "", "< 200 MiB", used + used_workers < 200)
     bench.report.add(
-        "6. Resident memory (VmRSS of the server process)",
+        "6. Resident memory (VmRSS of the server process and of its jedi workers)",
         "The bare pygls server (bench/bare_server.py) holds the same documents. RSS is read once the "
-        "server's jedi thread has drained its queue (the name resolutions a completion starts) and RSS "
-        "is stable (4 readings 250 ms apart within 0.5 MiB). Opening a document costs no parse; a "
-        "completion in it makes jedi parse it (parso keeps the last 2 documents, 2 library sources and "
-        "8 type stubs). The first completion "
+        "server and its jedi workers are idle (less than 10 % of a CPU over half a second) and the server's "
+        "RSS is stable (4 readings 250 ms apart within 0.5 MiB). *Workers* is the sum over the server's "
+        "descendant processes: the jedi worker(s) and the interpreter subprocess jedi itself starts. Opening "
+        "a document costs no parse; a completion in it makes jedi parse it, in the worker (parso keeps the "
+        "last 2 documents, 2 library sources and 8 type stubs). The first completion "
         f"after initialize took {ms(first)} ms (it waits for the background SDK import). A completion "
         f"requested right after the {n} didOpens took {ms(right_away)} ms; its jedi work "
         f"then took another {settle_s:.1f} s to end; the other {n - 1} completions took "
         f"{completed_s:.1f} s in all. For reference (not measured here): the Copilot "
         "language server holds ~380 MiB after initialize on these machines.\n\n"
-        + table(["State", "haiku-lsp MiB", "bare pygls MiB", "Target", "Met"], rows))
+        + table(["State", "server MiB", "workers MiB", "together MiB", "bare pygls MiB", "Target", "Met"], rows))
     await bench.stop(haiku)
     await bench.stop(bare)
 

@@ -27,6 +27,9 @@ Exception hierarchy:
         PlanError                    the planner's plan is unusable (why: the message)
         MergeConflict                two edits overlap, or a region changed after its worker saw it
         SubtaskFailed                one subtask has no usable edit (`.reviewable`, `.blocked`)
+      JediError                      the jedi worker process gave no answer; `.kind`: "timeout" (the call overran its
+                                     deadline: the worker was killed), "crashed" (the worker died), "failed" (jedi
+                                     raised), "skipped" (a call gone stale before it started), "closed" (shut down)
 
 Callers catch the narrowest class that means something to them; `asyncio.CancelledError` is never
 converted into any of these. `.retry_after` (seconds) is the upstream's `retry-after`, when it sent one.
@@ -45,6 +48,7 @@ __all__ = [
     "BudgetExceeded",
     "HaikuError",
     "IncompleteAnswer",
+    "JediError",
     "MergeConflict",
     "NoKeyError",
     "OverloadedError",
@@ -181,3 +185,14 @@ class SubtaskFailed(RefactorError):
         super().__init__(message)
         self.reviewable = reviewable
         self.blocked = blocked
+
+
+class JediError(HaikuError):
+    """The jedi worker process gave no answer for a call; `kind` says why (the message says more)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    def __str__(self) -> str:
+        return f"jedi {self.kind}: {self.args[0]}"

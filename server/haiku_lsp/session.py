@@ -1,8 +1,8 @@
 """The services of one workspace, built from one settings snapshot (no LSP here).
 
 `Session` owns the ledger, the provider (behind the guard every model call passes: budgets, redaction,
-accounting, audit log), the usage store, the cache, the ignore rules, the completion engine and the
-hover explainer. `configure(settings, root)` hands a new snapshot to every one of them: values a
+accounting, audit log), the usage store, the cache, the ignore rules, the jedi worker, the completion engine
+and the hover explainer. `configure(settings, root)` hands a new snapshot to every one of them: values a
 service holds (the budget, prices, the cache's size and switch, the ignore rules) are pushed here, in
 one place; values read at use time (models, token budgets, timeouts) are read from `session.settings`
 by the code that uses them. The language server (lsp/server.py) and the headless CLI both build one.
@@ -30,6 +30,7 @@ from haiku_lsp.llm import (
     usage_stats,
 )
 from haiku_lsp.privacy import IgnoreRules
+from haiku_lsp.python import JediWorker
 from haiku_lsp.settings import Settings
 
 __all__ = ["Session"]
@@ -56,8 +57,9 @@ class Session:
                                                   on_call=self.flush_counts)
         self.ledger = self.provider.ledger
         self.ignore_rules = IgnoreRules()
+        self.jedi = JediWorker()  # jedi runs in worker processes, started on first use (or `jedi.start()`)
         self.completions = CompletionEngine(self.provider, self.cache, lambda: self.settings,
-                                            lambda: self.ignore_rules, on_error=on_error)
+                                            lambda: self.ignore_rules, on_error=on_error, jedi=self.jedi)
         self.hover = HoverExplainer(self.provider, self.cache)
         self.validation: dict[str, dict[str, int]] = {}
         self._flushed: dict[str, Any] = {}

@@ -110,8 +110,9 @@ async def test_positions_out_of_range_or_inside_a_surrogate_pair_get_empty_answe
     assert items_of(await s.inline(uri, position, invoked=True)) == []
     assert await s.hover(uri, position) is None
     await s.code_actions(uri, position)  # answered (what it lists does not matter here)
+    asked = list(fake_anthropic.message_requests)  # (the hover below may ask for an explanation of os.path.join)
     await still_answering(s)
-    assert fake_anthropic.message_requests == []  # nothing was asked about a place that does not exist
+    assert asked == []  # nothing was asked about a place that does not exist
     assert all(n == 1 for n in responses_since(s, before).values()) and len(responses_since(s, before)) == 4
 
 

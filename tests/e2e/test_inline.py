@@ -414,7 +414,32 @@ async def test_what_a_document_imports_is_resolved_when_it_is_opened(start_sessi
     while (await s.command("haiku.showStats"))["inline"]["jedi_resolutions"] < 1:
         assert time.monotonic() < deadline, "nothing was resolved after didOpen"
         await asyncio.sleep(0.1)
-    await asyncio.sleep(1.0)  # the background resolution (a cold jedi takes ~0.3 s) has finished
+    while (lane := (await s.command("haiku.showStats"))["jedi"]["small"])["busy"] or lane["queued"]:
+        assert time.monotonic() < deadline, "the background resolution did not end"
+        await asyncio.sleep(0.1)  # the background resolution (in the jedi worker) has finished
     await s.inline(uri, end_of(text, "return scale("), invoked=False)  # Automatic: no time for jedi
+    [req] = fake_anthropic.message_requests
+    assert "Multiply value by factor" in req.system_text + req.last_user_text
+
+
+async def test_names_near_an_edit_are_resolved_once_the_edits_pause(start_session, fake_anthropic, workspace):
+    """After typing stops, what the module imports and what the edited lines call are resolved in the
+    background: the next completion there carries the callee's signature even when the request itself gives
+    jedi no time."""
+    (workspace / "geometry.py").write_text(GEOMETRY)
+    fake_anthropic.script(Reply(text="x, 2.0)"))
+    s = await start_session(init_options={"contextTimeBudgetMs": 0, "debounceMs": 0, "debounceMinMs": 0})
+    uri = s.open("main.py", "def doubled(x):\n    return x\n")  # imports nothing: nothing resolved on didOpen
+    s.insert(uri, types.Position(line=0, character=0), "from geometry import scale\n\n\n")
+    s.set_line(uri, 4, "    return scale(")
+    deadline = time.monotonic() + 20
+    while True:  # the edits paused: one resolution is started, and ends
+        stats = await s.command("haiku.showStats")
+        if stats["inline"]["jedi_resolutions"] >= 1 and not stats["jedi"]["small"]["busy"] \
+                and not stats["jedi"]["small"]["queued"]:
+            break
+        assert time.monotonic() < deadline, "nothing was resolved after the edits"
+        await asyncio.sleep(0.1)
+    await s.inline(uri, end_of(s.text(uri), "return scale("), invoked=False)  # Automatic: no time for jedi
     [req] = fake_anthropic.message_requests
     assert "Multiply value by factor" in req.system_text + req.last_user_text

@@ -96,3 +96,4 @@ async def test_a_finished_completion_leaves_no_prompt_in_memory(tmp_path):
         assert provider.requests[0]() is None
     finally:
         engine.close()
+        await engine.jedi.aclose()  # its worker process reaped before the loop ends

@@ -304,9 +304,7 @@ class Env:
         pending = [t for t in self.session.hover._inflight.values() if not t.done()]
         await asyncio.gather(*pending, return_exceptions=True)
         self.session.close()
-        # The server has one jedi thread; a job still running here must not overlap the next server's
-        # (jedi is not thread-safe).
-        await asyncio.to_thread(self.session.completions.jedi_executor.shutdown, True)
+        await self.session.jedi.aclose()  # its worker processes are reaped before the next test
         provider = self.session.provider
         if isinstance(provider, AnthropicProvider):
             await provider.aclose()

@@ -1,15 +1,17 @@
-"""The jedi name context's bookkeeping (jedi itself replaced: it starts a subprocess)."""
+"""The jedi name context's bookkeeping (jedi itself replaced, and the worker process by an in-process
+channel: unit tests start no process)."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from haiku_lsp.completion import CompletionQuery
 from haiku_lsp.completion import names as names_module
 from haiku_lsp.privacy import IgnoreRules
+from haiku_lsp.python import JediWorker
+from tests.unit.test_jedi_worker import ThreadChannel
 
 
 async def test_a_newer_open_skips_a_prefetch_still_queued(monkeypatch):
@@ -24,8 +26,8 @@ async def test_a_newer_open_skips_a_prefetch_still_queued(monkeypatch):
         return {n: None for n in missing}
 
     monkeypatch.setattr(names_module, "resolve_names", resolve)
-    executor = ThreadPoolExecutor(max_workers=1)
-    context = names_module.NameContext(executor, IgnoreRules)
+    worker = JediWorker(ThreadChannel.start)
+    context = names_module.NameContext(worker, IgnoreRules)
 
     def opened(i: int) -> CompletionQuery:
         return CompletionQuery(f"file:///m{i}.py", ["import os", "from shop import Cart"], 0, 0, invoked=False,
@@ -34,17 +36,19 @@ async def test_a_newer_open_skips_a_prefetch_still_queued(monkeypatch):
     try:
         context.prefetch(opened(1))
         deadline = time.monotonic() + 5
-        while not calls:  # m1 is running on the jedi thread
+        while not calls:  # m1 is running in the jedi worker
             assert time.monotonic() < deadline
             await asyncio.sleep(0.01)
         context.prefetch(opened(2))  # queued behind m1 ...
         context.prefetch(opened(3))  # ... and superseded by m3
         gate.set()
-        await asyncio.to_thread(executor.shutdown, wait=True)  # every queued job has run (or skipped)
+        # A call queued behind them all has its turn once every earlier one has run (or been skipped).
+        await worker.call(len, "", size=0, timeout=5)
         assert calls == ["/ws/m1.py", "/ws/m3.py"]
+        assert worker.stats()["small"]["skipped"] == 1
     finally:
         gate.set()
-        executor.shutdown(wait=True)
+        await worker.aclose()
 
 
 class _KeyedProvider:
@@ -70,3 +74,32 @@ def test_only_python_documents_of_a_reasonable_size_are_resolved_on_open(tmp_pat
         assert opened == ["file:///a.py"]
     finally:
         engine.close()
+
+
+def test_names_at_an_edit_are_those_of_its_line_and_the_two_above():
+    lines = ["import os", "total = 0  # running sum", "for item in cart.items:", "    total += price(item)", "x = 1"]
+    assert names_module.names_at(lines, 3) == {
+        "total": (3, 4), "item": (3, 19), "cart": (2, 12), "items": (2, 17), "price": (3, 13)}
+
+
+async def test_a_refresh_resolves_the_imports_and_the_names_near_the_edits_once(monkeypatch):
+    resolved: list[tuple[str, ...]] = []
+
+    def resolve(source, path, root, line, col, missing, ignore, positions=None):
+        resolved.append(tuple(sorted(missing)))
+        assert positions is not None and all(n in positions for n in missing)
+        return {n: None for n in missing}
+
+    monkeypatch.setattr(names_module, "resolve_names", resolve)
+    worker = JediWorker(ThreadChannel.start)
+    context = names_module.NameContext(worker, IgnoreRules)
+    lines = ["from shop import Cart", "", "def total(cart):", "    return cart.sum(", ""]
+    q = CompletionQuery("file:///m.py", lines, 0, 0, invoked=False, path="/ws/m.py")
+    try:
+        context.refresh(q, [3])
+        await worker.call(len, "", size=0, timeout=5)  # behind the refresh: it has run
+        context.refresh(q, [3])  # nothing new: no second job
+        await worker.call(len, "", size=0, timeout=5)
+        assert resolved == [("Cart", "cart", "sum", "total")]
+    finally:
+        await worker.aclose()

@@ -18,7 +18,7 @@ from typing import Any
 
 from haiku_lsp.completion.shaping import ANCHOR_RE, CursorContext
 from haiku_lsp.privacy import IgnoreRules, redact
-from haiku_lsp.python import relative_to_root, trim_parser_cache
+from haiku_lsp.python import jedi_script, relative_to_root, trim_parser_cache
 
 log = logging.getLogger(__name__)
 
@@ -261,11 +261,8 @@ def resolve_names(source: str, path: str | None, root: str | None, line: int, co
     """jedi: the definition of each name (its last occurrence at or above the cursor). None for names
     worth nothing to the model (builtins and the standard library, which it knows; ignored files;
     unresolvable)."""
-    import jedi
-
     lines = source.split("\n")
-    project = jedi.Project(root) if root else None
-    script = jedi.Script(source, path=path, project=project)
+    script = jedi_script(source, path, root)
     out: dict[str, Resolved | None] = {}
     for name in names:
         out[name] = None

@@ -22,8 +22,7 @@ import logging
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from haiku_lsp.completion.breaker import Breaker, Episode
@@ -33,11 +32,11 @@ from haiku_lsp.completion.prompts import PROMPT_VERSION, completion_request
 from haiku_lsp.completion.query import CompletionQuery, Suggestion
 from haiku_lsp.completion.shaping import CompletionShaper, CursorContext
 from haiku_lsp.completion.typed_ahead import Anchor, Shown, digest
-from haiku_lsp.errors import Abandoned, IncompleteAnswer, ProviderError, ProviderTimeout, Refusal
+from haiku_lsp.errors import Abandoned, IncompleteAnswer, JediError, ProviderError, ProviderTimeout, Refusal
 from haiku_lsp.llm.cache import Cache, content_key
 from haiku_lsp.llm.provider import ModelRequest, Provider
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.python import jedi_inline, relative_to_root
+from haiku_lsp.python import MAX_SOURCE_CHARS, JediWorker, jedi_inline, relative_to_root
 from haiku_lsp.settings import Settings
 from haiku_lsp.text import split_lines
 
@@ -46,6 +45,8 @@ log = logging.getLogger(__name__)
 INVOKED_CONTEXT_WAIT_S = 0.5  # how long an Invoked request waits for jedi context (Automatic: the setting)
 MAX_PREFETCH_CHARS = 500_000  # documents larger than this are not resolved on open
 CANCEL_GRACE_S = 0.03  # a request following a cancel within this time may reuse the stream
+CHANGE_SETTLE_S = 0.5  # edits pause this long before the names near them are resolved in the background
+OFFLINE_DEADLINE_S = 5.0  # jedi's own completions (offline engine): the worker's deadline
 
 
 @dataclass
@@ -106,13 +107,16 @@ class _DocState:
     pending: asyncio.Future | None = None
     shown: deque = field(default_factory=lambda: deque(maxlen=8))
     generation: _Generation | None = None
+    edited: deque = field(default_factory=lambda: deque(maxlen=16))  # lines edited since the last refresh
+    settle: asyncio.TimerHandle | None = None  # the refresh of the context once edits pause
 
 
 class CompletionEngine:
     def __init__(self, provider: Provider, cache: Cache, settings: Callable[[], Settings],
                  ignore: Callable[[], IgnoreRules],
                  on_error: Callable[[ProviderError], None] = lambda err: None,
-                 on_episode: Callable[[Episode], None] = lambda episode: None) -> None:
+                 on_episode: Callable[[Episode], None] = lambda episode: None,
+                 jedi: JediWorker | None = None) -> None:
         self.provider = provider
         self.cache = cache
         self._settings = settings
@@ -121,19 +125,45 @@ class CompletionEngine:
         self.on_episode = on_episode  # public: the language server sets it after building the session
         self.breaker = Breaker()
         self._docs: dict[str, _DocState] = {}
-        self.jedi_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jedi")
-        self.names = NameContext(self.jedi_executor, ignore)
+        self.jedi = jedi or JediWorker()
+        self.names = NameContext(self.jedi, ignore)
         self.stats = EngineStats()
 
     # --- document events ---------------------------------------------------------------------
 
-    def note_change(self, uri: str) -> None:
-        """Called on every edit: the gaps between edits drive the adaptive debounce."""
+    def note_change(self, uri: str, edited: Sequence[int] = (),
+                    snapshot: Callable[[], CompletionQuery | None] | None = None) -> None:
+        """Called on every edit (`edited`: the lines it ended on): the gaps between edits drive the adaptive
+        debounce. Once edits pause for CHANGE_SETTLE_S, what the document imports and the names near the
+        lines edited are resolved in the background (`snapshot` then gives the document, or None once
+        closed), so that the next completion there finds them ready."""
         state = self._docs.setdefault(uri, _DocState())
         now = time.monotonic()
         if state.last_change and now - state.last_change < 2.0:
             state.gaps.append(now - state.last_change)
         state.last_change = now
+        if snapshot is not None:
+            state.edited.extend(edited)
+            if state.settle is not None:
+                state.settle.cancel()
+            state.settle = asyncio.get_running_loop().call_later(CHANGE_SETTLE_S, self._settled, uri, snapshot)
+
+    def _settled(self, uri: str, snapshot: Callable[[], CompletionQuery | None]) -> None:
+        state = self._docs.get(uri)
+        if state is None:
+            return
+        state.settle = None
+        edited = list(state.edited)
+        state.edited.clear()
+        q = snapshot()
+        if q is not None and self._wants_context(q.language, q.path, sum(map(len, q.lines))):
+            self.names.refresh(q, edited)
+
+    def _wants_context(self, language: str, path: str | None, size: int) -> bool:
+        """Whether jedi context would be sent for this document at all (and it is not huge)."""
+        settings = self._settings()
+        return (language == "python" and size <= MAX_PREFETCH_CHARS and settings.max_context_tokens > 0
+                and self.provider.available and not (path is not None and self._ignore().is_ignored(path)))
 
     def note_save(self) -> None:
         self.names.forget_all()
@@ -141,16 +171,16 @@ class CompletionEngine:
     def note_open(self, uri: str, text: str, path: str | None, root: str | None, language: str) -> None:
         """A document was opened: resolve what it imports in the background, so that its first
         completion finds the definitions ready. Only where context would be sent at all, and not for
-        huge documents (jedi would hold its one thread for seconds); nothing is split before that."""
-        settings = self._settings()
-        if (language != "python" or len(text) > MAX_PREFETCH_CHARS or settings.max_context_tokens <= 0
-                or not self.provider.available or (path is not None and self._ignore().is_ignored(path))):
+        huge documents (jedi would hold its worker for seconds); nothing is split before that."""
+        if not self._wants_context(language, path, len(text)):
             return
         self.names.prefetch(CompletionQuery(uri, split_lines(text), 0, 0, invoked=False, path=path, root=root,
                                             language=language))
 
     def forget(self, uri: str) -> None:
         state = self._docs.pop(uri, None)
+        if state and state.settle is not None:
+            state.settle.cancel()
         if state and state.pending and not state.pending.done():
             state.pending.set_result(None)
 
@@ -391,15 +421,17 @@ class CompletionEngine:
             return []
         self.stats.offline += 1
         source = "\n".join(q.lines)
+        if len(source) > MAX_SOURCE_CHARS:
+            return []
         limit = 5 if q.invoked else 1
         try:
-            texts = await asyncio.get_running_loop().run_in_executor(
-                self.jedi_executor, lambda: jedi_inline(source, q.path, q.root, q.line, q.col, limit))
-        except Exception as err:
-            log.debug("offline completion failed: %s", err)
+            texts = await self.jedi.call(jedi_inline, source, q.path, q.root, q.line, q.col, limit, size=len(source),
+                                         timeout=OFFLINE_DEADLINE_S, urgent=True)
+        except JediError as err:
+            log.info("offline completion: %s", err)
             return []
         return [Suggestion(t, "offline") for t in texts]
 
     def close(self) -> None:
-        self.jedi_executor.shutdown(wait=False, cancel_futures=True)
+        self.jedi.close()
 

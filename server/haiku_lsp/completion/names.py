@@ -1,23 +1,25 @@
 """jedi context for completions: definitions of the names used near the cursor.
 
 Resolutions are remembered per document and name (typing rarely changes where a name is defined), so
-only new names cost jedi work, on the one jedi thread. A request that needs names already being
-resolved waits on that job instead of queueing the same work again.
+only new names cost jedi work, in the jedi worker process (`JediWorker`). A request that needs names
+already being resolved waits on that job instead of queueing the same work again. Documents over
+`MAX_CONTEXT_CHARS` are not resolved at all: jedi would take longer on them than any request waits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import keyword
 import logging
-import threading
+import re
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import TYPE_CHECKING
 
 from haiku_lsp.completion.context import imported_names, names_near, resolve_names, select_snippets
+from haiku_lsp.errors import JediError
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.python import MAX_SOURCE_CHARS
+from haiku_lsp.python import JediWorker
 
 if TYPE_CHECKING:
     from haiku_lsp.completion.query import CompletionQuery
@@ -26,18 +28,21 @@ log = logging.getLogger(__name__)
 
 NAME_TTL_S = 120.0  # a remembered resolution is refreshed after this long
 MAX_DOCUMENTS = 64  # documents whose resolutions are remembered (kept when a document is closed)
+MAX_CONTEXT_CHARS = 500_000  # larger documents get no jedi context (jedi: ~10 s a megabyte, cold)
+REFRESH_LINES = 3  # edited lines whose names are resolved after an edit (the latest, in document order)
+RESOLVE_DEADLINE_S = 10.0  # a resolution still running after this long is stopped (its names stay unresolved)
 
 
 class NameContext:
-    def __init__(self, executor: Executor, ignore: Callable[[], IgnoreRules]) -> None:
-        self._executor = executor
+    def __init__(self, jedi: JediWorker, ignore: Callable[[], IgnoreRules]) -> None:
+        self._jedi = jedi
         self._ignore = ignore
         # uri -> name -> (Resolved | None, monotonic time of the resolution)
         self._known: dict[str, dict] = {}
         # uri -> (names, future) of the resolutions running for that document
         self._running: dict[str, list[tuple[frozenset, asyncio.Future]]] = {}
-        self.jobs = 0  # resolutions started on the jedi thread
-        self._superseded: threading.Event | None = None  # set to skip the latest didOpen resolution
+        self.jobs = 0  # resolutions sent to the jedi worker
+        self._latest_prefetch: object | None = None  # a queued prefetch is skipped once this is another's
 
     def forget_all(self) -> None:
         """A saved file may move definitions: resolve names afresh."""
@@ -52,6 +57,8 @@ class NameContext:
         now = time.monotonic()
         known = self._known_for(q.uri)
         missing = [n for n in names if n not in known or now - known[n][1] > NAME_TTL_S]
+        if missing and _size(q.lines) > MAX_CONTEXT_CHARS:
+            missing = []
         if missing:
             running = self._running.get(q.uri, [])
             waits = [fut for busy, fut in running if busy.intersection(missing)]
@@ -65,7 +72,7 @@ class NameContext:
                 await asyncio.sleep(0)  # let `remember` run
             except TimeoutError:
                 log.debug("jedi context for %s over its time budget; sent without it", missing)
-            except Exception as err:
+            except JediError as err:
                 log.debug("jedi context failed: %s", err)
         resolved = {n: known[n][0] for n in names if n in known}
         return select_snippets(resolved, names, q.path, max(0, q.line - 60), q.line + 20, max_tokens)
@@ -73,19 +80,32 @@ class NameContext:
     def prefetch(self, q: CompletionQuery) -> None:
         """Resolve what the document imports, in the background (after it is opened): the first
         completion in it then finds the definitions of the names it calls ready."""
+        if _size(q.lines) <= MAX_CONTEXT_CHARS:
+            self._background(q, imported_names(q.lines))
+
+    def refresh(self, q: CompletionQuery, edited: list[int]) -> None:
+        """Resolve, in the background, what the document imports and the names on and just above the
+        lines edited lately (0-based line numbers in `q.lines`), once edits have settled: the next
+        completion near them finds their definitions ready. Known names cost nothing."""
+        if _size(q.lines) > MAX_CONTEXT_CHARS:
+            return
         positions = imported_names(q.lines)
+        for line in sorted(set(edited))[-REFRESH_LINES:]:
+            if 0 <= line < len(q.lines):
+                positions.update(names_at(q.lines, line))
+        self._background(q, positions)
+
+    def _background(self, q: CompletionQuery, positions: dict[str, tuple[int, int]]) -> None:
         known = self._known_for(q.uri)
         now = time.monotonic()
         busy = set().union(*(names for names, _ in self._running.get(q.uri, [])))
         missing = [n for n in positions if n not in busy and (n not in known or now - known[n][1] > NAME_TTL_S)]
         if missing:
             # One at a time: when an editor restores many tabs at once, only the latest opened document
-            # is worth the jedi thread's time (and parser memory); one still queued is skipped (it resolves
+            # is worth the jedi worker's time (and parser memory); one still queued is skipped (it resolves
             # nothing, so a request waiting on it goes on at once).
-            if self._superseded is not None:
-                self._superseded.set()
-            self._superseded = threading.Event()
-            fut = self._resolve(q, known, missing, positions, self._superseded)
+            token = self._latest_prefetch = object()
+            fut = self._resolve(q, known, missing, positions, lambda: self._latest_prefetch is not token)
             fut.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     def _known_for(self, uri: str) -> dict:
@@ -98,17 +118,13 @@ class NameContext:
 
     def _resolve(self, q: CompletionQuery, known: dict, missing: list[str],
                  positions: dict[str, tuple[int, int]] | None = None,
-                 skip: threading.Event | None = None) -> asyncio.Future:
-        """Start resolving `missing` on the jedi thread; the results land in `known` when done."""
+                 stale: Callable[[], bool] | None = None) -> asyncio.Future:
+        """Start resolving `missing` in the jedi worker; the results land in `known` when done. A
+        resolution that overran its deadline marks its names unresolved (not retried before NAME_TTL_S)."""
         self.jobs += 1
         source = "\n".join(q.lines)
-        ignore = self._ignore()
-        def work() -> dict:
-            if (skip is not None and skip.is_set()) or len(source) > MAX_SOURCE_CHARS:
-                return {}
-            return resolve_names(source, q.path, q.root, q.line, q.col, missing, ignore, positions)
-
-        fut = asyncio.get_running_loop().run_in_executor(self._executor, work)
+        fut = self._jedi.call(resolve_names, source, q.path, q.root, q.line, q.col, missing, self._ignore(),
+                              positions, size=len(source), timeout=RESOLVE_DEADLINE_S, stale=stale)
         entry = (frozenset(missing), fut)
         self._running.setdefault(q.uri, []).append(entry)
 
@@ -118,9 +134,33 @@ class NameContext:
                 running.remove(entry)
             if not running:
                 self._running.pop(q.uri, None)
-            if not f.cancelled() and f.exception() is None:
-                stamp = time.monotonic()
+            if f.cancelled():
+                return
+            stamp = time.monotonic()
+            err = f.exception()
+            if err is None:
                 known.update({n: (r, stamp) for n, r in f.result().items()})
+            elif isinstance(err, JediError) and err.kind == "timeout":
+                known.update({n: (None, stamp) for n in missing})
 
         fut.add_done_callback(remember)
         return fut
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def names_at(lines: list[str], line: int, above: int = 2) -> dict[str, tuple[int, int]]:
+    """The names used on `line` and the `above` lines before it, each at its last occurrence (code before a
+    `#` only; keywords, `self` and `cls` left out): what an edit there is likely to call next."""
+    found: dict[str, tuple[int, int]] = {}
+    for i in range(max(0, line - above), line + 1):
+        for m in _NAME.finditer(lines[i].split("#", 1)[0]):
+            name = m.group(0)
+            if not keyword.iskeyword(name) and name not in ("self", "cls"):
+                found[name] = (i, m.start())
+    return found
+
+
+def _size(lines: list[str]) -> int:
+    return sum(map(len, lines)) + len(lines)

@@ -4,16 +4,22 @@ cached or arrives within the budget (otherwise it is fetched in the background f
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from haiku_lsp.errors import JediError
 from haiku_lsp.lsp.convert import code_point_position
-from haiku_lsp.python import hover_info
+from haiku_lsp.python import MAX_SOURCE_CHARS, hover_info
 from haiku_lsp.text import split_lines
 
 if TYPE_CHECKING:
     from haiku_lsp.lsp.server import HaikuLanguageServer
+
+log = logging.getLogger(__name__)
+
+JEDI_DEADLINE_S = 10.0  # jedi's part of a hover (in the worker): no hover after this long
 
 
 def register(server: HaikuLanguageServer) -> None:
@@ -29,8 +35,15 @@ def register(server: HaikuLanguageServer) -> None:
         source, path, root = "\n".join(lines), document.path, ls.root_path()
         settings = ls.session.settings
         explain = settings.hover_explanations and not ls.session.offline_for(path)
-        markdown, definition = await asyncio.get_running_loop().run_in_executor(
-            ls.session.completions.jedi_executor, lambda: hover_info(source, path, root, cursor[0], cursor[1], explain))
+        if len(source) > MAX_SOURCE_CHARS:
+            return None  # jedi would take longer on it than anyone waits for a hover
+        try:
+            markdown, definition = await ls.session.jedi.call(hover_info, source, path, root, cursor[0], cursor[1],
+                                                              explain, size=len(source), timeout=JEDI_DEADLINE_S,
+                                                              urgent=True)
+        except JediError as err:  # the worker gave no answer (overran, crashed): no hover this time
+            log.warning("hover: %s", err)
+            return None
         if not markdown:
             return None
         if definition is not None and not ls.session.ignore_rules.is_ignored(definition["path"]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
@@ -14,12 +15,14 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from haiku_lsp import __version__
+from haiku_lsp.completion import CompletionQuery
 from haiku_lsp.errors import ProviderError
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.lsp import compat
 from haiku_lsp.python import relative_to_root
 from haiku_lsp.session import Session
 from haiku_lsp.settings import load_settings
+from haiku_lsp.text import split_lines
 
 if TYPE_CHECKING:
     from haiku_lsp.completion import Episode
@@ -61,6 +64,14 @@ class HaikuLanguageServer(LanguageServer):
             return self.workspace.root_path
         except Exception:  # before initialize
             return None
+
+    def document_query(self, uri: str) -> CompletionQuery | None:
+        """An open document as the completion engine sees it (no cursor); None once it is closed."""
+        document = self.workspace.text_documents.get(uri)
+        if document is None:
+            return None
+        return CompletionQuery(document.uri, split_lines(document.source), 0, 0, invoked=False, path=document.path,
+                               root=self.root_path(), language=document.language_id or "python")
 
     def root_dir(self) -> Path | None:
         """The workspace folder (None before initialize, or when the editor opened no folder)."""
@@ -114,8 +125,9 @@ class HaikuLanguageServer(LanguageServer):
             "inline": {**vars(e), "jedi_resolutions": session.completions.names.jobs},
             "cache": {"memoryHits": c.memory_hits, "diskHits": c.disk_hits, "sharedHits": c.shared_hits,
                       "misses": c.misses, "writes": c.writes},
-            "process": {"rssMiB": _rss_mib(), "gcFrozenObjects": gc.get_freeze_count(),
+            "process": {"pid": os.getpid(), "rssMiB": _rss_mib(), "gcFrozenObjects": gc.get_freeze_count(),
                         "gcCollections": [g["collections"] for g in gc.get_stats()]},
+            "jedi": session.jedi.stats(),
         }
 
     def stats_markdown(self, stats: dict) -> str:
@@ -127,9 +139,11 @@ class HaikuLanguageServer(LanguageServer):
         inline = ", ".join(f"{k} {v}" for k, v in stats["inline"].items())
         cache = ", ".join(f"{k} {v}" for k, v in stats["cache"].items())
         budget = f" of a ${stats['budgetUsd']:.2f} budget" if stats["budgetUsd"] else ""
+        workers = ", ".join(f"{lane} lane {w['rssMiB']} MiB (pid {w['pid']})" for lane, w in stats["jedi"].items()
+                            if isinstance(w, dict) and w["pid"]) or "none running"
         return (f"# Haiku usage in this session\n\nSpent ${stats['usd']:.4f}{budget}.\n\n" + "\n".join(rows)
                 + f"\n\nInline completions: {inline}.\n\nCache: {cache}.\n\nServer process: "
-                + f"{stats['process']['rssMiB']} MiB resident.\n")
+                + f"{stats['process']['rssMiB']} MiB resident. jedi workers: {workers}.\n")
 
     def tell_ignored(self, path: str | None) -> bool:
         """True when `path` matches an ignore rule; the editor is told so once per file (log message)."""
@@ -201,15 +215,15 @@ class HaikuLanguageServer(LanguageServer):
                                              "retryInS": round(episode.wait_s, 1)})
 
     def warm_up(self) -> None:
-        """Heavy imports and the disk cache, off the `initialize` path."""
+        """Heavy imports and the disk cache, off the `initialize` path; the jedi worker process starts (it
+        imports jedi itself: the server process never does)."""
         provider, cache = self.session.upstream, self.session.cache
         if isinstance(provider, AnthropicProvider) and provider.available:
             provider.start_import()
+        self.session.jedi.start()
 
         def work() -> None:
             try:
-                import jedi  # noqa: F401
-
                 from haiku_lsp.tracebacks import parse as traceback  # noqa: F401  (code action listing needs it)
 
                 cache.warm()
@@ -282,7 +296,11 @@ def create_server() -> HaikuLanguageServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: HaikuLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.session.completions.note_change(params.text_document.uri)
+        uri = params.text_document.uri
+        # The line each change ends on (a whole-document change names none): the names near recent edits.
+        edited = [c.range.start.line + c.text.count("\n") for c in params.content_changes
+                  if isinstance(c, types.TextDocumentContentChangePartial)]
+        ls.session.completions.note_change(uri, edited, lambda: ls.document_query(uri))
         compat.drop_finished_notifications(ls)  # pygls keeps them otherwise: memory grows with every keystroke
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)

@@ -1,15 +1,18 @@
 """Python itself, without a model: what jedi says (offline completions, hovers with the definition
-they point at, the size of its parser cache), the defs and classes of a source text (`symbols`,
-`symbol_at`), the definition enclosing a line by indentation alone (`enclosing_definition`, cheap
-enough for every cursor move), and where a file is in the workspace: its path relative to the
-workspace folder (`relative_to_root`, the one way that is computed), the project's source folders
-and a file's import name. No LSP; jedi is imported on first use.
+they point at, the size of its parser cache), run in worker processes by `JediWorker` (`await
+worker.call(hover_info, ...)`: the server's event loop never waits for jedi); the defs and classes of
+a source text (`symbols`, `symbol_at`), the definition enclosing a line by indentation alone
+(`enclosing_definition`, cheap enough for every cursor move), and where a file is in the workspace: its
+path relative to the workspace folder (`relative_to_root`, the one way that is computed), the project's
+source folders and a file's import name. No LSP; jedi is imported by the worker process only.
 """
 
-from haiku_lsp.python.jedi_service import MAX_SOURCE_CHARS, hover_info, jedi_inline, trim_parser_cache
+from haiku_lsp.python.jedi_service import MAX_SOURCE_CHARS, hover_info, jedi_inline, jedi_script, trim_parser_cache
+from haiku_lsp.python.jedi_worker import JediWorker
 from haiku_lsp.python.outline import enclosing_definition
 from haiku_lsp.python.paths import module_name, relative_to_root, source_roots
 from haiku_lsp.python.symbols import Symbol, symbol_at, symbols
 
-__all__ = ["MAX_SOURCE_CHARS", "Symbol", "enclosing_definition", "hover_info", "jedi_inline", "module_name",
-           "relative_to_root", "source_roots", "symbol_at", "symbols", "trim_parser_cache"]
+__all__ = ["MAX_SOURCE_CHARS", "JediWorker", "Symbol", "enclosing_definition", "hover_info", "jedi_inline",
+           "jedi_script", "module_name", "relative_to_root", "source_roots", "symbol_at", "symbols",
+           "trim_parser_cache"]

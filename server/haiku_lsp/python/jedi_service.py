@@ -7,7 +7,9 @@ an identifier fragment or a '.'), since a whole-vocabulary list at an arbitrary 
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import re
 import sys
 from typing import Any
@@ -16,8 +18,8 @@ from haiku_lsp.text import fence
 
 log = logging.getLogger(__name__)
 
-# jedi parses a whole file before it answers anything about it: a 10 MB file takes it ~45 s on these machines,
-# holding the one jedi thread (hovers on every other file wait). Larger sources get no jedi answer.
+# jedi parses a whole file before it answers anything about it: a 10 MB file takes it ~45 s on these machines.
+# Larger sources get no jedi answer (callers check before sending one to the jedi worker).
 MAX_SOURCE_CHARS = 500_000
 
 _FRAGMENT = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*|\.)$")
@@ -34,11 +36,8 @@ def jedi_inline(source: str, path: str | None, root: str | None, line: int, col:
     before = lines[line][:col]
     if not _FRAGMENT.search(before) or before.lstrip().startswith("#"):
         return []
-    import jedi
-
-    project = jedi.Project(root) if root else None
     try:
-        completions = jedi.Script(source, path=path, project=project).complete(line + 1, col)
+        completions = jedi_script(source, path, root).complete(line + 1, col)
     except Exception as err:  # jedi fails on some incomplete code; no suggestion then
         log.debug("jedi complete failed: %s", err)
         return []
@@ -58,10 +57,27 @@ def jedi_inline(source: str, path: str | None, root: str | None, line: int, col:
     return out
 
 
-def _script(source: str, path: str | None, root: str | None):
+def jedi_script(source: str, path: str | None, root: str | None) -> Any:
+    """A jedi.Script of `source` in the workspace `root` (jedi imported here, on first use)."""
     import jedi
 
-    return jedi.Script(source, path=path, project=jedi.Project(root) if root else None)
+    return jedi.Script(source, path=path, project=jedi.Project(root) if root else None, environment=_environment())
+
+
+@functools.cache
+def _environment() -> Any:
+    """jedi's default environment (a virtualenv or conda environment named in the process environment)
+    when there is one other than the interpreter running this; else an in-process one: for the same
+    interpreter jedi would start and keep a subprocess of it (~30 MiB) to inspect compiled modules, with a
+    round trip for each inspection."""
+    from jedi.api.environment import InterpreterEnvironment, get_cached_default_environment
+
+    here = os.path.realpath(sys.prefix)
+    for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        named = os.environ.get(var)
+        if named and os.path.realpath(named) != here:
+            return get_cached_default_environment()
+    return InterpreterEnvironment()
 
 
 def hover_info(source: str, path: str | None, root: str | None, line: int, col: int,
@@ -70,7 +86,7 @@ def hover_info(source: str, path: str | None, root: str | None, line: int, col: 
     source over MAX_SOURCE_CHARS)."""
     if len(source) > MAX_SOURCE_CHARS:
         return None, None
-    script = _script(source, path, root)
+    script = jedi_script(source, path, root)
     markdown = jedi_hover(source, path, root, line, col, script=script)
     found = jedi_definition(source, path, root, line, col, script=script) if markdown and definition else None
     trim_parser_cache()
@@ -81,7 +97,7 @@ def jedi_hover(source: str, path: str | None, root: str | None, line: int, col: 
                script: Any = None) -> str | None:
     """Markdown with the signature(s) and docstring of the name at (line, col), or None."""
     try:
-        names = (script or _script(source, path, root)).help(line + 1, col)
+        names = (script or jedi_script(source, path, root)).help(line + 1, col)
     except Exception as err:
         log.debug("jedi help failed: %s", err)
         return None
@@ -107,7 +123,7 @@ def jedi_definition(source: str, path: str | None, root: str | None, line: int, 
                     max_lines: int = 120, script: Any = None) -> dict | None:
     """The definition of the function/class/method at (line, col): name, kind, file and its source."""
     try:
-        names = (script or _script(source, path, root)).goto(line + 1, col, follow_imports=True)
+        names = (script or jedi_script(source, path, root)).goto(line + 1, col, follow_imports=True)
     except Exception as err:
         log.debug("jedi goto failed: %s", err)
         return None
@@ -149,9 +165,9 @@ def _library_roots() -> tuple[str, ...]:
 
 def trim_parser_cache(documents: int = 2, library: int = 2, stubs: int = 8) -> None:
     """parso keeps every parsed module (~1.8 MiB and ~100,000 objects per 2,000-line file) for 10
-    minutes. Keep only the most recently used few: memory stays flat with many open documents, and
-    Python's full garbage collections, which scan every live object and stop every thread (the event
-    loop included), stay short. Type stubs (builtins.pyi, typing.pyi: needed by nearly every inference)
+    minutes. Keep only the most recently used few: memory stays flat with many open documents (the jedi
+    worker collects the dropped trees between calls; jedi may still hold some of them, which therefore
+    stay intact). Type stubs (builtins.pyi, typing.pyi: needed by nearly every inference)
     are kept in larger number than library sources (standard library, site-packages; parso reloads them
     from its pickle cache) and the user's own files."""
     try:
@@ -168,18 +184,4 @@ def trim_parser_cache(documents: int = 2, library: int = 2, stubs: int = 8) -> N
             keys = kinds[kind]
             if len(keys) > keep:
                 for key in sorted(keys, key=lambda k: items[k].last_used)[: len(keys) - keep]:
-                    _untie(items.pop(key).node)
-
-
-def _untie(module: Any) -> None:
-    """Cut a dropped parse tree's parent links: without its cycles, reference counting frees it as
-    soon as nothing uses it (here, on the jedi thread, between two switches of the GIL), instead of a
-    full garbage collection freeing 100,000 nodes at once while every thread waits. Only for trees
-    parso no longer hands out; all jedi work runs on one thread, so none is in use."""
-    stack = [module]
-    while stack:
-        node = stack.pop()
-        node.parent = None
-        children = getattr(node, "children", None)
-        if children:
-            stack.extend(children)
+                    del items[key]

@@ -1,0 +1,140 @@
+"""The jedi worker process: `python -m haiku_lsp.python.jedi_process`, started by `JediWorker`.
+
+It reads calls from stdin and writes replies to stdout, one at a time, in the frames of `jedi_wire` (an
+8-byte big-endian length, then a pickle); an empty frame says it is ready (jedi imported, warm), then one
+acknowledges each call as soon as it is read. A call is `(call_id, function, args)` (the function pickled by
+reference: a module-level function of haiku_lsp); the reply is `(call_id, True, result)` or `(call_id,
+False, message)`. jedi and parso's caches live here, with their own garbage collections, so the server's
+event loop never waits for them. The process ends as soon as its stdin closes (the server ended or let it
+go), also in the middle of a call: no orphan outlives the server.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import logging
+import os
+import pickle
+import queue
+import sys
+import threading
+from typing import BinaryIO
+
+from haiku_lsp.python.jedi_wire import ACK, frame, read_frame
+
+log = logging.getLogger(__name__)
+
+def _warm() -> None:
+    """Import jedi and infer once, so that the builtins stubs are parsed before the first real call."""
+    try:
+        from haiku_lsp.python.jedi_service import jedi_script
+
+        jedi_script("import os\nos.path.join", None, None).infer(2, len("os.path.jo"))
+    except Exception as err:  # pragma: no cover - a broken jedi install: every call will say so
+        log.warning("jedi warm-up failed: %s", err)
+    # What exists now lives as long as the process: out of the full collections' way.
+    gc.collect()
+    gc.freeze()
+
+
+def _reply(call_id: int, fn: object, args: tuple) -> bytes:
+    try:
+        result = fn(*args)  # type: ignore[operator]
+    except Exception as err:
+        return frame((call_id, False, f"{type(err).__name__}: {err}"))
+    try:
+        return frame((call_id, True, result))
+    except Exception as err:  # a result that does not pickle is a bug of the function: say so
+        return frame((call_id, False, f"unpicklable result: {type(err).__name__}: {err}"))
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
+    calls: queue.Queue[bytes] = queue.Queue()
+    writing = threading.Lock()
+
+    def read() -> None:
+        try:
+            while (body := read_frame(stdin)) is not None:
+                with writing:  # received: an empty frame says so, before the reply (the server then knows
+                    stdout.write(ACK)  # that a worker dying from here on died with the call)
+                    stdout.flush()
+                calls.put(body)
+        finally:  # end of input, or a pipe broken: the server is gone (or let this worker go)
+            os._exit(0)  # end now, even in the middle of a call
+
+    threading.Thread(target=read, name="jedi-calls", daemon=True).start()
+    _warm()
+    try:
+        with writing:
+            stdout.write(ACK)  # ready
+            stdout.flush()
+    except OSError:  # the server is gone
+        os._exit(0)
+    while True:
+        body = calls.get()
+        try:
+            call_id, fn, args = pickle.loads(body)
+        except Exception as err:
+            log.error("jedi worker: an unreadable call (%s)", err)
+            continue
+        reply = _reply(call_id, fn, args)
+        try:
+            with writing:
+                stdout.write(reply)
+                stdout.flush()
+        except OSError:  # the server is gone
+            os._exit(0)
+        del body, fn, args, reply
+        if calls.empty() and _rss_mib() > TIDY_ABOVE_MIB:
+            _tidy()
+
+
+TIDY_ABOVE_MIB = 80  # resident memory above which the worker tidies up after a call (~55 MiB once warm)
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _tidy() -> None:
+    """Between calls, when none waits and memory is high: collect what the last one left (parse trees are
+    cycles of ~100,000 objects) and give freed heap memory back to the system, so that the worker's resident
+    memory follows what parso keeps rather than its high-water mark (no CPU spent on it while it is small)."""
+    gc.collect()
+    if _libc is not None:
+        _libc.malloc_trim(0)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018  (glibc only)
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_libc = _load_libc()
+
+
+NICENESS = 5  # below the server: on a busy machine the event loop gets the CPU first
+
+
+def main() -> None:
+    try:
+        os.nice(NICENESS)
+    except OSError:  # pragma: no cover - not permitted here: run at the server's priority
+        pass
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s jedi-worker %(name)s: %(message)s")
+    # Replies go to a private copy of stdout; fd 1 itself now points at stderr, so that something a library
+    # prints cannot corrupt a reply.
+    replies = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    serve(sys.stdin.buffer, replies)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,403 @@
+"""jedi out of the server process: `await worker.call(fn, *args, size=..., timeout=...)` runs a module-level
+function of haiku_lsp (`hover_info`, `jedi_inline`, `resolve_names`) in a worker process and returns its
+result; arguments and results travel pickled.
+
+The server's event loop never waits for jedi: not for its CPU time (the GIL), not for its garbage
+collections (parse trees are ~100,000 objects a file), not for parso's caches (they live in the worker).
+
+- **Lanes by size.** Calls about documents of at most `SMALL_LANE_CHARS` characters go to the *small* lane,
+  the others to the *large* lane: two processes, one call at a time each, in the order submitted. One huge
+  document never delays the hover or the context of other files. The large lane's process starts on
+  demand and ends after `LARGE_IDLE_S` without calls (its parse trees are big); the small one stays.
+- **Priorities.** `urgent` calls (what a user waits on: hover, offline completions) go before the
+  queued background ones (context resolutions), which run in the order submitted. The worker process
+  runs at a lower CPU priority (nice) than the server, which must answer at once.
+- **Deadlines.** A worker is ready once it has imported jedi and parsed the builtins' stubs (it says so); a
+  call's `timeout` counts from when it is sent to a ready worker. A call that overruns it fails with
+  `JediError("timeout")` and its worker is killed (it would go on with work nobody waits for); the next call
+  starts a fresh one. A call cancelled while still queued is never sent. On the large lane, a call whose
+  caller is gone (cancelled request) kills the worker at once; on the small lane it runs to its end (its
+  answer fills in for the next request, see `NameContext`). A call whose `stale()` says True when its turn
+  comes is skipped (`JediError("skipped")`).
+- **Crashes.** A worker that dies is noticed: the call it was running fails with `JediError("crashed")`;
+  one that died while idle is replaced and the call is sent again; queued calls go on in a fresh worker.
+- **Start and end.** Nothing starts before the first call or `start()` (start-up stays cheap); `close()`
+  kills the workers; a worker also ends by itself when the server's end closes its stdin.
+
+Processes are started as `python -m haiku_lsp.python.jedi_process` (a fresh interpreter, no fork of the
+server's threads). `spawn` is injectable: unit tests give an in-process channel (they may start no process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from haiku_lsp.errors import JediError
+from haiku_lsp.python.jedi_wire import HEADER, frame
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SMALL_LANE_CHARS = 200_000  # documents above this go to the large lane (jedi: ~3 s for 200 kB, cold)
+LARGE_IDLE_S = 10.0  # the large lane's worker ends after this long without calls
+STARTUP_TIMEOUT_S = 60.0  # a worker not ready (jedi imported, builtins parsed) after this long is given up
+
+
+class Channel(Protocol):
+    """One worker: sends a call, returns (ok, result or error message); raises `ChannelClosed` when the
+    worker is gone (`sent` on the exception: whether the call reached it)."""
+
+    pid: int | None
+
+    async def request(self, call_id: int, fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]: ...
+
+    def alive(self) -> bool: ...
+
+    def kill(self) -> None: ...
+
+    async def wait(self) -> int | None: ...
+
+
+class ChannelClosed(Exception):
+    def __init__(self, message: str, *, sent: bool) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+class ProcessChannel:
+    """A worker process over pipes (the frames of `jedi_wire`). Started with `subprocess.Popen` and its
+    pipes then watched by the event loop: asyncio's own subprocess start can hang for good when it is
+    cancelled half-way (at the loop's end after an early `exit`, its pipes never connect); the process is
+    reaped by polling."""
+
+    def __init__(self, popen: subprocess.Popen, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 read_transport: asyncio.BaseTransport) -> None:
+        self.popen, self.reader, self.writer = popen, reader, writer
+        self._read_transport = read_transport
+        self.pid: int | None = popen.pid
+
+    @classmethod
+    async def start(cls) -> ProcessChannel:
+        env = dict(os.environ)
+        # The worker imports haiku_lsp from where this process did (a checkout run with PYTHONPATH, an install).
+        here = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
+        popen = subprocess.Popen([sys.executable, "-m", "haiku_lsp.python.jedi_process"], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, env=env)
+        assert popen.stdin is not None and popen.stdout is not None
+        loop = asyncio.get_running_loop()
+        try:
+            reader = asyncio.StreamReader()
+            read_transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
+                                                             popen.stdout)
+            write_transport, protocol = await loop.connect_write_pipe(
+                lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), popen.stdin)
+        except BaseException:
+            popen.kill()
+            raise
+        channel = cls(popen, reader, asyncio.StreamWriter(write_transport, protocol, None, loop), read_transport)
+        try:  # an empty frame once it is ready
+            ready = await asyncio.wait_for(reader.readexactly(HEADER.size), STARTUP_TIMEOUT_S)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as err:
+            channel.kill()
+            code = await channel.wait()
+            raise OSError(f"the jedi worker (pid {popen.pid}) did not get ready (exit code {code})") from err
+        except BaseException:
+            channel.kill()
+            raise
+        if ready != HEADER.pack(0):  # pragma: no cover - not our worker
+            channel.kill()
+            raise OSError(f"the jedi worker (pid {popen.pid}) said {ready!r} instead of being ready")
+        log.info("jedi worker ready (pid %d)", popen.pid)
+        return channel
+
+    async def request(self, call_id: int, fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]:
+        data = frame((call_id, fn, args))
+        try:
+            self.writer.write(data)
+            await self.writer.drain()
+        except (ConnectionError, RuntimeError) as err:  # the worker is gone (closed pipe)
+            raise ChannelClosed(f"the jedi worker (pid {self.pid}) is gone: {err}", sent=False) from err
+        received = False
+        try:
+            while not (size := HEADER.unpack(await self.reader.readexactly(HEADER.size))[0]):
+                received = True  # the empty frame that acknowledges the call
+            reply_id, ok, value = pickle.loads(await self.reader.readexactly(size))
+        except (asyncio.IncompleteReadError, ConnectionError) as err:
+            code = await self._exit_code()
+            when = "during the call" if received else "before it got the call"
+            raise ChannelClosed(f"the jedi worker (pid {self.pid}) exited with {code} {when}",
+                                sent=received) from err
+        if reply_id != call_id:  # pragma: no cover - one call at a time: a bug
+            raise ChannelClosed(f"the jedi worker answered call {reply_id} for {call_id}", sent=True)
+        return ok, value
+
+    async def _exit_code(self) -> int | None:
+        try:
+            return await asyncio.wait_for(self.wait(), 1.0)
+        except TimeoutError:
+            return None
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            try:
+                self.popen.kill()
+            except ProcessLookupError:
+                pass
+        self.writer.close()
+        self._read_transport.close()
+
+    async def wait(self) -> int | None:
+        while (code := self.popen.poll()) is None:
+            await asyncio.sleep(0.02)
+        self.writer.close()
+        self._read_transport.close()
+        return code
+
+
+@dataclass
+class _Call:
+    fn: Callable[..., Any]
+    args: tuple
+    future: asyncio.Future
+    timeout: float
+    stale: Callable[[], bool] | None
+    submitted: float
+
+
+class _Lane:
+    def __init__(self, name: str, spawn: Callable[[], Awaitable[Channel]], *, idle_s: float | None,
+                 kill_abandoned: bool) -> None:
+        self.name, self._spawn = name, spawn
+        self.idle_s, self.kill_abandoned = idle_s, kill_abandoned
+        self.queue: deque[_Call] = deque()
+        self.urgent: deque[_Call] = deque()  # served before `queue` (what a user waits on: hover, ...)
+        self.channel: Channel | None = None
+        self._starting: asyncio.Task | None = None
+        self._runner: asyncio.Task | None = None
+        self._idle: asyncio.TimerHandle | None = None
+        self._ids = itertools.count(1)
+        self._reaping: set[asyncio.Task] = set()
+        self.busy_since: float | None = None
+        self.calls = self.starts = self.timeouts = self.crashes = self.skipped = 0
+
+    def submit(self, call: _Call, urgent: bool = False) -> None:
+        (self.urgent if urgent else self.queue).append(call)
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.ensure_future(self._run())
+
+    async def ensure(self) -> Channel:
+        """The running worker, started when there is none (one start at a time)."""
+        if self.channel is not None and self.channel.alive():
+            return self.channel
+        if self.channel is not None:
+            self._let_go(self.channel)
+        if self._starting is None or self._starting.done():
+            self._starting = asyncio.ensure_future(self._start())
+        return await asyncio.shield(self._starting)
+
+    async def _start(self) -> Channel:
+        channel = await self._spawn()
+        self.starts += 1
+        self.channel = channel
+        return channel
+
+    async def _run(self) -> None:
+        while self.urgent or self.queue:
+            call = (self.urgent or self.queue).popleft()
+            if call.future.done():
+                continue  # its caller stopped waiting before its turn: never sent
+            if call.stale is not None and call.stale():
+                self.skipped += 1
+                call.future.set_exception(JediError("skipped", "a newer call made this one stale"))
+                continue
+            self.busy_since = time.monotonic()
+            try:
+                await self._execute(call)
+            except Exception as err:  # pragma: no cover - a bug here must not stop the lane
+                log.exception("jedi lane %s", self.name)
+                if not call.future.done():
+                    call.future.set_exception(JediError("failed", f"{type(err).__name__}: {err}"))
+            finally:
+                self.busy_since = None
+        if self.idle_s is not None and self.channel is not None:
+            self._idle = asyncio.get_running_loop().call_later(self.idle_s, self.stop)
+
+    async def _execute(self, call: _Call) -> None:
+        self.calls += 1
+        for attempt in (1, 2):
+            try:
+                channel = await self.ensure()
+            except OSError as err:
+                self._fail(call, "crashed", f"the jedi worker could not start: {err}")
+                return
+            if call.future.done():
+                return  # its caller stopped waiting while the worker started
+            deadline = time.monotonic() + call.timeout  # the call's own time: not the worker's start
+            request = asyncio.ensure_future(channel.request(next(self._ids), call.fn, call.args))
+            request.add_done_callback(_retrieved)  # also when the lane is closed in the middle of it
+            waits: set[asyncio.Future] = {request, call.future} if self.kill_abandoned else {request}
+            await asyncio.wait(waits, timeout=max(0.0, deadline - time.monotonic()),
+                               return_when=asyncio.FIRST_COMPLETED)
+            if not request.done():
+                request.cancel()
+                self._kill(channel)
+                if call.future.done():
+                    log.debug("jedi lane %s: %s abandoned; worker killed", self.name, call.fn.__name__)
+                else:
+                    self.timeouts += 1
+                    self._fail(call, "timeout", f"{call.fn.__name__} overran its {call.timeout:.1f} s; the jedi "
+                                                "worker was stopped (a new one starts with the next call)")
+                return
+            try:
+                ok, value = request.result()
+            except ChannelClosed as err:
+                self._let_go(channel)
+                if not err.sent and attempt == 1:
+                    continue  # it had died while idle: a fresh one gets the call
+                self.crashes += 1
+                log.warning("jedi lane %s: %s", self.name, err)
+                self._fail(call, "crashed", f"{err}; a new one starts with the next call")
+                return
+            if call.future.done():
+                return
+            if ok:
+                call.future.set_result(value)
+            else:
+                self._fail(call, "failed", str(value))
+            return
+
+    def _fail(self, call: _Call, kind: str, message: str) -> None:
+        if not call.future.done():
+            call.future.set_exception(JediError(kind, message))
+
+    def _kill(self, channel: Channel) -> None:
+        channel.kill()
+        self._let_go(channel)
+
+    def _let_go(self, channel: Channel) -> None:
+        """Forget a worker (killed or dead) and reap it in the background."""
+        if self.channel is channel:
+            self.channel = None
+        task = asyncio.ensure_future(channel.wait())
+        self._reaping.add(task)
+        task.add_done_callback(self._reaping.discard)
+
+    def stop(self) -> None:
+        """Kill the worker (the lane stays usable: the next call starts another)."""
+        self._idle = None
+        if self.channel is not None:
+            self.channel.kill()
+            self._let_go(self.channel)
+
+    def close_now(self) -> None:
+        """Fail what is queued, kill the worker."""
+        if self._idle is not None:
+            self._idle.cancel()
+        for call in (*self.urgent, *self.queue):
+            self._fail(call, "closed", "the jedi worker was shut down")
+        self.urgent.clear()
+        self.queue.clear()
+        if self.channel is not None:
+            self.channel.kill()
+
+    async def aclose(self) -> None:
+        self.close_now()
+        if self._runner is not None:
+            self._runner.cancel()
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+        await asyncio.gather(*(t for t in (self._runner, self._starting) if t), return_exceptions=True)
+        self.stop()
+        await asyncio.gather(*self._reaping, return_exceptions=True)
+
+    def stats(self) -> dict:
+        channel = self.channel if self.channel is not None and self.channel.alive() else None
+        pid = channel.pid if channel is not None else None
+        return {"pid": pid, "rssMiB": rss_mib(pid) if pid else None, "queued": len(self.queue) + len(self.urgent),
+                "busy": self.busy_since is not None, "calls": self.calls, "starts": self.starts,
+                "timeouts": self.timeouts, "crashes": self.crashes, "skipped": self.skipped}
+
+
+def _retrieved(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+def rss_mib(pid: int) -> float | None:
+    """Resident memory of a process (Linux), in MiB."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+class JediWorker:
+    """The jedi lanes of one server (see the module docstring)."""
+
+    def __init__(self, spawn: Callable[[], Awaitable[Channel]] = ProcessChannel.start, *,
+                 small_lane_chars: int = SMALL_LANE_CHARS, large_idle_s: float = LARGE_IDLE_S) -> None:
+        self.small_lane_chars = small_lane_chars
+        self.small = _Lane("small", spawn, idle_s=None, kill_abandoned=False)
+        self.large = _Lane("large", spawn, idle_s=large_idle_s, kill_abandoned=True)
+
+    def call(self, fn: Callable[..., T], *args: Any, size: int, timeout: float,
+             stale: Callable[[], bool] | None = None, urgent: bool = False) -> asyncio.Future[T]:
+        """`fn(*args)` in the worker of the lane for a document of `size` characters, queued now (calls
+        run in the order of this method's calls; `urgent` ones, what a user waits on, before the others);
+        the future fails with `JediError` when there is no answer within `timeout` seconds (from now) or
+        the worker fails. Cancelling it (or a task awaiting it) takes a queued call off the queue. Needs a
+        running event loop."""
+        lane = self.small if size <= self.small_lane_chars else self.large
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        lane.submit(_Call(fn, args, future, timeout, stale, time.monotonic()), urgent)
+        return future
+
+    def start(self) -> None:
+        """Start the small lane's worker in the background (it imports jedi and parses the builtins stubs
+        there), so that the first call finds it ready. Needs a running event loop."""
+        task = asyncio.ensure_future(self.small.ensure())
+
+        def started(t: asyncio.Task) -> None:
+            if not t.cancelled() and t.exception() is not None:
+                log.warning("the jedi worker did not start: %s", t.exception())
+
+        task.add_done_callback(started)
+
+    def pids(self) -> list[int]:
+        return [c.pid for c in (self.small.channel, self.large.channel) if c is not None and c.pid and c.alive()]
+
+    def stats(self) -> dict:
+        return {"small": self.small.stats(), "large": self.large.stats(),
+                "smallLaneChars": self.small_lane_chars}
+
+    def close(self) -> None:
+        """Kill the workers now (for synchronous shutdown paths); `aclose` also reaps them."""
+        self.small.close_now()
+        self.large.close_now()
+
+    async def aclose(self) -> None:
+        await asyncio.gather(self.small.aclose(), self.large.aclose())

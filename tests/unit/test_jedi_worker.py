@@ -1,0 +1,226 @@
+"""The jedi worker's lanes: order, deadlines, crashes, cancellation, size limits. The worker process is
+replaced by an in-process channel that runs each call in a thread (unit tests start no process); the
+process itself is tested end to end in tests/e2e/test_jedi_worker.py."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from haiku_lsp.errors import JediError
+from haiku_lsp.python import JediWorker
+from haiku_lsp.python.jedi_worker import ChannelClosed
+
+_pids = itertools.count(1000)
+
+
+class ThreadChannel:
+    """Stands in for a worker process: each call runs in a thread; `kill` makes it dead at once, and the
+    call it was running is lost, as with a killed process."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = next(_pids)
+        self.dead = asyncio.Event()
+        self.calls: list[str] = []
+
+    @classmethod
+    async def start(cls) -> ThreadChannel:
+        return cls()
+
+    async def request(self, call_id: int, fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]:
+        if self.dead.is_set():
+            raise ChannelClosed("gone", sent=False)
+        self.calls.append(getattr(fn, "__name__", "?"))
+        work = asyncio.get_running_loop().run_in_executor(None, lambda: fn(*args))
+        died = asyncio.ensure_future(self.dead.wait())
+        await asyncio.wait({work, died}, return_when=asyncio.FIRST_COMPLETED)
+        died.cancel()
+        if self.dead.is_set():
+            raise ChannelClosed("killed during the call", sent=True)
+        try:
+            return True, work.result()
+        except Exception as err:
+            return False, f"{type(err).__name__}: {err}"
+
+    def alive(self) -> bool:
+        return not self.dead.is_set()
+
+    def kill(self) -> None:
+        self.dead.set()
+
+    async def wait(self) -> int | None:
+        await self.dead.wait()
+        return -9
+
+
+class Gate:
+    """A function that blocks (in its thread) until opened, then returns its argument."""
+
+    def __init__(self) -> None:
+        self.opened, self.entered = threading.Event(), threading.Event()
+        self.__name__ = "gate"
+
+    def __call__(self, value: Any) -> Any:
+        self.entered.set()
+        self.opened.wait(10)
+        return value
+
+    async def until_entered(self) -> None:
+        assert await asyncio.to_thread(self.entered.wait, 5)
+
+
+def double(x: int) -> int:
+    return 2 * x
+
+
+def fails(x: int) -> int:
+    raise ValueError(f"bad {x}")
+
+
+@pytest.fixture
+async def worker():
+    w = JediWorker(ThreadChannel.start, small_lane_chars=100, large_idle_s=60)
+    yield w
+    await w.aclose()
+
+
+async def test_calls_answer_in_order_and_huge_documents_go_to_their_own_worker(worker):
+    assert await asyncio.gather(*(worker.call(double, i, size=10, timeout=5) for i in range(5))) == [0, 2, 4, 6, 8]
+    assert await worker.call(double, 21, size=101, timeout=5) == 42
+    small, large = worker.stats()["small"], worker.stats()["large"]
+    assert (small["calls"], large["calls"]) == (5, 1)
+    assert small["pid"] and large["pid"] and small["pid"] != large["pid"]
+
+
+async def test_a_huge_document_being_worked_on_does_not_delay_a_small_one(worker):
+    gate = Gate()
+    huge = asyncio.ensure_future(worker.call(gate, "huge", size=10_000, timeout=5))
+    await gate.until_entered()
+    assert await worker.call(double, 1, size=10, timeout=5) == 2
+    assert not huge.done()
+    gate.opened.set()
+    assert await huge == "huge"
+
+
+async def test_a_call_over_its_deadline_fails_and_the_next_one_gets_a_fresh_worker(worker):
+    gate = Gate()
+    with pytest.raises(JediError) as err:
+        await worker.call(gate, 1, size=10, timeout=0.2)
+    assert err.value.kind == "timeout" and "overran" in str(err.value)
+    first = worker.small.stats()
+    assert first["timeouts"] == 1 and first["pid"] is None  # killed
+    assert await worker.call(double, 2, size=10, timeout=5) == 4
+    assert worker.small.stats()["starts"] == 2
+    gate.opened.set()
+
+
+async def test_a_worker_dying_during_a_call_fails_that_call_and_the_queue_goes_on(worker):
+    gate = Gate()
+    running = asyncio.ensure_future(worker.call(gate, 1, size=10, timeout=5))
+    queued = asyncio.ensure_future(worker.call(double, 3, size=10, timeout=5))
+    await gate.until_entered()
+    pid = worker.small.stats()["pid"]
+    assert worker.small.channel is not None
+    worker.small.channel.kill()  # as `kill -9` would
+    with pytest.raises(JediError) as err:
+        await running
+    assert err.value.kind == "crashed"
+    assert await queued == 6
+    stats = worker.small.stats()
+    assert stats["crashes"] == 1 and stats["pid"] != pid
+    gate.opened.set()
+
+
+async def test_a_worker_found_dead_while_idle_is_replaced_and_the_call_sent_to_the_new_one(worker):
+    assert await worker.call(double, 1, size=10, timeout=5) == 2
+    channel = worker.small.channel
+    assert channel is not None
+    channel.kill()
+    # What an external kill looks like before the loop has noticed it: still "alive" until a write fails.
+    channel.alive = lambda: True  # type: ignore[method-assign]
+    assert await worker.call(double, 2, size=10, timeout=5) == 4
+    stats = worker.small.stats()
+    assert stats["crashes"] == 0 and stats["starts"] == 2
+
+
+async def test_a_call_cancelled_while_queued_is_never_sent(worker):
+    gate = Gate()
+    running = asyncio.ensure_future(worker.call(gate, 1, size=10, timeout=5))
+    await gate.until_entered()
+    queued = asyncio.ensure_future(worker.call(double, 5, size=10, timeout=5))
+    await asyncio.sleep(0)
+    queued.cancel()
+    gate.opened.set()
+    assert await running == 1
+    assert await worker.call(double, 6, size=10, timeout=5) == 12
+    assert worker.small.channel is not None
+    assert worker.small.channel.calls == ["gate", "double"]  # type: ignore[attr-defined]
+
+
+async def test_an_abandoned_call_kills_the_large_worker_but_runs_on_in_the_small_one(worker):
+    big, small = Gate(), Gate()
+    on_large = asyncio.ensure_future(worker.call(big, 1, size=1000, timeout=30))
+    on_small = asyncio.ensure_future(worker.call(small, 1, size=10, timeout=30))
+    await asyncio.gather(big.until_entered(), small.until_entered())
+    large_channel, small_channel = worker.large.channel, worker.small.channel
+    on_large.cancel()
+    on_small.cancel()
+    await asyncio.sleep(0.05)
+    assert large_channel is not None and not large_channel.alive()  # nobody waits: stopped at once
+    assert small_channel is not None and small_channel.alive()  # its answer may still serve the next request
+    assert await worker.call(double, 4, size=1000, timeout=5) == 8  # a fresh large worker
+    big.opened.set()
+    small.opened.set()
+
+
+async def test_a_failing_function_gives_a_clear_error_and_the_worker_stays(worker):
+    with pytest.raises(JediError) as err:
+        await worker.call(fails, 7, size=10, timeout=5)
+    assert err.value.kind == "failed" and "ValueError: bad 7" in str(err.value)
+    assert await worker.call(double, 1, size=10, timeout=5) == 2
+    assert worker.small.stats()["starts"] == 1
+
+
+async def test_the_large_worker_ends_when_idle():
+    w = JediWorker(ThreadChannel.start, small_lane_chars=100, large_idle_s=0.05)
+    try:
+        assert await w.call(double, 1, size=1000, timeout=5) == 2
+        channel = w.large.channel
+        await asyncio.sleep(0.2)
+        assert channel is not None and not channel.alive() and w.large.stats()["pid"] is None
+        assert await w.call(double, 2, size=1000, timeout=5) == 4
+    finally:
+        await w.aclose()
+
+
+async def test_close_fails_what_is_queued(worker):
+    gate = Gate()
+    running = asyncio.ensure_future(worker.call(gate, 1, size=10, timeout=5))
+    await gate.until_entered()
+    queued = asyncio.ensure_future(worker.call(double, 1, size=10, timeout=5))
+    await asyncio.sleep(0)
+    worker.close()
+    for fut in (running, queued):
+        with pytest.raises(JediError):
+            await fut
+    gate.opened.set()
+
+
+async def test_urgent_calls_go_before_queued_background_work(worker):
+    gate = Gate()
+    running = asyncio.ensure_future(worker.call(gate, 0, size=10, timeout=5))
+    await gate.until_entered()
+    order: list[str] = []
+    background = [worker.call(double, i, size=10, timeout=5) for i in range(3)]
+    for fut in background:
+        fut.add_done_callback(lambda f: order.append("background"))
+    urgent = worker.call(double, 9, size=10, timeout=5, urgent=True)
+    urgent.add_done_callback(lambda f: order.append("urgent"))
+    gate.opened.set()
+    await asyncio.gather(running, urgent, *background)
+    assert order == ["urgent", "background", "background", "background"]
