@@ -9,7 +9,7 @@ PUBLIC_KEYS = {
     "maxPrefixTokens", "maxSuffixTokens", "maxContextTokens", "contextTimeBudgetMs", "maxLineTokens",
     "maxBlockTokens", "maxBlockLines", "inlineTimeoutMs", "actionTimeoutS", "ignorePatterns",
     "redactSecrets", "cacheEnabled", "cacheSizeMib", "prices", "budgetUsd", "testPython", "testTimeoutS",
-    "hoverExplanations", "hoverBudgetMs",
+    "hoverExplanations", "hoverBudgetMs", "ruffDiagnostics",
 }
 
 

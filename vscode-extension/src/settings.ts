@@ -35,6 +35,7 @@ export const SERVER_SETTING_KEYS = [
     'testTimeoutS',
     'hoverExplanations',
     'hoverBudgetMs',
+    'ruffDiagnostics',
     'ignorePatterns',
     'redactSecrets',
     'cacheEnabled',

@@ -14,6 +14,7 @@ from pygls.lsp.server import LanguageServer
 from haiku_lsp import __version__
 from haiku_lsp.errors import ProviderError
 from haiku_lsp.llm.anthropic import AnthropicProvider
+from haiku_lsp.lsp.diagnostics import RuffDiagnostics
 from haiku_lsp.python import relative_to_root
 from haiku_lsp.session import Session
 from haiku_lsp.settings import load_settings
@@ -37,6 +38,7 @@ class HaikuLanguageServer(LanguageServer):
         self._pending_problems: list[str] = []
         self._reported: set[str] = set()
         self.suggested_fixes: dict[str, SuggestedFix] = {}
+        self.diagnostics = RuffDiagnostics()
 
     def root_path(self) -> str | None:
         try:
@@ -189,24 +191,29 @@ def create_server() -> HaikuLanguageServer:
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: HaikuLanguageServer, params: types.DidChangeConfigurationParams) -> None:
         ls.apply_settings(params.settings, announce=True)
+        ls.diagnostics.reconfigure(ls)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: HaikuLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
         document = ls.workspace.get_text_document(params.text_document.uri)
         ls.session.completions.note_open(document.uri, document.source, document.path, ls.root_path(),
                                          document.language_id or "python")
+        ls.diagnostics.schedule(ls, document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: HaikuLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         ls.session.completions.note_change(params.text_document.uri)
+        ls.diagnostics.schedule(ls, params.text_document.uri, typing=True)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: HaikuLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
         ls.session.completions.note_save()
+        ls.diagnostics.schedule(ls, params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: HaikuLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.session.completions.forget(params.text_document.uri)
+        ls.diagnostics.clear(ls, params.text_document.uri)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HaikuLanguageServer, params: None) -> None:
