@@ -24,6 +24,15 @@ from tests.harness.text import apply_change, utf16_len
 
 
 @functools.cache
+def _plain(value: Any) -> Any:
+    """A notification's params as dicts and lists (pygls gives named tuples for methods it does not know)."""
+    if hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def vscode_capabilities() -> types.ClientCapabilities:
     """VS Code's client capabilities, as pytest-lsp records them (read once: ~50 ms; shared, not to be
     changed)."""
@@ -91,6 +100,7 @@ class Editor:
         self.answer_message_request: str | None = None  # the title the "user" clicks (None: dismissed)
         self.messages: list[str] = []  # window/showMessage and logMessage (plain client; pytest-lsp keeps its own)
         self.stderr: collections.deque[str] = collections.deque(maxlen=40)
+        self.statuses: list[Any] = []  # haiku/status notifications, in order
         self._ids = itertools.count(1)
         self._stopped = False
         self._register_features()
@@ -108,6 +118,10 @@ class Editor:
             self.message_requests.append(params)
             title = self.answer_message_request
             return types.MessageActionItem(title=title) if title is not None else None
+
+        @c.feature("haiku/status")
+        def status(params: Any) -> None:
+            self.statuses.append(_plain(params))
 
         if self.checked:
             return  # pytest-lsp answers the rest and records it (client.messages, progress_reports...)

@@ -15,6 +15,7 @@ from haiku_lsp import __version__
 from haiku_lsp.errors import ProviderError
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.lsp.diagnostics import RuffDiagnostics
+from haiku_lsp.lsp.status import Status
 from haiku_lsp.python import relative_to_root
 from haiku_lsp.session import Session
 from haiku_lsp.settings import load_settings
@@ -39,6 +40,7 @@ class HaikuLanguageServer(LanguageServer):
         self._reported: set[str] = set()
         self.suggested_fixes: dict[str, SuggestedFix] = {}
         self.diagnostics = RuffDiagnostics()
+        self.status = Status()
 
     def root_path(self) -> str | None:
         try:
@@ -116,6 +118,7 @@ class HaikuLanguageServer(LanguageServer):
     def report_provider_error(self, err: ProviderError, action: bool = False) -> None:
         """Tell the user once per kind of lasting problem (always for an action they asked for);
         log the passing ones."""
+        self.status.note_error(err, sum(t.calls for t in self.session.ledger.by_model.values()))
         lasting = {"auth": "the API key was rejected (401); check ANTHROPIC_API_KEY",
                    "budget": str(err.args[0]),
                    "bad_request": f"the model API refused the request: {err.args[0]}"}
@@ -182,6 +185,7 @@ def create_server() -> HaikuLanguageServer:
     @server.feature(types.INITIALIZED)
     def initialized(ls: HaikuLanguageServer, params: types.InitializedParams) -> None:
         ls.warm_up()
+        ls.status.start(ls)
         for problem in ls._pending_problems:
             ls.show(f"haiku-lsp: {problem}", types.MessageType.Warning)
         ls._pending_problems.clear()
@@ -217,6 +221,7 @@ def create_server() -> HaikuLanguageServer:
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HaikuLanguageServer, params: None) -> None:
+        ls.status.stop()
         ls.session.close()
 
     inline_completion.register(server)
