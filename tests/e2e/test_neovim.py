@@ -17,38 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.editors import HERE, haiku_lsp_on_path, neovim, readme_block
-from tests.fakes.anthropic_api import Reply
+from tests.e2e.editors.sample import CALC, COMPLETION, FIX_AT, FIXED, HOVER_AT, INLINE_LINE, script_model
 from tests.harness import server_env
-
-CALC = '''\
-"""Geometry helpers."""
-
-import math
-
-
-def area(width, height):
-    """The area of a rectangle."""
-    return width * height
-
-
-def distance(dx, dy):
-    return math.sq
-
-
-def report():
-    return area(2, 3)
-
-
-def unused():
-    x = 1
-    return 2
-'''
-INLINE_LINE = 11  # "    return math.sq": the cursor at its end
-HOVER_AT = (15, 12)  # on `area` in report()
-FIX_AT = (19, 4)  # "    x = 1": F841
-COMPLETION = "rt(dx * dx + dy * dy)"
-SUMMARY = "Multiplies width by height."
-FIXED = "def unused():\n    return 2"
 
 # version -> (README heading, the Neovim that runs it, steps)
 SETUPS = {
@@ -57,13 +27,6 @@ SETUPS = {
     "0.8-0.10": ("Neovim 0.8 to 0.10", "0.11", "attach,diagnostics,hover,fix"),
     "0.7": ("Neovim 0.7", "0.7", "attach,diagnostics,hover,fix"),
 }
-
-
-def _script_model(fake) -> None:
-    fake.script(Reply(text=json.dumps({"replacement": FIXED, "explanation": "Removed the unused variable."})),
-                match=lambda body: "F841" in json.dumps(body))
-    fake.script(Reply(text=json.dumps({"summary": SUMMARY})), match=lambda body: "summary" in json.dumps(body))
-    fake.script(Reply(text=COMPLETION), match=lambda body: bool(body.get("stream")))
 
 
 def run_neovim(version: str, setup: str, steps: str, fake, tmp_path: Path) -> dict:
@@ -94,7 +57,7 @@ def run_neovim(version: str, setup: str, steps: str, fake, tmp_path: Path) -> di
 @pytest.mark.parametrize("setup", list(SETUPS))
 def test_the_readme_set_up_works_in_neovim(setup: str, fake_anthropic, tmp_path: Path):
     heading, version, steps = SETUPS[setup]
-    _script_model(fake_anthropic)
+    script_model(fake_anthropic)
     record = run_neovim(version, readme_block(heading), steps, fake_anthropic, tmp_path)
     done = record["steps"]
 

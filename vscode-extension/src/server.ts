@@ -111,6 +111,11 @@ export function createServer(
         outputChannel: output,
         revealOutputChannelOn: RevealOutputChannelOn.Never,
         errorHandler: errorHandler(() => client?.initializeResult !== undefined, gaveUp),
+        // Without this the client shows the bare error (e.g. "write EPIPE") as a notification of its own.
+        initializationFailedHandler: (error) => {
+            output.error(`initialize failed: ${error instanceof Error ? error.message : String(error)}`);
+            return false;
+        },
         initializationOptions: () => {
             const options = toInitializationOptions(haikuConfiguration());
             lastSent = JSON.stringify(options);

@@ -67,14 +67,31 @@ def readme_block(heading: str, language: str = "lua") -> str:
     return block.group(1)
 
 
+def _shim(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    shim = folder / "haiku-lsp"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m haiku_lsp "$@"\n')
+    shim.chmod(0o755)
+
+
+def user_home(home: Path) -> Path:
+    """A home folder as `pipx install .` leaves it: `haiku-lsp` (this interpreter's server) in ~/.local/bin,
+    which Debian's default ~/.profile puts on PATH. VS Code's server takes PATH from the user's login shell,
+    not from the process that started it, so this is how it finds `haiku-lsp`."""
+    _shim(home / ".local" / "bin")
+    skel = Path("/etc/skel/.profile")
+    profile = skel.read_text() if skel.exists() else ""
+    if ".local/bin" not in profile:
+        profile += '\nif [ -d "$HOME/.local/bin" ] ; then\n    PATH="$HOME/.local/bin:$PATH"\nfi\n'
+    (home / ".profile").write_text(profile)
+    return home
+
+
 def haiku_lsp_on_path(folder: Path) -> str:
     """A PATH on which `haiku-lsp` is this interpreter's (the console script beside it when it exists, as
     `pip install` / `pipx install` put it), for editors that start the README's `cmd = { "haiku-lsp" }`."""
     bin_dir = Path(sys.executable).parent
     if not (bin_dir / "haiku-lsp").exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        shim = folder / "haiku-lsp"
-        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m haiku_lsp "$@"\n')
-        shim.chmod(0o755)
+        _shim(folder)
         bin_dir = folder
     return f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
