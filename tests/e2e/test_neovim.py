@@ -2,7 +2,8 @@
 server (started by Neovim as `haiku-lsp`) and the fake Anthropic API: attach (one server for two buffers),
 ruff's diagnostics published by the server, hover through `K`, ghost text accepted with the README's
 `<Tab>` (0.12), the README's `<C-l>` inline request (0.11), and "Fix with Haiku" picked from
-`vim.lsp.buf.code_action()`, its edit applied by Neovim's own `workspace/applyEdit` handler.
+`vim.lsp.buf.code_action()`, its edit applied by Neovim's own `workspace/applyEdit` handler; and the README's
+status line, fed by `haiku/status`, showing today's cost.
 
 The editors come from scripts/install-editors.sh (see tests/e2e/editors/); the Lua that drives them is
 tests/e2e/editors/drive_neovim.lua.
@@ -22,10 +23,10 @@ from tests.harness import server_env
 
 # version -> (README heading, the Neovim that runs it, steps)
 SETUPS = {
-    "0.12": ("Neovim 0.12 and later", "0.12", "attach,diagnostics,hover,ghost,fix"),
-    "0.11": ("Neovim 0.11", "0.11", "attach,diagnostics,hover,invoke,fix"),
-    "0.8-0.10": ("Neovim 0.8 to 0.10", "0.11", "attach,diagnostics,hover,fix"),
-    "0.7": ("Neovim 0.7", "0.7", "attach,diagnostics,hover,fix"),
+    "0.12": ("Neovim 0.12 and later", "0.12", "attach,diagnostics,hover,ghost,fix,status"),
+    "0.11": ("Neovim 0.11", "0.11", "attach,diagnostics,hover,invoke,fix,status"),
+    "0.8-0.10": ("Neovim 0.8 to 0.10", "0.11", "attach,diagnostics,hover,fix,status"),
+    "0.7": ("Neovim 0.7", "0.7", "attach,diagnostics,hover,fix,status"),
 }
 
 
@@ -58,7 +59,8 @@ def run_neovim(version: str, setup: str, steps: str, fake, tmp_path: Path) -> di
 def test_the_readme_set_up_works_in_neovim(setup: str, fake_anthropic, tmp_path: Path):
     heading, version, steps = SETUPS[setup]
     script_model(fake_anthropic)
-    record = run_neovim(version, readme_block(heading), steps, fake_anthropic, tmp_path)
+    init = readme_block(heading) + "\n" + readme_block("Status: `haiku/status`")  # with the status line
+    record = run_neovim(version, init, steps, fake_anthropic, tmp_path)
     done = record["steps"]
 
     attach = done["attach"]
@@ -76,6 +78,10 @@ def test_the_readme_set_up_works_in_neovim(setup: str, fake_anthropic, tmp_path:
         assert done["ghost"]["after"] == "    return math.sqrt(dx * dx + dy * dy)", done["ghost"]
     if "invoke" in done:
         assert done["invoke"]["after"] == "    return math.sqrt(dx * dx + dy * dy)", done["invoke"]
+
+    status = done["status"]  # after the fix's model call: today's cost is booked
+    assert status["g"].startswith("Haiku ready $") and status["g"] != "Haiku ready $0.0000", status
+    assert status["line"].startswith("calc.py") and status["g"] in status["line"], status
 
     fix = done["fix"]
     assert any(t.startswith("Fix with Haiku: ") for t in fix["titles"]), fix["titles"]

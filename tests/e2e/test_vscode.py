@@ -1,9 +1,9 @@
 """A real VS Code (code-server 4.100.3, VS Code 1.100.3) in Debian's chromium, driven by playwright-core, with
 the extension built from vscode-extension/ as a .vsix and installed the README's way, the real server
 (found as `haiku-lsp` in ~/.local/bin, where the README's `pipx install .` puts it) and the fake Anthropic
-API: ghost text shown and accepted with Tab, today's
-cost in the status bar, "Fix with Haiku" picked from Ctrl+. on a ruff diagnostic the server published, and
-a server that cannot start: one message with its fix (Open Settings / Show Output), no restart loop.
+API: ghost text shown and accepted with Tab, today's cost in the status bar (a click opens the usage report),
+"Fix with Haiku" picked from Ctrl+. on a ruff diagnostic the server published, and a server that cannot
+start: one message with its fix (Open Settings / Show Output), no restart loop.
 
 Screenshots are kept in tests/output/vscode/ (gitignored; the path is printed). The editors come from
 scripts/install-editors.sh; the browser side is tests/e2e/editors/drive_vscode.js.
@@ -122,6 +122,7 @@ def test_vscode_end_to_end(vsix: Path, fake_anthropic, tmp_path: Path):
 
     status = done["cost"]["status"]
     assert status is not None and status.startswith("Haiku $") and status != "Haiku $0.00", status
+    assert "Haiku usage in this session" in done["cost"]["reportText"], done["cost"]  # the click's report
 
     action = done["action"]
     assert action["picked"] and action["picked"].startswith("Fix with Haiku"), action["titles"]

@@ -119,6 +119,13 @@ function actions.invoke()  -- 0.11: the README's <C-l> asks for a suggestion and
   return { before = before, after = after }
 end
 
+function actions.status()  -- the README's status line, fed by haiku/status
+  -- once today's cost is there (the steps before made model calls)
+  local function shown(g) return g ~= nil and g:find("ready", 1, true) and not g:find("$0.0000", 1, true) end
+  wait(TIMEOUT, function() return shown(vim.g.haiku_status) end, 50)
+  return { g = vim.g.haiku_status, line = vim.api.nvim_eval_statusline(vim.o.statusline, {}).str }
+end
+
 function actions.fix()  -- code actions on the diagnostic's line; "Fix with Haiku" picked as a user would
   local titles, picked = {}, nil
   vim.ui.select = function(items, opts, on_choice)

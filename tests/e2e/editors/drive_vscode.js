@@ -113,7 +113,16 @@ const steps = {
             await sleep(250);
             status = await statusItem(page);
         }
-        return { status };
+        // A click on it opens the usage report.
+        await page.locator('.statusbar-item', { hasText: 'Haiku $' }).first().click();
+        const report = page.locator('.tab', { hasText: 'stats.md' });
+        await report.waitFor({ state: 'visible', timeout: TIMEOUT });
+        await sleep(500);
+        const reportText = (await editorLines(page, 'stats.md')).join('\n');
+        await shot(page, '4-usage-report');
+        await page.keyboard.press('Control+W');
+        await page.waitForSelector('.monaco-editor[data-uri$="calc.py"] .view-lines', { timeout: TIMEOUT });
+        return { status, reportText };
     },
     async action(page) {
         await goToLine(page, lines.fix + 1);
@@ -123,7 +132,7 @@ const steps = {
         await page.keyboard.press('Control+.');
         await page.waitForSelector('.action-widget .monaco-list-row', { timeout: TIMEOUT });
         const titles = await page.$$eval('.action-widget .monaco-list-row', (els) => els.map((e) => e.textContent.trim()));
-        await shot(page, '4-code-actions');
+        await shot(page, '5-code-actions');
         let picked = null;
         for (let i = 0; i < titles.length + 1; i++) {
             const focused = await page.$eval('.action-widget .monaco-list-row.focused', (e) => e.textContent.trim()).catch(() => '');
@@ -145,7 +154,7 @@ const steps = {
             await sleep(200);
             text = await editorLines(page, 'calc.py');
         }
-        await shot(page, '5-fixed');
+        await shot(page, '6-fixed');
         return { titles, picked, text };
     },
     async broken(page) {
@@ -159,11 +168,11 @@ const steps = {
             await sleep(250);
             shown = await toasts(page);
         }
-        await shot(page, '6-cannot-start');
+        await shot(page, '7-cannot-start');
         await sleep(6000); // long enough for a restart loop to show itself
         const later = await toasts(page);
         const status = await statusItem(page);
-        await shot(page, '7-cannot-start-later');
+        await shot(page, '8-cannot-start-later');
         return { shown, later, status };
     },
 };
