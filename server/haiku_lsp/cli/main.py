@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="serve LSP (the default)")
     demo = sub.add_parser("demo", help="run a real LSP session on a sample file and print the results")
     demo.add_argument("file", nargs="?", help="a Python file (default: a bundled sample)")
+    sub.add_parser("doctor", help="check PATH, the API key and endpoint, ruff, jedi and the cache; print the "
+                                  "editor set-up")
     refactor = sub.add_parser("refactor", help="plan + parallel workers + validation on one file, headless")
     refactor.add_argument("file", help="the Python file to refactor")
     refactor.add_argument("-m", "--message", required=True, help="the instruction, e.g. 'add type hints'")
@@ -81,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         from haiku_lsp.cli.refactor import run
 
         return run(args.file, args.message, args.apply, args.planner_model, args.worker_model)
+    if args.command == "doctor":
+        from haiku_lsp.cli.doctor import run_doctor
+
+        return run_doctor()
     if args.command == "demo":
         from haiku_lsp.cli.demo import run_demo
 
