@@ -55,6 +55,7 @@ def run_neovim(version: str, setup: str, steps: str, fake, tmp_path: Path) -> di
     return record
 
 
+@pytest.mark.timeout(300)  # ~8 s each alone
 @pytest.mark.parametrize("setup", list(SETUPS))
 def test_the_readme_set_up_works_in_neovim(setup: str, fake_anthropic, tmp_path: Path):
     heading, version, steps = SETUPS[setup]

@@ -50,6 +50,7 @@ def vsix(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.timeout(480)  # ~40 s alone; generous for a loaded machine
 def test_vscode_end_to_end(vsix: Path, fake_anthropic, tmp_path: Path):
     folder = code_server()
     entry = folder / "node_modules" / "code-server" / "out" / "node" / "entry.js"
