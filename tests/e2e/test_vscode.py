@@ -114,7 +114,9 @@ def test_vscode_end_to_end(vsix: Path, fake_anthropic, tmp_path: Path):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
         log.close()
-    assert record["errors"] == [], "\n".join(record["errors"])
+    channels = list(ud.glob("logs/*/exthost1/haiku-lsp.haiku-lsp/Haiku.log"))
+    log_tail = "\n".join(channels[0].read_text().splitlines()[-15:]) if channels else "(no Haiku output channel)"
+    assert record["errors"] == [], "\n".join(record["errors"]) + "\n--- Haiku output:\n" + log_tail
     done = record["steps"]
 
     ghost = done["ghost"]
@@ -132,11 +134,11 @@ def test_vscode_end_to_end(vsix: Path, fake_anthropic, tmp_path: Path):
 
     broken_step = done["broken"]
     failures = [t for t in broken_step["later"] if "did not start" in t["message"]]
-    assert len(failures) == 1, broken_step  # one message, not one per restart
+    assert len(failures) == 1, f"{broken_step}\n--- Haiku output:\n{log_tail}"  # one message, not one per restart
     assert str(broken) in failures[0]["message"], failures
     assert {"Open Settings", "Show Output"} <= set(failures[0]["buttons"]), failures
     assert broken_step["later"] == failures, broken_step["later"]  # nothing else: no stack trace, no "EPIPE"
     assert broken_step["status"] == "Haiku", broken_step  # the status item shows the error (its colour) too
-    [channel] = list(ud.glob("logs/*/exthost1/haiku-lsp.haiku-lsp/Haiku.log"))
+    [channel] = channels
     starts = [line for line in channel.read_text().splitlines() if "Starting server" in line and str(broken) in line]
     assert len(starts) == 1, starts  # no restart loop

@@ -95,6 +95,23 @@ async function startServer(output: vscode.LogOutputChannel): Promise<void> {
             statusBar?.show(status);
         }
     });
+    // One message when this server fails to start, whichever comes first: the start's rejection, or the
+    // client stopping before `initialize` was answered (a process that exits at once may never reject it).
+    let startFailureShown = false;
+    let stoppedEarly: () => void = () => undefined;
+    const stopped = new Promise<never>((_, reject) => {
+        stoppedEarly = () => reject(new Error('the server stopped before it answered initialize'));
+    });
+    const startFailed = () => {
+        stoppedEarly(); // so a restart queued behind this start does not wait for it forever
+        if (startFailureShown || client !== next) {
+            return;
+        }
+        startFailureShown = true;
+        setFallbacks(SERVER_COMMANDS, notRunning);
+        statusBar?.show('stopped');
+        void showLaunchError(`the haiku-lsp server (\`${launched}\`) did not start; the output says why. ${NOT_FOUND_HINT}`);
+    };
     next.onDidChangeState(({ newState }) => {
         if (client !== next) {
             return;
@@ -111,19 +128,23 @@ async function startServer(output: vscode.LogOutputChannel): Promise<void> {
             setFallbacks(missing, 'this haiku-lsp server does not provide this command; update haiku-lsp.');
         } else {
             setFallbacks(SERVER_COMMANDS, notRunning);
+            if (next.initializeResult === undefined) {
+                startFailed();
+            }
         }
     });
 
+    const starting = next.start();
+    starting.catch(() => undefined); // awaited below, maybe after `stopped` won the race
+    stopped.catch(() => undefined);
     try {
-        await next.start();
+        await Promise.race([starting, stopped]);
     } catch (err) {
         // The client shows nothing itself (server.ts): one message with the fix, the details in the output.
         output.error(`The server did not start: ${err instanceof Error ? err.message : err}`);
+        startFailed();
         if (client === next) {
             client = undefined;
-            setFallbacks(SERVER_COMMANDS, notRunning);
-            statusBar?.show('stopped');
-            void showLaunchError(`the haiku-lsp server (\`${launched}\`) did not start; the output says why. ${NOT_FOUND_HINT}`);
         }
         await next.dispose().catch(() => undefined);
     }

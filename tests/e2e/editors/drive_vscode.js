@@ -162,7 +162,7 @@ const steps = {
         // workspace's settings, not the user's, in a remote VS Code) to a Python without haiku_lsp.
         fs.mkdirSync(path.dirname(process.env.HAIKU_WORKSPACE_SETTINGS), { recursive: true });
         fs.writeFileSync(process.env.HAIKU_WORKSPACE_SETTINGS, process.env.HAIKU_BROKEN_SETTINGS);
-        const deadline = Date.now() + TIMEOUT;
+        const deadline = Date.now() + 2 * TIMEOUT;
         let shown = [];
         while (Date.now() < deadline && !shown.some((t) => t.message.includes('did not start'))) {
             await sleep(250);
