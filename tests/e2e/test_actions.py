@@ -116,7 +116,7 @@ async def test_commands_are_pinned_and_listing_makes_no_model_call(start_session
     assert fake_anthropic.requests == []
     commands = set(s.init_result.capabilities.execute_command_provider.commands)
     assert commands == {"haiku.generateTest", "haiku.explainStackTrace", "haiku.fixDiagnostic", "haiku.showStats",
-                        "haiku.applySuggestedFix", "haiku.refactorFile"}
+                        "haiku.applySuggestedFix", "haiku.refactorFile", "haiku.didAcceptCompletion"}
 
 
 async def test_generate_test_runs_it_and_applies_with_the_result(start_session, fake_anthropic, workspace):

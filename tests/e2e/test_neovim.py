@@ -52,6 +52,7 @@ def run_neovim(version: str, setup: str, steps: str, fake, tmp_path: Path) -> di
     assert out.exists(), f"Neovim {version} wrote no record (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     record = json.loads(out.read_text())
     assert record["errors"] == [], record
+    assert "rror" not in record["messages"], record["messages"]  # Neovim said nothing went wrong
     return record
 
 

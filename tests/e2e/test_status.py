@@ -62,3 +62,20 @@ async def test_offline_and_rate_limited_states(start_session, fake_anthropic):
     uri = s.open("geo.py", GEO)
     await s.inline(uri, s.position(uri, 4, len("    return math.sq")), invoked=True)
     await wait_for(lambda: s.statuses and s.statuses[-1]["state"] == "rate-limited")
+
+
+async def test_acceptance_is_counted_from_the_items_command_and_copilots_notifications(start_session,
+                                                                                      fake_anthropic):
+    fake_anthropic.script(Reply(text="rt(dx * dx + dy * dy)"))
+    s = await start_session()
+    uri = s.open("geo.py", GEO)
+    result = await s.inline(uri, s.position(uri, 4, len("    return math.sq")), invoked=True)
+    [item] = result.items
+    assert item.command is not None and item.command.command == "haiku.didAcceptCompletion"
+    s.client.protocol.notify("textDocument/didShowCompletion", {"item": {"insertText": item.insert_text}})
+    await s.command(item.command.command, *item.command.arguments)  # what the editor runs on accept
+    s.client.protocol.notify("textDocument/didPartiallyAcceptCompletion",
+                             {"item": {"insertText": item.insert_text}, "acceptedLength": 3})
+    stats = await s.command("haiku.showStats")
+    assert stats["acceptance"] == {"offered": 1, "shown": 1, "accepted": 1, "partiallyAccepted": 1,
+                                   "acceptedChars": len("rt(dx * dx + dy * dy)") + 3, "rate": 1.0}, stats

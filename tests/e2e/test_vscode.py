@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -125,7 +126,10 @@ def test_vscode_end_to_end(vsix: Path, fake_anthropic, tmp_path: Path):
 
     status = done["cost"]["status"]
     assert status is not None and status.startswith("Haiku $") and status != "Haiku $0.00", status
-    assert "Haiku usage in this session" in done["cost"]["reportText"], done["cost"]  # the click's report
+    report = done["cost"]["reportText"]  # what a click on the status item opened
+    assert "Haiku usage in this session" in report, report
+    # Tab ran the item's command (a second suggestion, for after the accepted line, is offered too)
+    assert re.search(r"Suggestions accepted: 1 of [12] offered", report), report
 
     action = done["action"]
     assert action["picked"] and action["picked"].startswith("Fix with Haiku"), action["titles"]

@@ -14,6 +14,7 @@ from pygls.lsp.server import LanguageServer
 from haiku_lsp import __version__
 from haiku_lsp.errors import ProviderError
 from haiku_lsp.llm.anthropic import AnthropicProvider
+from haiku_lsp.lsp.acceptance import Acceptance
 from haiku_lsp.lsp.diagnostics import RuffDiagnostics
 from haiku_lsp.lsp.status import Status
 from haiku_lsp.python import relative_to_root
@@ -41,6 +42,7 @@ class HaikuLanguageServer(LanguageServer):
         self.suggested_fixes: dict[str, SuggestedFix] = {}
         self.diagnostics = RuffDiagnostics()
         self.status = Status()
+        self.acceptance = Acceptance()
 
     def root_path(self) -> str | None:
         try:
@@ -96,6 +98,7 @@ class HaikuLanguageServer(LanguageServer):
             "models": {m: vars(t) for m, t in ledger.by_model.items()},
             "features": dict(ledger.by_feature),
             "inline": {**vars(e), "jedi_resolutions": session.completions.names.jobs},
+            "acceptance": self.acceptance.stats(),
             "cache": {"memoryHits": c.memory_hits, "diskHits": c.disk_hits, "misses": c.misses,
                       "writes": c.writes},
             "process": {"rssMiB": _rss_mib(), "gcFrozenObjects": gc.get_freeze_count(),
@@ -111,8 +114,12 @@ class HaikuLanguageServer(LanguageServer):
         inline = ", ".join(f"{k} {v}" for k, v in stats["inline"].items())
         cache = ", ".join(f"{k} {v}" for k, v in stats["cache"].items())
         budget = f" of a ${stats['budgetUsd']:.2f} budget" if stats["budgetUsd"] else ""
+        a = stats["acceptance"]
+        rate = f" ({a['rate']:.0%})" if a["rate"] is not None else ""
+        acceptance = (f"Suggestions accepted: {a['accepted']} of {a['shown'] or a['offered']} "
+                      f"{'shown' if a['shown'] else 'offered'}{rate}, {a['partiallyAccepted']} in part.")
         return (f"# Haiku usage in this session\n\nSpent ${stats['usd']:.4f}{budget}.\n\n" + "\n".join(rows)
-                + f"\n\nInline completions: {inline}.\n\nCache: {cache}.\n\nServer process: "
+                + f"\n\n{acceptance}\n\nInline completions: {inline}.\n\nCache: {cache}.\n\nServer process: "
                 + f"{stats['process']['rssMiB']} MiB resident.\n")
 
     def report_provider_error(self, err: ProviderError, action: bool = False) -> None:
@@ -174,7 +181,7 @@ def _rss_mib() -> float | None:
 
 
 def create_server() -> HaikuLanguageServer:
-    from haiku_lsp.lsp import code_actions, commands, hover, inline_completion
+    from haiku_lsp.lsp import acceptance, code_actions, commands, hover, inline_completion
 
     server = HaikuLanguageServer()
 
@@ -228,4 +235,5 @@ def create_server() -> HaikuLanguageServer:
     hover.register(server)
     code_actions.register(server)
     commands.register(server)
+    acceptance.register(server)
     return server
