@@ -52,7 +52,7 @@ def vsix(tmp_path_factory) -> Path:
 
 
 @pytest.mark.timeout(480)  # ~40 s alone; generous for a loaded machine
-def test_vscode_end_to_end(vsix: Path, fake_anthropic, tmp_path: Path):
+def test_vscode_end_to_end(vsix: Path, fake_anthropic, tmp_path: Path, capsys):
     folder = code_server()
     entry = folder / "node_modules" / "code-server" / "out" / "node" / "entry.js"
     script_model(fake_anthropic)
@@ -105,7 +105,8 @@ def test_vscode_end_to_end(vsix: Path, fake_anthropic, tmp_path: Path):
             "HAIKU_BROKEN_SETTINGS": json.dumps({"haiku.pythonPath": str(broken)}),
             "HAIKU_LINES": json.dumps({"inline": INLINE_LINE, "fix": FIX_AT[0]}),
             "HAIKU_STEPS": "open,ghost,cost,action,broken"}, capture_output=True, text=True, timeout=300)
-        print(f"VS Code screenshots: {SHOTS}")
+        with capsys.disabled():  # shown in every run, not only a failing one
+            print(f"\nVS Code screenshots: {SHOTS}")
         assert out.exists(), drive.stdout + drive.stderr
         record = json.loads(out.read_text())
     finally:
