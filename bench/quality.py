@@ -65,7 +65,7 @@ from quality_tasks import (
 )
 
 from tests.fakes.anthropic_api import FakeAnthropic, RecordedRequest, Reply, count_tokens
-from tests.harness import Editor, haiku_command, server_env
+from tests.harness import Editor, apply_change, haiku_command, items_of, server_env, text_of
 
 PATH_RE = re.compile(r'<file path="([^"]+)"')
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "human-eval-infilling"
@@ -191,8 +191,10 @@ class Run:
               f"empty {cell.rate(cell.empty):.1f} %, {cell.seconds:.0f} s", flush=True)
         return cell
 
-    async def ask(self, lsp: Editor, task: Task, variant: str) -> tuple[Hole, str, str, str, str | None]:
-        """One completion: (the hole, its file, the answer scripted, the file filled, the text inserted)."""
+    async def ask(self, lsp: Editor, task: Task, variant: str
+                  ) -> tuple[Hole, str, str, str, str | None, tuple[str, str] | None]:
+        """One completion: (the hole, its file, the answer scripted, the file filled, the text inserted, what
+        a second Tab adds: its text and the file with it)."""
         hole = hole_of(task)
         path = f"{task.set_name}/{variant}/{task.slug}.py"
         reply = reply_text(variant, hole)
@@ -203,20 +205,52 @@ class Run:
             result = await lsp.inline(uri, at, invoked=True).wait(60)
         except TimeoutError:
             result, self.unanswered = None, self.unanswered + 1
+        filled, inserted = apply_first(hole, result, at)
+        followed = await self.tab_again(lsp, uri, path, at, inserted, filled)
         lsp.close(uri)
-        return (hole, path, reply, *apply_first(hole, result, at))
+        return hole, path, reply, filled, inserted, followed
+
+    async def tab_again(self, lsp: Editor, uri: str, path: str, at: types.Position, inserted: str | None,
+                        filled: str) -> tuple[str, str] | None:
+        """After a one-line item that ends its line is accepted, the editor asks again where it ends: the
+        lines the server offers there without a new upstream call (read on from the same stream), and the
+        file with them accepted too; None when nothing came that way."""
+        line = filled.split("\n")[at.line] if inserted else ""
+        if not inserted or "\n" in inserted or not line.endswith(inserted):
+            return None
+        calls = self.calls_for(path)
+        lsp.insert(uri, at, inserted)
+        end = lsp.position(uri, at.line, len(line))
+        try:
+            again = await lsp.inline(uri, end, invoked=False).wait(60)
+        except TimeoutError:
+            return None
+        if self.calls_for(path) != calls or not items_of(again):
+            return None  # a new call (its scripted answer is not what the model would say here), or nothing
+        lines = filled.split("\n")
+        text = text_of(items_of(again)[0])
+        apply_change(lines, types.Range(start=end, end=end), text)
+        return text, "\n".join(lines)
+
+    def calls_for(self, path: str) -> int:
+        return sum(1 for rec in self.fake.message_requests
+                   if isinstance(rec.body, dict) and request_path(rec.body) == path)
 
     async def judge(self, task: Task, variant: str, hole: Hole, path: str, reply: str, filled: str,
-                    inserted: str | None) -> Outcome:
-        """The filled file run against the task's tests (and the task's own middle, once)."""
-        verdict, reference = await asyncio.gather(
+                    inserted: str | None, followed: tuple[str, str] | None) -> Outcome:
+        """The filled file run against the task's tests (and the task's own middle, once; and the file with
+        the lines offered after the accepted item, when some were)."""
+        verdict, reference, again = await asyncio.gather(
             self.runner.check(task.program(filled)),
-            self.runner.check(task.program(task.prompt + task.middle + task.suffix)))
+            self.runner.check(task.program(task.prompt + task.middle + task.suffix)),
+            self.runner.check(task.program(followed[1])) if followed else asyncio.sleep(0, None))
         if not reference.passed:
             self.reference_fails.add(task.task_id)
         return Outcome(task.set_name, variant, task.task_id, path, hole.mode, hole.col, hole.next_line, hole.answer,
                        reply, inserted, verdict.passed, verdict.why,
-                       drop=shaper_drop(hole.document, hole.line, hole.col, reply))
+                       drop=shaper_drop(hole.document, hole.line, hole.col, reply),
+                       followed=followed[0] if followed else None,
+                       passed_followed=again.passed if again is not None else None)
 
     async def account(self, cell: Cell, records: list[RecordedRequest]) -> None:
         """Fill in what the fake saw of each task: tokens streamed and of the whole answer, an early close."""
@@ -294,7 +328,10 @@ def render(cells: list[Cell], notes: list[str], totals: dict[str, int], cfg: Con
         "`raise NotImplementedError` (`run-on`), closed by "
         f"`</COMPLETION>` (the request's stop sequence), streamed at {cfg.tokens_per_second:.0f} tokens/s. The "
         "first item is applied at its range, the file run with the task's `check` in a subprocess "
-        f"({cfg.test_timeout:.0f} s timeout). pass@1 = share of tasks whose tests pass.",
+        f"({cfg.test_timeout:.0f} s timeout). pass@1 = share of tasks whose tests pass. `Tab again`: when the "
+        "item is one line that ends its line, the file is changed as accepting it does and an Automatic "
+        "completion asked where it ends, as an editor does after an accept; lines offered there with no new "
+        "upstream call (read on from the same stream) are accepted too and the tests run on that file.",
         "- Server settings: the defaults, but `maxContextTokens: 0` (no jedi context in the prompt: the scripted "
         "answers do not read it). One server per set, its answers one after another.",
         "- empty % = answers that came to nothing (no item, or the server fell back to jedi: its `offline` "

@@ -5,6 +5,9 @@ Exception hierarchy:
     HaikuError                       base class: anything below is expected and carries a message for people
       ActionError                    what the user asked cannot be done, or the model's answer was not what was
                                      asked (after one repair); the message is shown as it is; nothing applied
+        SandboxUnavailable           model-written code was not run: no OS sandbox here (and the user did not
+                                     opt out with the osSandbox setting); the message says why
+        ToolUnavailable              a checking tool (ruff) is missing or failed to run: the check did not run
       ProviderError                  the model could not be used; `.kind` names the case (logs, messages),
         |                            `.status` is the HTTP status when there was one
         NoKeyError                   "no_key"       no ANTHROPIC_API_KEY / ANTHROPIC_AUTH_TOKEN in the environment
@@ -49,7 +52,9 @@ __all__ = [
     "ProviderTimeout",
     "RateLimitError",
     "RefactorError",
+    "SandboxUnavailable",
     "SubtaskFailed",
+    "ToolUnavailable",
     "UpstreamServerError",
     "provider_error_for_status",
 ]
@@ -61,6 +66,15 @@ class HaikuError(Exception):
 
 class ActionError(HaikuError):
     """A user-facing reason why an action cannot go on; nothing was applied or cached."""
+
+
+class SandboxUnavailable(ActionError):
+    """Code the model wrote was not run, because no OS sandbox is available; the message says why."""
+
+
+class ToolUnavailable(ActionError):
+    """A checking tool is missing or could not run; the message names the tool. A check that raises it
+    did not run, and its result must not be presented as checked."""
 
 
 class ProviderError(HaikuError):

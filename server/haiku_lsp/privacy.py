@@ -9,7 +9,9 @@ sent upstream, neither as the document being edited nor as context for another o
 from __future__ import annotations
 
 import logging
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -40,6 +42,7 @@ class _Rule:
     regex: re.Pattern[str]
     negate: bool
     dir_only: bool
+    pattern: str
 
 
 def _translate(pattern: str) -> str:
@@ -86,6 +89,7 @@ def _compile(line: str) -> _Rule | None:
     line = line.rstrip("\n").rstrip()
     if not line or line.startswith("#"):
         return None
+    pattern = line
     negate = line.startswith("!")
     if negate:
         line = line[1:]
@@ -98,7 +102,7 @@ def _compile(line: str) -> _Rule | None:
     body = _translate(line)
     prefix = "" if anchored else "(?:.*/)?"
     # A match on a directory ignores everything below it.
-    return _Rule(re.compile(f"^{prefix}{body}(?P<below>/.*)?$"), negate, dir_only)
+    return _Rule(re.compile(f"^{prefix}{body}(?P<below>/.*)?$"), negate, dir_only, pattern)
 
 
 class IgnoreRules:
@@ -121,27 +125,33 @@ class IgnoreRules:
 
     def is_ignored(self, path: str | Path | None) -> bool:
         """True when `path` (absolute or workspace-relative) must not be sent."""
+        return self.why(path) is not None
+
+    def why(self, path: str | Path | None) -> str | None:
+        """The pattern that keeps `path` from being sent (the last matching rule), None when it may go."""
         if path is None:
-            return False
+            return None
         p = Path(path)
         if self.root is not None and p.is_absolute():
             inside = relative_to_root(p, self.root)
             if inside is not None:  # else outside the workspace: match on the path as given, minus the root '/'
                 p = Path(inside)
         rel = PurePosixPath(*[part for part in p.parts if part not in ("/", "\\")]).as_posix()
-        ignored = False
+        why: str | None = None
         for rule in self._rules:
             m = rule.regex.match(rel)
             if m is None:
                 continue
             if rule.dir_only and not m.group("below"):
                 continue  # a directory pattern matched the file itself
-            ignored = not rule.negate
-        return ignored
+            why = None if rule.negate else rule.pattern
+        return why
 
 
 # Secret-looking strings: provider keys, tokens, private keys, and quoted values assigned to
-# names that say "secret". Each is replaced by a placeholder of the same kind before sending.
+# names that say "secret". Each is replaced by a placeholder of the same kind before sending; a
+# placeholder is never redacted again (redacting twice gives what redacting once gave).
+_NOT_DONE = r"(?!<REDACTED:)"
 _SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("PRIVATE_KEY", re.compile(
         r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)")),
@@ -149,24 +159,41 @@ _SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("OPENAI_KEY", re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_\-]{20,}")),
     ("AWS_KEY", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     ("GITHUB_TOKEN", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b")),
-    ("SLACK_TOKEN", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
+    ("SLACK_TOKEN", re.compile(r"\bxox[abprse]-[A-Za-z0-9-]{10,}")),
     ("GOOGLE_KEY", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
     ("JWT", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
     ("SECRET", re.compile(
         r"(?i)((?:password|passwd|secret|token|api_key|apikey|access_key|private_key)\w*"
-        r"""['"]?\s{0,3}[:=]\s{0,3}['"])[^'"\s]{8,}(?=['"])""")),
+        r"""['"]?\s{0,3}[:=]\s{0,3}['"])""" + _NOT_DONE + r"""[^'"\s]{8,}(?=['"])""")),
 )
+# Any other name ending in "key" (`STRIPE_KEY`, `signingKey`) holds many ordinary strings ("sort_key =
+# 'name'"): its quoted value is redacted only when it looks random (long, mixed, high entropy).
+_KEY_ASSIGNMENT = re.compile(
+    r"""(?i)(\w*key['"]?\s{0,3}[:=]\s{0,3}['"])""" + _NOT_DONE + r"""([^'"\s]{16,})(?=['"])""")
+
+
+def _entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def looks_random(value: str) -> bool:
+    """A key-like value: digits and letters mixed, and high entropy (a random 20-character base62 string
+    has ~4.2 bits a character; an identifier or a sentence rarely reaches 3.5)."""
+    return (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+            and _entropy(value) >= 3.5)
 
 
 # Cheap checks first: most text holds none of the markers every pattern needs (plain substring tests
 # on the lower-cased text are ~20x faster than one case-insensitive alternation).
 _MARKERS = ("sk-", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "aiza", "eyj",
-            "-----begin", "passw", "secret", "token",
-            "api_key", "apikey", "access_key", "private_key")
+            "-----begin", "passw", "secret", "token", "key")
 
 
 def redact(text: str) -> tuple[str, int]:
-    """Replace secret-looking strings by `<REDACTED:KIND>`; return the text and how many were found."""
+    """Replace secret-looking strings by `<REDACTED:KIND>`; return the text and how many were found.
+    `redact(redact(t)[0])` changes nothing more."""
     low = text.lower()
     if not any(m in low for m in _MARKERS):
         return text, 0
@@ -176,4 +203,15 @@ def redact(text: str) -> tuple[str, int]:
         repl = rf"\1<REDACTED:{kind}>" if pattern.groups else f"<REDACTED:{kind}>"
         text, n = pattern.subn(repl, text)
         count += n
-    return text, count
+    found = 0
+
+    def key(m: re.Match[str]) -> str:
+        nonlocal found
+        if not looks_random(m.group(2)):
+            return m.group(0)
+        found += 1
+        return f"{m.group(1)}<REDACTED:KEY>"
+
+    if "key" in low:
+        text = _KEY_ASSIGNMENT.sub(key, text)
+    return text, count + found

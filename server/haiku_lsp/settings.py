@@ -48,6 +48,11 @@ class Settings:
     # .venv, else the server's own Python), killed after this many seconds.
     test_python: str = field(default="", metadata={"allow_empty": True})
     test_timeout_s: float = field(default=120.0, metadata=_bounded(1, 3600))
+    # Code the model wrote runs confined by the OS (bubblewrap: no network, home hidden, writes only in
+    # the copy); where that is impossible it is not run. False: run it without OS isolation.
+    os_sandbox: bool = True
+    # Refactor workers running at once (and isolated validation runs).
+    refactor_concurrency: int = field(default=4, metadata=_bounded(1, 16))
     # Hover adds a model explanation when it is cached or arrives within this budget.
     hover_explanations: bool = True
     hover_budget_ms: int = field(default=600, metadata=_bounded(0, 30_000))
@@ -60,6 +65,11 @@ class Settings:
     # USD per million tokens, per model id: {"model": {"input": 1, "output": 5}} overrides the table.
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     budget_usd: float = field(default=0.0, metadata=_bounded(0, 1_000_000))  # 0 = no cap
+    # Spending of one local day across every server sharing the cache dir; 0 = no cap.
+    daily_budget_usd: float = field(default=0.0, metadata=_bounded(0, 1_000_000))
+    # The audit log (a JSON line per model call under the cache dir) and the size of each of its files.
+    audit_log: bool = True
+    audit_log_max_mib: int = field(default=10, metadata=_bounded(1, 10_000))
 
 
 SETTING_KEYS: dict[str, str] = {

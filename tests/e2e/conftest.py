@@ -60,3 +60,47 @@ def sandbox_env(monkeypatch, tmp_path_factory):
     base = tmp_path_factory.getbasetemp()
     monkeypatch.setenv("HAIKU_LSP_CACHE_DIR", str(base / "haiku-lsp-cache"))
     monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(base.parent / "hypothesis"))
+
+
+# --- real projects: pinned sdists from PyPI, with their own tests ----------------------------------------
+
+REAL_PROJECTS = {"more-itertools": "10.5.0", "toolz": "1.0.0"}
+
+
+@pytest.fixture(scope="session")
+def sdists(pytestconfig, tmp_path_factory) -> dict[str, Path]:
+    """name -> the unpacked source tree of each pinned sdist (REAL_PROJECTS). The archives are downloaded
+    once with pip (from PyPI) and kept in pytest's cache directory between runs; each session unpacks them
+    afresh."""
+    import subprocess
+    import sys
+    import tarfile
+
+    if getattr(pytestconfig, "cache", None) is not None:
+        cache = Path(pytestconfig.cache.mkdir("sdists"))
+    else:  # -p no:cacheprovider: a directory of our own that outlives the session
+        import tempfile
+
+        cache = Path(tempfile.gettempdir()) / "haiku-lsp-test-sdists"
+        cache.mkdir(exist_ok=True)
+    wanted = [f"{name}=={version}" for name, version in REAL_PROJECTS.items()
+              if not list(cache.glob(f"{name.replace('-', '[-_]')}-{version}.tar.gz"))]
+    if wanted:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                        "--no-deps", "--no-binary", ":all:", "-d", str(cache), *wanted], check=True, timeout=600)
+    out = tmp_path_factory.mktemp("sdists")
+    trees = {}
+    for name, version in REAL_PROJECTS.items():
+        [archive] = cache.glob(f"{name.replace('-', '[-_]')}-{version}.tar.gz")
+        with tarfile.open(archive) as tar:
+            tar.extractall(out, filter="data")
+        [trees[name]] = [p for p in out.iterdir() if p.name.replace("_", "-") == f"{name}-{version}"]
+    return trees
+
+
+def real_workspace(sdists: dict[str, Path], name: str, dest: Path) -> Path:
+    """A fresh copy of the `name` project's source tree at `dest` (tests may edit it)."""
+    import shutil
+
+    shutil.copytree(sdists[name], dest)
+    return dest

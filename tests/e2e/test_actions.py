@@ -155,7 +155,8 @@ async def test_generated_tests_run_with_the_configured_test_python(start_session
     wrapper.chmod(0o755)
     (workspace / "tests").mkdir()
     fake_anthropic.script(Reply(text=json.dumps(PASSING_TEST)))
-    s = await start_session(init_options={"testPython": str(wrapper)})
+    # osSandbox off: the recording is a write outside the copy, which the OS sandbox forbids.
+    s = await start_session(init_options={"testPython": str(wrapper), "osSandbox": False})
     uri = s.open("calc.py", CALC)
     result = await s.command("haiku.generateTest", uri, {"line": 1, "character": 4})
     assert result["status"] == "applied" and result["summary"] == "2 passed", result

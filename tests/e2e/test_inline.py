@@ -363,6 +363,45 @@ async def test_after_a_line_is_accepted_the_next_lines_are_offered_not_thrown_aw
     assert "next line" in req.messages[0]["content"]  # the model is told it may go on below
 
 
+async def test_the_lines_after_an_accepted_line_come_from_the_same_stream(start_session, fake_anthropic):
+    # The model goes on past the line: the line is answered at once, the stream is read on, and once the
+    # line is accepted the editor's request at its end gets the next lines with no second call.
+    text = SAMPLE.replace("    dy = a[1] - b[1]\n    return math.sq\n", "").replace("b[0]", "")
+    fake_anthropic.script(Reply(text="b[0]\n    dy = a[1] - b[1]\n    return math.hypot(dx, dy)\n"))
+    s = await start_session()
+    uri = s.open("geo.py", text)
+    where = end_of(text, "dx = a[0] - ")
+    items = items_of(await s.inline(uri, where))
+    assert [text_of(i) for i in items] == ["b[0]"]
+    s.insert(uri, where, "b[0]")  # accepted with Tab
+    after = types.Position(line=where.line, character=where.character + 4)
+    items = items_of(await s.inline(uri, after))
+    assert [text_of(i) for i in items] == ["\n    dy = a[1] - b[1]\n    return math.hypot(dx, dy)"]
+    assert len(fake_anthropic.message_requests) == 1
+    assert apply_item(s.text(uri), items[0]).splitlines()[5:8] == [
+        "    dx = a[0] - b[0]", "    dy = a[1] - b[1]", "    return math.hypot(dx, dy)"]
+
+
+async def test_lines_read_on_that_nobody_accepts_stop_when_the_next_stream_starts(start_session, fake_anthropic):
+    # The stream read on after an answered line is closed once the user asks elsewhere (a new stream):
+    # no tokens for lines nobody will see.
+    text = SAMPLE.replace("b[0]", "")
+    slow_rest = "".join(f"\n    d{k} = {k}" for k in range(40))
+    fake_anthropic.script(Reply(text="b[0]" + slow_rest, chunk_chars=4, chunk_delay=0.3), times=1)
+    fake_anthropic.script(Reply(text="rt(dx * dx + dy * dy)"))
+    s = await start_session()
+    uri = s.open("geo.py", text)
+    items = items_of(await s.inline(uri, end_of(text, "dx = a[0] - "), invoked=True))
+    assert [text_of(i) for i in items] == ["b[0]"]
+    [first] = fake_anthropic.message_requests
+    assert first.client_closed_at is None  # still reading on
+    elsewhere = end_of(text, "return math.sq")  # nothing accepted; the user moves on
+    items = items_of(await s.inline(uri, elsewhere, invoked=True))
+    assert [text_of(i) for i in items] == ["rt(dx * dx + dy * dy)"]
+    await asyncio.to_thread(fake_anthropic.wait_until_closed, first)
+    assert first.client_closed_at is not None and first.finished_at is None
+
+
 async def test_what_a_document_imports_is_resolved_when_it_is_opened(start_session, fake_anthropic, workspace):
     """The first completion in a file that was opened a moment ago carries the callee's signature even
     when the request itself gives jedi no time: the imports were resolved in the background on didOpen."""

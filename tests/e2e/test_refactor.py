@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from lsprotocol import types
 
 from tests.fakes.anthropic_api import Reply
@@ -33,6 +34,17 @@ WORKERS = {
     "s2": {"replacement": "def mean(values: list[float]) -> float:\n    return sum(values) / len(values)",
            "imports": [], "notes": "hinted"},
 }
+
+
+TESTS = "from calc import add, mean\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\n" \
+        "def test_mean():\n    assert mean([1, 3]) == 2\n"
+
+
+@pytest.fixture(autouse=True)
+def calc_tests(workspace):
+    """The module's own tests: without them a refactor is not validated (and the editor asks)."""
+    (workspace / "tests").mkdir()
+    (workspace / "tests" / "test_calc.py").write_text(TESTS)
 
 
 def script(fake, plan=PLAN, ttft: float = 0.0):
@@ -91,10 +103,10 @@ async def test_an_edit_during_the_run_is_not_overwritten(start_session, fake_ant
     assert result["status"] == "stale" and s.applied_edits == []
 
 
-def test_headless_cli_prints_the_diff_and_applies(fake_anthropic, tmp_path):
+def test_headless_cli_prints_the_diff_and_applies(fake_anthropic, workspace, tmp_path):
     script(fake_anthropic)
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
-    target = tmp_path / "calc.py"
+    (workspace / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    target = workspace / "calc.py"
     target.write_text(MODULE)
     env = {**os.environ, "ANTHROPIC_BASE_URL": fake_anthropic.base_url, "ANTHROPIC_API_KEY": API_KEY,
            "HAIKU_LSP_CACHE_DIR": str(tmp_path / "cache")}

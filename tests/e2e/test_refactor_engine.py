@@ -372,8 +372,13 @@ async def test_without_tests_importing_the_module_the_test_step_is_skipped(fake_
 
     result = await refactor(provider, ws, cache, instruction="add type hints")  # a preset, by name
 
+    # The whole suite runs instead: only tests/test_other.py, failing before and after: nothing checked.
     assert result.ok and result.validation.tests == "skipped" and result.validation.test_files == []
-    assert "no test file in the workspace imports `mod`" in result.summary_markdown
+    assert not result.validated and result.unchecked == [
+        "tests: not checked: no test passes, before the refactor either (1 failed)"]
+    assert "no test file imports `mod` (directly or through its package): ran the whole test suite" in \
+        result.summary_markdown
+    assert "**Not validated: tests: not checked: no test passes" in result.summary_markdown
     assert PRESETS["Add type hints"] in fake_anthropic.message_requests[0].last_user_text
 
 
@@ -400,10 +405,24 @@ async def test_imports_asked_for_by_workers_are_sorted_where_the_project_sorts_t
     (tmp_path / "pyproject.toml").write_text('[tool.ruff.lint]\nselect = ["I"]\n')
     original = "import json\n\n\ndef f():\n    return json.dumps(1)\n"
     llm = ModelAccess(AnthropicProvider(), Cache(tmp_path / "cache"), "p", 10.0)
-    run = _Run(llm, llm, original, tmp_path / "m.py", tmp_path, "x", 4, 10.0, None,
+    run = _Run(llm, llm, original, tmp_path / "m.py", tmp_path, "x", 4, 10.0, None, True,
                lambda *a: None)
     merged = Merged("import json\nimport os\nfrom typing import Any\nimport abc\n\n\ndef f():\n    return 1\n",
                     regions={"s1": (6, 7)}, import_owners={1: ["s1"], 2: ["s1"], 3: ["s1"]})
     fixed = await run.sort_added_imports(merged)
     assert fixed.text.split("\n")[:4] == ["import abc", "import json", "import os", "from typing import Any"]
     assert fixed.regions == merged.regions
+
+
+@pytest.mark.parametrize("config", ['[tool.ruff.lint]\nselect = ["E", "F"]\n', ""], ids=["E-F", "no-config"])
+async def test_added_imports_leave_the_files_own_order_where_the_project_does_not_sort(tmp_path, config):
+    from haiku_lsp.refactor.merge import Merged
+    from haiku_lsp.refactor.pipeline import _Run
+
+    (tmp_path / "pyproject.toml").write_text(config or "[project]\nname = 'x'\n")
+    original = "import sys\nimport json\n\n\ndef f():\n    return json.dumps(sys.argv)\n"
+    llm = ModelAccess(AnthropicProvider(), Cache(tmp_path / "cache"), "p", 10.0)
+    run = _Run(llm, llm, original, tmp_path / "m.py", tmp_path, "x", 4, 10.0, None, True, lambda *a: None)
+    text = "import sys\nimport json\nimport abc\n\n\ndef f():\n    return json.dumps(sys.argv)\n"
+    merged = Merged(text, regions={"s1": (5, 6)}, import_owners={2: ["s1"]})
+    assert (await run.sort_added_imports(merged)).text == text  # the added import after the file's own

@@ -160,9 +160,11 @@ def test_sleeps():
 
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX")
 async def test_cancellation_kills_the_process_group_and_cleans_up(ws, tmp_path):
+    # Without the OS sandbox, so the test can write its marker outside the copy; the sandboxed run is
+    # killed the same way (test_os_sandbox_run_is_killed_whole below).
     marker = tmp_path / "started.json"
     task = asyncio.create_task(run_pytest(ws, {"tests/test_sleep.py": SLEEPER.format(marker=str(marker))}, [],
-                                          python=PY, timeout_s=120))
+                                          python=PY, timeout_s=120, os_sandbox=False))
     info = await _started(marker)
     assert _group_alive(info["pgid"])
     task.cancel()
@@ -180,7 +182,7 @@ async def test_timeout_kills_the_run(ws, tmp_path):
     marker = tmp_path / "started.json"
     started = time.monotonic()
     result = await run_pytest(ws, {"tests/test_sleep.py": SLEEPER.format(marker=str(marker))}, [], python=PY,
-                              timeout_s=3)
+                              timeout_s=3, os_sandbox=False)
     assert time.monotonic() - started < 10
     assert result.timed_out and not result.ok and result.exit_code is None
     assert result.summary == "timed out after 3 s"
@@ -203,3 +205,156 @@ async def test_overlay_paths_must_stay_inside(ws):
     for bad in ("../escape.py", "/etc/x.py"):
         with pytest.raises(ValueError):
             await run_pytest(ws, {bad: "x"}, [], python=PY, timeout_s=10)
+
+
+def _processes_with(token: str) -> dict[int, str]:
+    """pid -> cwd of the live processes whose command line holds `token`."""
+    found = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if token in (entry / "cmdline").read_bytes().decode(errors="replace") and \
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                found[int(entry.name)] = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+    return found
+
+
+SANDBOXED_SLEEPER = """
+import subprocess, sys, time
+
+def test_sleeps():
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)  # {token}"])
+    time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+@pytest.mark.parametrize("how", ["cancel", "timeout"])
+async def test_os_sandbox_run_is_killed_whole(ws, how):
+    token = f"haiku-sleeper-{os.getpid()}-{how}-{time.monotonic_ns()}"
+    task = asyncio.create_task(run_pytest(ws, {"tests/test_sleep.py": SANDBOXED_SLEEPER.format(token=token)}, [],
+                                          python=PY, timeout_s=120 if how == "cancel" else 4))
+    for _ in range(300):
+        if found := _processes_with(token):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the sandboxed test never started its child")
+    [cwd] = set(found.values())
+    if how == "cancel":
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    else:
+        result = await task
+        assert result.timed_out and result.summary == "timed out after 4 s"
+    deadline = time.monotonic() + 5
+    while _processes_with(token) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not _processes_with(token) and not Path(cwd).parent.exists()
+
+
+# --- the OS sandbox: what a test the model wrote can reach ---------------------------------------------
+
+PLANTED = "PLANTED-SECRET-4a7c1e"  # not shaped like a key: redaction would not catch it, the sandbox must
+
+ESCAPES = """
+import os, pathlib, socket
+
+def test_reads_a_key_in_home():
+    print(pathlib.Path({key!r}).read_text())
+
+def test_writes_outside_its_copy():
+    pathlib.Path({outside!r}).write_text("written by the test")
+
+def test_writes_into_a_visible_directory():
+    pathlib.Path({visible!r}).write_text("written by the test")
+
+def test_connects_to_a_local_port():
+    socket.create_connection(("127.0.0.1", {port}), timeout=3).sendall(b"hello")
+
+def test_the_copy_and_tmp_path_are_writable(tmp_path):
+    pathlib.Path("scratch.txt").write_text("ok")
+    (tmp_path / "f").write_text("ok")
+    assert "ANTHROPIC_API_KEY" not in os.environ
+"""
+
+
+@pytest.fixture
+def fake_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text(PLANTED + "\n")
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def listener():
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    server.setblocking(False)
+    yield server
+    server.close()
+
+
+def _accepted(server) -> bool:
+    try:
+        conn, _ = server.accept()
+    except BlockingIOError:
+        return False
+    conn.close()
+    return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the OS sandbox is bubblewrap (Linux)")
+async def test_a_generated_test_cannot_read_home_write_outside_or_connect(ws, tmp_path, fake_home, listener):
+    outside = tmp_path / "outside.txt"
+    visible = Path(__file__).parent / f"written-by-sandbox-{os.getpid()}.txt"
+    test = ESCAPES.format(key=str(fake_home / ".ssh" / "id_ed25519"), outside=str(outside), visible=str(visible),
+                          port=listener.getsockname()[1])
+    result = await run_pytest(ws, {"tests/test_escape.py": test}, [], python=PY, timeout_s=60)
+    assert result.summary == "4 failed, 1 passed", result.output
+    assert "FileNotFoundError" in result.output and ".ssh/id_ed25519" in result.output  # home is empty
+    assert "Read-only file system" in result.output
+    assert "Network is unreachable" in result.output or "Connection refused" in result.output
+    assert PLANTED not in result.output
+    assert not outside.exists() and not visible.exists() and not _accepted(listener)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the OS sandbox is bubblewrap (Linux)")
+async def test_without_the_os_sandbox_only_by_choice(ws, tmp_path, fake_home, listener, monkeypatch):
+    from haiku_lsp.errors import SandboxUnavailable
+    from haiku_lsp.tools import os_sandbox_status
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no bwrap to be found
+    os_sandbox_status.cache_clear()
+    try:
+        with pytest.raises(SandboxUnavailable, match=r"bubblewrap \(bwrap\) is not installed.*osSandbox"):
+            await run_pytest(ws, {"tests/test_x.py": "def test_x():\n    pass\n"}, [], python=PY, timeout_s=60)
+        # The user's explicit choice: the copy, timeout and scrubbed environment only.
+        outside = tmp_path / "outside.txt"
+        test = ESCAPES.format(key=str(fake_home / ".ssh" / "id_ed25519"), outside=str(outside),
+                              visible=str(tmp_path / "visible.txt"), port=listener.getsockname()[1])
+        result = await run_pytest(ws, {"tests/test_escape.py": test}, [], python=PY, timeout_s=60, os_sandbox=False)
+        assert result.summary == "5 passed", result.output
+        assert outside.exists() and _accepted(listener)
+    finally:
+        os_sandbox_status.cache_clear()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the OS sandbox is bubblewrap (Linux)")
+async def test_the_sandboxed_home_is_a_fresh_writable_one(ws, fake_home):
+    test = ("import os, pathlib\n\n"
+            "def test_home():\n"
+            "    home = pathlib.Path.home()\n"
+            f"    assert str(home) != {str(fake_home)!r} and not any(home.iterdir())\n"
+            "    (home / '.cache').mkdir()\n"
+            "    (home / '.cache' / 'x').write_text('ok')\n")
+    result = await run_pytest(ws, {"tests/test_home.py": test}, [], python=PY, timeout_s=60)
+    assert result.ok, result.output
+    assert not (fake_home / ".cache").exists()

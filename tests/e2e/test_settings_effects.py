@@ -35,6 +35,7 @@ from haiku_lsp.llm.accounting import Ledger, Usage
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.llm.cache import Cache
 from haiku_lsp.llm.provider import Completion, ModelRequest
+from haiku_lsp.llm.usage import UsageStore
 from haiku_lsp.lsp.server import HaikuLanguageServer, create_server
 from haiku_lsp.session import Session
 from haiku_lsp.settings import SETTING_KEYS, Settings, load_settings
@@ -125,6 +126,8 @@ class RecordingProvider:
         self.ledger = Ledger()
         self.calls: list[Call] = []
         self.inline_reply = "e)"
+        self.plan = PLAN
+        self.in_flight = self.max_in_flight = 0  # worker calls at once
 
     @property
     def available(self) -> bool:
@@ -144,7 +147,7 @@ class RecordingProvider:
         if call.feature == "testgen":
             return json.dumps(TESTGEN_ANSWER)
         if call.feature == "refactor":
-            return json.dumps(PLAN if "You plan" in call.system else WORKER)
+            return json.dumps(self.plan if "You plan" in call.system else WORKER)
         raise AssertionError(f"unexpected model call for {call.feature}")
 
     def stream(self, request: ModelRequest, *, timeout: float, inline: bool = True,
@@ -164,7 +167,11 @@ class RecordingProvider:
                        retries: bool = True) -> Completion:
         call = Call(request, timeout, feature)
         self.calls.append(call)
-        await asyncio.sleep(0)
+        worker = feature == "refactor" and "You plan" not in call.system
+        self.in_flight += worker
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        await asyncio.sleep(0.05 if worker else 0)
+        self.in_flight -= worker
         usage = Usage(request.model, 100, 10)
         self.ledger.record(usage, feature)
         return Completion(self._answer(call), None, "end_turn", usage)
@@ -190,7 +197,7 @@ class Env:
     recording provider and a cache in a temporary directory. The client is stood in for by `_Sent`
     (notifications) and by answers to the two requests the commands send (applyEdit, showMessageRequest)."""
 
-    def __init__(self, tmp: Path, sandbox_runs: list[tuple[str, float]]) -> None:
+    def __init__(self, tmp: Path, sandbox_runs: list[tuple[str, float, bool]]) -> None:
         self.tmp = tmp
         self.sandbox_runs = sandbox_runs  # what the sandbox_runs fixture records
         self.root = tmp / "ws"
@@ -437,19 +444,20 @@ async def planner_model(env: Env, raw: dict) -> str:
 
 
 @pytest.fixture
-def sandbox_runs(monkeypatch) -> list[tuple[str, float]]:
-    """Sandboxed processes (argv[0], timeout) instead of running them: each passes one test."""
-    runs: list[tuple[str, float]] = []
+def sandbox_runs(monkeypatch) -> list[tuple[str, float, bool]]:
+    """Sandboxed processes (argv[0], timeout, os_sandbox) instead of running them: each passes one test."""
+    runs: list[tuple[str, float, bool]] = []
 
-    async def run_in_sandbox(root, overlay, argv, *, timeout_s, ignore=None, merge_stderr=True) -> ProcessResult:
-        runs.append((argv[0], timeout_s))
+    async def run_in_sandbox(root, overlay, argv, *, timeout_s, ignore=None, merge_stderr=True,
+                             os_sandbox=True) -> ProcessResult:
+        runs.append((argv[0], timeout_s, os_sandbox))
         return ProcessResult(0, "1 passed in 0.01s\n", "", False, 0.01)
 
     monkeypatch.setattr(sandbox, "run_in_sandbox", run_in_sandbox)
     return runs
 
 
-async def tool_runs(env: Env, raw: dict) -> tuple[tuple[str, float], tuple[str, float]]:
+async def tool_runs(env: Env, raw: dict) -> tuple[tuple[str, float, bool], tuple[str, float, bool]]:
     """(interpreter, timeout) of the pytest run checking a generated test, and of the one validating a
     refactor."""
     runs = env.sandbox_runs
@@ -480,6 +488,24 @@ async def action_timeouts(env: Env, raw: dict) -> tuple[float, float, float]:
 async def pytest_timeouts(env: Env, raw: dict) -> tuple[float, float]:
     generated, validated = await tool_runs(env, raw)
     return generated[1], validated[1]
+
+
+async def os_confined(env: Env, raw: dict) -> tuple[bool, bool]:
+    """Whether generate-test's and refactor validation's pytest runs ask for the OS sandbox."""
+    generated, validated = await tool_runs(env, raw)
+    return generated[2], validated[2]
+
+
+async def workers_at_once(env: Env, raw: dict) -> int:
+    """The most refactor worker calls in flight at once, for a plan of 6 independent subtasks."""
+    env.configure(raw)
+    (env.root / "many.py").write_text("".join(f"def f{i}(x):\n    return x\n\n\n" for i in range(6)))
+    env.provider.plan = {"notes": "", "subtasks": [
+        {"id": f"s{i}", "title": f"f{i}", "target": {"symbols": [f"f{i}"], "lines": []},
+         "instructions": "Add type hints.", "depends_on": []} for i in range(6)]}
+    uri = env.open("many.py", (env.root / "many.py").read_text())
+    await env.command("haiku.refactorFile", uri, "Add type hints")
+    return env.provider.max_in_flight
 
 
 async def hover_shown(env: Env, raw: dict) -> bool:
@@ -539,6 +565,40 @@ async def budget(env: Env, raw: dict) -> str:
         return type(err).__name__
 
 
+async def daily_budget(env: Env, raw: dict) -> str:
+    """What a call answers after $1 was spent today by another server sharing the cache dir."""
+    env.configure(raw)
+    other = UsageStore(env.session.cache.directory / "usage")  # another server's view of the same store
+    other.append({"kind": "call", "feature": "inline", "model": "claude-haiku-4-5", "usd": 1.0})
+    request = ModelRequest(model="claude-haiku-4-5", messages=({"role": "user", "content": "hi"},), max_tokens=8)
+    try:
+        async with env.session.provider.stream(request, timeout=5) as stream:
+            return "streamed: " + "".join([t async for t in stream])
+    except ProviderError as err:
+        return type(err).__name__
+
+
+def audit_files(env: Env) -> list[Path]:
+    return sorted((env.session.cache.directory / "audit").glob("*.jsonl"))
+
+
+async def audited_calls(env: Env, raw: dict) -> int:
+    """Lines in the audit log after one inline completion that went upstream."""
+    call = await inline_call(env, raw)
+    assert call is not None
+    return sum(len(p.read_text().splitlines()) for p in audit_files(env))
+
+
+async def audit_files_after_big_calls(env: Env, raw: dict) -> int:
+    """Audit log files after four calls with a prompt of 280 kB each as JSON (1.1 MB in all)."""
+    env.configure(raw)
+    request = ModelRequest(model="claude-haiku-4-5", max_tokens=8,
+                           messages=({"role": "user", "content": "x = 1\n" * 40_000},))
+    for _ in range(4):
+        await env.session.provider.complete(request, timeout=5, feature="hover")
+    return len(audit_files(env))
+
+
 # --- the table ------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -587,6 +647,10 @@ ROWS = [
         equals((CUSTOM_PYTHON,) * 3)),
     Row("testTimeoutS", 7.0, pytest_timeouts, "timeout (s) of generate-test's and refactor validation's pytest",
         equals((7.0, 7.0))),
+    Row("osSandbox", False, os_confined, "generate-test's and refactor validation's runs confined by the OS",
+        equals((False, False))),
+    Row("refactorConcurrency", 2, workers_at_once, "refactor worker calls in flight at once (6 subtasks)",
+        equals(2)),
     Row("hoverExplanations", False, hover_explanation, "(hover model calls, explanation shown)",
         equals((0, False))),
     Row("hoverBudgetMs", 0, hover_shown, "explanation shown in the first hover", equals(False)),
@@ -600,6 +664,10 @@ ROWS = [
     Row("prices", {"claude-haiku-4-5": {"input": 2, "output": 10}}, cost, "USD booked for 1M+1M tokens",
         equals(12.0)),
     Row("budgetUsd", 0.5, budget, "error of a call after $1 spent", equals("BudgetExceeded")),
+    Row("dailyBudgetUsd", 0.5, daily_budget, "error of a call after another server spent $1 today",
+        equals("BudgetExceeded")),
+    Row("auditLog", False, audited_calls, "audit log lines after one model call", equals(0)),
+    Row("auditLogMaxMib", 1, audit_files_after_big_calls, "audit log files after 1.1 MB of prompts", equals(2)),
 ]
 TABLE = {row.key: row for row in ROWS}
 

@@ -97,7 +97,8 @@ class Editor:
         self.applied_edits: list[types.ApplyWorkspaceEditParams] = []
         self.apply_edits = True  # what the "user" answers to workspace/applyEdit
         self.message_requests: list[types.ShowMessageRequestParams] = []
-        self.answer_message_request: str | None = None  # the title the "user" clicks (None: dismissed)
+        # The title the "user" clicks (None: dismissed); a list: one per request, in order (then dismissed).
+        self.answer_message_request: str | list[str] | None = None
         self.messages: list[str] = []  # window/showMessage and logMessage (plain client; pytest-lsp keeps its own)
         self.stderr: collections.deque[str] = collections.deque(maxlen=40)
         self.statuses: list[Any] = []  # haiku/status notifications, in order
@@ -116,7 +117,8 @@ class Editor:
         @c.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
         def message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
             self.message_requests.append(params)
-            title = self.answer_message_request
+            answer = self.answer_message_request
+            title = (answer.pop(0) if answer else None) if isinstance(answer, list) else answer
             return types.MessageActionItem(title=title) if title is not None else None
 
         @c.feature("haiku/status")

@@ -10,7 +10,7 @@ from typing import Any, Union
 
 import cattrs
 from lsprotocol import types
-from pygls.protocol import LanguageServerProtocol, default_converter
+from pygls.protocol import JsonRPCResponseMessage, LanguageServerProtocol, default_converter
 from pytest_lsp import LanguageClientProtocol
 
 
@@ -45,7 +45,7 @@ class CheckedClientProtocol(ResponseLog, LanguageClientProtocol):
 
 
 def converter_factory() -> cattrs.Converter:
-    """pygls' converter, except for one decoding: lsprotocol takes every CodeAction that carries a command
+    """pygls' converter, except for two decodings. lsprotocol takes every CodeAction that carries a command
     for a bare Command (it only checks that a "command" key exists); VS Code tells them apart by the key's
     type (a Command's is the command's name, a CodeAction's an object), and so does this one."""
     converter = default_converter()
@@ -55,4 +55,7 @@ def converter_factory() -> cattrs.Converter:
         return converter.structure(obj, kind)
 
     converter.register_structure_hook(Union[types.Command, types.CodeAction], command_or_code_action)
+    # The answer to a request outside LSP (haiku/stats) stays JSON: pygls would make named tuples of its
+    # objects, renaming keys that are not identifiers ("claude-haiku-4-5", "2026-11-30").
+    converter.register_structure_hook(JsonRPCResponseMessage, lambda obj, cls: cls(**obj))
     return converter

@@ -65,10 +65,12 @@ def test_cache_keys_are_the_sha256_of_the_canonical_json_whatever_the_size():
 
 
 def test_the_cache_counts_what_the_stats_report_shows(tmp_path):
-    """haiku.showStats reports these four counters; the cache keeps no other tally."""
+    """haiku.showStats reports these four counters; the usage stats (haiku-lsp stats) the hit rates by
+    namespace; the cache keeps no other tally."""
     from haiku_lsp.llm.cache import Cache
 
     cache = Cache(tmp_path / "cache")
     cache.set("inline", "k", "v")
     assert cache.get("inline", "k") == "v" and cache.get("fix", "nope") is None
-    assert vars(cache.stats) == {"memory_hits": 1, "disk_hits": 0, "misses": 1, "writes": 1}
+    assert vars(cache.stats) == {"memory_hits": 1, "disk_hits": 0, "misses": 1, "writes": 1, "namespaces": {
+        "inline": {"hits": 1, "misses": 0}, "fix": {"hits": 0, "misses": 1}}}

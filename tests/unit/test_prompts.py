@@ -75,8 +75,10 @@ def test_imported_names_are_found_with_where_they_are_named():
 
     lines = ["import os, sys as system", "from geometry import (scale,", "    rotate as turn)",
              "from .pkg.mod import thing  # comment", "import xml.etree.ElementTree", "from m import *",
-             "", "def f():", "    import late"]
+             "from .utils import secho, echo", "", "def f():", "    import late"]
     found = imported_names(lines)
-    # Top-level imports only, the names on the import line itself (not a parenthesised continuation).
-    assert list(found) == ["os", "system", "scale", "thing", "xml"]
-    assert found["scale"] == (1, lines[1].index("scale")) and found["system"] == (0, lines[0].index("system"))
+    # Top-level imports first (a parenthesised list to its end), then those in functions; the standard
+    # library left out; each name where it is named as a whole word (`echo`, not inside `secho`).
+    assert list(found) == ["scale", "turn", "thing", "secho", "echo", "late"]
+    assert found["scale"] == (1, lines[1].index("scale")) and found["turn"] == (2, lines[2].index("turn"))
+    assert found["echo"] == (6, lines[6].index(" echo") + 1) and found["late"] == (9, 11)

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from haiku_lsp.errors import ActionError, MergeConflict, PlanError
 from haiku_lsp.refactor import PRESETS, resolve_instruction
+from haiku_lsp.refactor.discovery import find_tests
 from haiku_lsp.refactor.execute import normalise
 from haiku_lsp.refactor.merge import Document, Edit, add_imports, merge
 from haiku_lsp.refactor.plan import parse_plan
-from haiku_lsp.refactor.validate import find_tests
 
 
 def test_tests_failing_before_the_refactor_do_not_count_against_it():
@@ -159,8 +159,37 @@ def test_find_tests_matches_the_import_forms(tmp_path):
         (tmp_path / "tests" / name).write_text(text)
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / "test_x.py").write_text("import pkg.cart\n")
-    assert find_tests(tmp_path, "pkg.cart") == ["tests/e_test.py", "tests/test_a.py", "tests/test_b.py",
-                                                "tests/test_c.py"]
+    assert find_tests(tmp_path, "pkg.cart").files == ["tests/e_test.py", "tests/test_a.py", "tests/test_b.py",
+                                                      "tests/test_c.py"]
+
+
+def test_find_tests_follows_reexports_aliases_and_the_pytest_config(tmp_path):
+    # toolz's shape: the package re-exports the module; tests import names through the package.
+    (tmp_path / "toolz" / "tests").mkdir(parents=True)
+    (tmp_path / "toolz" / "__init__.py").write_text("from .itertoolz import *\n\nfrom .recipes import *\n")
+    (tmp_path / "toolz" / "recipes.py").write_text("def countby(): pass\n")
+    (tmp_path / "toolz" / "other.py").write_text("")
+    (tmp_path / "toolz" / "tests" / "test_recipes.py").write_text("from toolz import first, countby\n")
+    (tmp_path / "toolz" / "tests" / "test_alias.py").write_text("import os, toolz as tz\n")
+    (tmp_path / "toolz" / "tests" / "test_unrelated.py").write_text("import toolzy\n")
+    found = find_tests(tmp_path, "toolz.recipes", tmp_path / "toolz" / "recipes.py")
+    assert found.how == "imports"
+    assert found.files == ["toolz/tests/test_alias.py", "toolz/tests/test_recipes.py"]
+    # A module its package does not re-export: only direct imports or the doctest suite's name count.
+    (tmp_path / "toolz" / "tests" / "test_docs.py").write_text("DocTestSuite('toolz.other')\n")
+    assert find_tests(tmp_path, "toolz.other", tmp_path / "toolz" / "other.py").files == ["toolz/tests/test_docs.py"]
+    # pytest's python_files and testpaths decide which files are tests.
+    (tmp_path / "pytest.ini").write_text("[pytest]\ntestpaths = checks\npython_files = check_*.py\n")
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "check_recipes.py").write_text("from toolz.recipes import countby\n")
+    found = find_tests(tmp_path, "toolz.recipes", tmp_path / "toolz" / "recipes.py")
+    assert found.files == ["checks/check_recipes.py"]
+    # Nothing imports it, but there are tests: the whole suite (as the config says: no arguments).
+    nothing = find_tests(tmp_path, "toolz.other", tmp_path / "toolz" / "other.py")
+    assert (nothing.how, nothing.args) == ("whole suite", []) and "whole test suite" in nothing.why
+    (tmp_path / "checks" / "check_recipes.py").unlink()
+    none = find_tests(tmp_path, "toolz.recipes", tmp_path / "toolz" / "recipes.py")
+    assert none.how == "none" and "check_*.py" in none.why
 
 
 def test_presets_and_instructions():

@@ -96,3 +96,24 @@ def test_useful_output_keeps_failures_and_bounds_length():
     assert out[0].startswith("=") and "FAILURES" in out[0] and len(out) <= 151
     assert any("lines omitted" in line for line in out) and out[-1] == "1 failed in 0.1s"
     assert "sk-ant-api03" not in "\n".join(out)
+
+
+def test_confine_never_shows_a_home_again(tmp_path):
+    from haiku_lsp.tools import confine
+
+    home = tmp_path / "home"
+    (home / ".venv" / "bin").mkdir(parents=True)
+    (home / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    writable = tmp_path / "run"
+    writable.mkdir()
+    env = {"HOME": str(home), "HYPOTHESIS_STORAGE_DIRECTORY": str(home)}
+    argv = confine([str(home / ".venv" / "bin" / "python"), "-m", "pytest"], writable=writable, cwd=writable,
+                   env=env, readable=[str(home), str(tmp_path), "relative/entry"])
+    pairs = [(argv[i], argv[i + 1]) for i in range(len(argv) - 1)]
+    assert ("--tmpfs", str(home)) in pairs and ("--remount-ro", str(home)) in pairs
+    assert ("--ro-bind", str(home / ".venv")) in pairs  # a venv in the home: only it is shown, read-only
+    shown = [b for a, b in pairs if a in ("--ro-bind", "--bind")]
+    assert str(home) not in shown and str(tmp_path) not in shown and "relative/entry" not in shown
+    assert shown[-1] == str(writable) or ("--bind", str(writable)) in pairs
+    assert "--unshare-all" in argv and argv[argv.index("--") + 1:][:3] == [str(home / ".venv/bin/python"), "-m",
+                                                                           "pytest"]

@@ -9,7 +9,8 @@ PUBLIC_KEYS = {
     "maxPrefixTokens", "maxSuffixTokens", "maxContextTokens", "contextTimeBudgetMs", "maxLineTokens",
     "maxBlockTokens", "maxBlockLines", "inlineTimeoutMs", "actionTimeoutS", "ignorePatterns",
     "redactSecrets", "cacheEnabled", "cacheSizeMib", "prices", "budgetUsd", "testPython", "testTimeoutS",
-    "hoverExplanations", "hoverBudgetMs", "ruffDiagnostics",
+    "hoverExplanations", "hoverBudgetMs", "dailyBudgetUsd", "auditLog", "auditLogMaxMib", "osSandbox",
+    "refactorConcurrency", "ruffDiagnostics",
 }
 
 

@@ -508,3 +508,16 @@ def test_patch_target(ws, tmp_path):
     assert patch_target(answer(path="src/pkg/core.py"), tb, ws, IgnoreRules(["src/"], ws)) is None
 
 
+
+
+@pytest.mark.parametrize("name", ["pytest_long_doctest_in_listing.txt", "pytest_native.txt"])
+def test_a_traceback_in_a_listed_docstring_is_source_not_the_failure(name):
+    # Real reports of more-itertools 10.5.0 (tests/e2e/test_validation.py makes them afresh): in the
+    # long one, pytest lists grouper's source, whose doctest shows `Traceback ... UnequalIterablesError`.
+    report = (Path(__file__).parent / "data" / name).read_text()
+    lines = report.split("\n")
+    for parsed in (parse_traceback(report), find_traceback(lines, 0, len(lines) - 1), find_traceback(lines, 45, 45)):
+        assert parsed is not None and parsed.exc_type == "ValueError"
+        assert parsed.message == "Expected fill, strict, or ignore"
+        assert [(Path(f.path).name, f.line) for f in parsed.frames][-3:] == [
+            ("test_chunks.py", 9), ("test_chunks.py", 5), ("recipes.py", 413)]

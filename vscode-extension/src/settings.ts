@@ -33,6 +33,8 @@ export const SERVER_SETTING_KEYS = [
     'actionTimeoutS',
     'testPython',
     'testTimeoutS',
+    'osSandbox',
+    'refactorConcurrency',
     'hoverExplanations',
     'hoverBudgetMs',
     'ruffDiagnostics',
@@ -42,6 +44,9 @@ export const SERVER_SETTING_KEYS = [
     'cacheSizeMib',
     'prices',
     'budgetUsd',
+    'dailyBudgetUsd',
+    'auditLog',
+    'auditLogMaxMib',
 ] as const;
 export type ServerSettingKey = (typeof SERVER_SETTING_KEYS)[number];
 export type ServerSettings = Partial<Record<ServerSettingKey, unknown>>;

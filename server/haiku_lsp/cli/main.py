@@ -1,5 +1,6 @@
 """Command line: `haiku-lsp` serves LSP on stdio (default) or TCP; `haiku-lsp demo` drives a real
-session against the server and prints what it got."""
+session against the server and prints what it got; `haiku-lsp stats` prints today's and the last 7
+days' usage and cost from the cache dir."""
 
 from __future__ import annotations
 
@@ -73,7 +74,31 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--apply", action="store_true", help="write the result when validation passed")
     refactor.add_argument("--planner-model", help="override the planner model")
     refactor.add_argument("--worker-model", help="override the worker model")
+    refactor.add_argument("--allow-unvalidated", action="store_true",
+                          help="with --apply, write a result that failed nothing but was not fully checked "
+                               "(e.g. no tests for the module); without it such a result exits 3")
+    refactor.add_argument("--no-os-sandbox", action="store_true",
+                          help="run the validation tests without the OS sandbox (bubblewrap) when none is available")
+    stats = sub.add_parser("stats", help="usage and cost of today and the last 7 days (every server of this user)")
+    stats.add_argument("--cache-dir", help="the cache directory to read (default: HAIKU_LSP_CACHE_DIR or the "
+                                           "platform's user cache dir + /haiku-lsp)")
+    stats.add_argument("--json", action="store_true", help="print JSON (what the haiku/stats request answers)")
     return p
+
+
+def run_stats(cache_dir: str | None, as_json: bool) -> int:
+    import json
+    from pathlib import Path
+
+    from haiku_lsp.llm import UsageStore, default_cache_dir, render_stats, usage_stats
+
+    folder = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    if not folder.is_dir():
+        print(f"haiku-lsp stats: no cache directory at {folder} (no server has run with it yet)", file=sys.stderr)
+        return 2
+    figures = usage_stats(UsageStore(folder / "usage"))
+    print(json.dumps(figures, indent=2) if as_json else render_stats(figures), end="\n" if as_json else "")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "refactor":
         from haiku_lsp.cli.refactor import run
 
-        return run(args.file, args.message, args.apply, args.planner_model, args.worker_model)
+        return run(args.file, args.message, args.apply, args.planner_model, args.worker_model,
+                   allow_unvalidated=args.allow_unvalidated, os_sandbox=not args.no_os_sandbox)
+    if args.command == "stats":
+        return run_stats(args.cache_dir, args.json)
     if args.command == "doctor":
         from haiku_lsp.cli.doctor import run_doctor
 

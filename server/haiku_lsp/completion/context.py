@@ -11,6 +11,7 @@ import functools
 import keyword
 import logging
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,17 @@ CURSOR_LINES = 40  # lines around the cursor the shaper sees ...
 ANCHOR_REACH = 200  # ... reaching further back, to a def/class line, for the lexical state at the cursor
 
 
+AFTER_LINES, AFTER_REACH = 40, 200  # lines after the cursor's: at least, and at most to end a definition
+
+
+def _after_end(lines: list[str], line: int) -> int:
+    """Where the lines after the cursor's line handed to the shaper end: 40 lines on, or further, up to
+    200, to the next statement at column 0 (so that the definition around the cursor can be parsed whole)."""
+    end = min(len(lines), line + 1 + AFTER_REACH)
+    return next((k for k in range(line + 1 + AFTER_LINES, end) if lines[k][:1].isalpha() or lines[k][:1] in "_@"),
+                end)
+
+
 def cursor_context(lines: list[str], line: int, col: int, max_lines: int) -> CursorContext:
     current = lines[line] if line < len(lines) else ""
     # The lexical state at the cursor (inside a string? brackets?) is read from a def/class line: a window
@@ -97,7 +109,7 @@ def cursor_context(lines: list[str], line: int, col: int, max_lines: int) -> Cur
         line_prefix=current[:col],
         line_suffix=current[col:],
         lines_before=tuple(lines[start:line]),
-        lines_after=tuple(lines[line + 1 : line + 41]),
+        lines_after=tuple(lines[line + 1 : _after_end(lines, line)]),
         max_lines=max_lines,
     )
 
@@ -118,28 +130,46 @@ def build_context(*, lines: list[str], line: int, col: int, path: str, language:
 # --- jedi context --------------------------------------------------------------------------------
 
 
-_IMPORT = re.compile(r"^(?:from\s+[\w.]+\s+)?import\s+(?P<names>[^#]+)")
+_IMPORT = re.compile(r"^(?P<indent>[ \t]*)(?:from\s+(?P<module>[\w.]+)\s+)?import\s+(?P<names>[^#]+)")
+MAX_IMPORT_SCAN = 5000  # lines read for imports (function-level imports too)
 
 
-def imported_names(lines: list[str], max_lines: int = 200, limit: int = 24) -> dict[str, tuple[int, int]]:
-    """The names a module imports at its top level (first *max_lines* lines), with where each is named:
-    what its code is likely to call, worth resolving before the first completion asks."""
-    found: dict[str, tuple[int, int]] = {}
-    for i, text in enumerate(lines[:max_lines]):
-        m = _IMPORT.match(text)
+def imported_names(lines: list[str], max_lines: int = MAX_IMPORT_SCAN, limit: int = 24
+                   ) -> dict[str, tuple[int, int]]:
+    """The names a module imports, with where each is named (line, column of the name as a whole word):
+    what its code is likely to call, worth resolving before the first completion asks. Top-level imports
+    first, then those inside functions; a parenthesised list is read to its `)`; names from the standard
+    library are left out (the model knows them, and they would use up *limit*)."""
+    top: dict[str, tuple[int, int]] = {}
+    nested: dict[str, tuple[int, int]] = {}
+    i, end = 0, min(len(lines), max_lines)
+    while i < end:
+        m = _IMPORT.match(lines[i])
+        i += 1
         if m is None:
             continue
-        for part in m.group("names").replace("(", " ").replace(")", " ").split(","):
-            words = part.split()
-            if not words or words[0] == "*":
-                continue
-            name = words[-1] if len(words) == 3 and words[1] == "as" else words[0].split(".")[0]
-            col = text.rfind(name)
-            if name.isidentifier() and col >= 0 and name not in found:
-                found[name] = (i, col)
-                if len(found) >= limit:
-                    return found
-    return found
+        module = m.group("module")
+        rows = [(i - 1, m.start("names"))]
+        if module and "(" in m.group("names") and ")" not in m.group("names"):
+            while i < end and ")" not in lines[i - 1].split("#", 1)[0]:
+                rows.append((i, 0))
+                i += 1
+        found = nested if m.group("indent") else top
+        for row, start in rows:
+            code = lines[row].split("#", 1)[0]
+            for part in code[start:].replace("(", " ").replace(")", " ").split(","):
+                words = part.split()
+                if not words or words[0] == "*":
+                    continue
+                name = words[-1] if len(words) == 3 and words[1] == "as" else words[0].split(".")[0]
+                source = module or words[0]
+                if not name.isidentifier() or name in top or name in nested or (
+                        not source.startswith(".") and source.split(".")[0] in sys.stdlib_module_names):
+                    continue
+                hit = re.compile(rf"(?<![\w.]){re.escape(name)}\b").search(code, start)
+                if hit is not None:
+                    found[name] = (row, hit.start())
+    return dict(list({**top, **nested}.items())[:limit])
 
 
 def names_near(lines: list[str], line: int, col: int, above: int = 8) -> list[str]:
@@ -150,7 +180,7 @@ def names_near(lines: list[str], line: int, col: int, above: int = 8) -> list[st
     chunks = [_IDENT_TAIL.sub("", current)]
     chunks += [lines[i] for i in range(line - 1, max(-1, line - above - 1), -1)]
     for chunk in chunks:
-        code = chunk.split("#", 1)[0]
+        code = _STRING.sub(" ", chunk).split("#", 1)[0]  # words in strings and comments are no names
         for m in reversed(list(_IDENT.finditer(code))):
             name = m.group(0)
             if not keyword.iskeyword(name) and name not in ("self", "cls") and name not in seen:
@@ -159,6 +189,8 @@ def names_near(lines: list[str], line: int, col: int, above: int = 8) -> list[st
 
 
 _IDENT_TAIL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
+# A string on one line (its prefix letters too: `f"..."`, `rb'...'`), or an unterminated one to the end.
+_STRING = re.compile(r"""(?<![A-Za-z0-9_])[A-Za-z]{0,2}(?:"(?:\\.|[^"\\])*"?|'(?:\\.|[^'\\])*'?)""")
 
 
 def _is_stdlib(path: Path | None) -> bool:
@@ -173,20 +205,25 @@ def _is_stdlib(path: Path | None) -> bool:
 def _describe(name: Any, *, full: bool) -> str | None:
     """`def f(a, b) -> int:` plus the first paragraph of the docstring (jedi Name)."""
     try:
-        sigs = name.get_signatures()
         if name.type == "class":
+            sigs = name.get_signatures()
             head = f"class {name.name}"
             if sigs:
                 head += f":  # {sigs[0].to_string()}"
             else:
                 head += ":"
-        elif sigs:
+        elif name.type == "function":
+            sigs = name.get_signatures()
+            if not sigs:
+                return None
             head = f"def {sigs[0].to_string()}: ..."
-        elif name.type in ("statement", "instance", "param"):
+        elif name.type in ("statement", "instance"):
+            # A value (`DEFAULT = 1`): its line. Not the signature of its type's constructor, which jedi
+            # offers for any callable value (`def NoneType(): ...` for `x = None`).
             code = name.get_line_code().strip()
             head = code if code else name.name
         else:
-            return None
+            return None  # parameters (their function's signature is at hand), modules, keywords
         if not full:
             return head
         doc = name.docstring(raw=True).strip()

@@ -55,13 +55,15 @@ class EngineStats:
     errors: int = 0
     offline: int = 0
     dropped: int = 0
+    read_on: int = 0  # answers whose stream was read on for the lines after them
 
 
 class _Generation:
     """One upstream stream shared by every request that agrees with it."""
 
-    def __init__(self, anchor: Anchor, cursor: CursorContext, key: str) -> None:
-        self.anchor, self.key = anchor, key
+    def __init__(self, anchor: Anchor, cursor: CursorContext, key: str | None) -> None:
+        self.anchor, self.key = anchor, key  # key None: the lines after an answer, not a request's own
+        self.cursor = cursor
         self.shaper = CompletionShaper(cursor)
         self.result: str | None = None
         self.error: ProviderError | None = None
@@ -234,8 +236,10 @@ class CompletionEngine:
             await asyncio.sleep(remaining)
         cursor = cursor_context(q.lines, q.line, q.col, settings.max_block_lines)
         gen = _Generation(Anchor.of(before, after_hash), cursor, key)
-        state.generation = gen
-        gen.task = asyncio.ensure_future(self._run(gen, request, state, settings))
+        old, state.generation = state.generation, gen
+        if old is not None and old.key is None and old.consumers <= 0 and old.task is not None:
+            old.task.cancel()  # lines read on after an answer nobody accepted: no more tokens for them
+        gen.task = asyncio.ensure_future(self._run(gen, request, state, settings, before, after_hash))
         try:
             text = await self._follow(gen, "")
         except ProviderError as err:
@@ -265,43 +269,80 @@ class CompletionEngine:
             gen.release()
 
     async def _run(self, gen: _Generation, request: ModelRequest, state: _DocState,
-                   settings: Settings) -> None:
+                   settings: Settings, before: str, after_hash: int) -> None:
+        """Stream one answer into *gen*. When it is a line that ended while the model went on (at the end of
+        a line), the line is answered at once and the stream read on into a second generation: the lines
+        that follow, offered with no new call where the line ends once the user has accepted it."""
         timeout = settings.inline_timeout_ms / 1000
         self.stats.upstream += 1
         t0 = time.monotonic()
+        current = gen  # the generation being fed: the answer, then the lines after it
         try:
             # The one-off SDK import after start-up is not the model's latency: outside the deadline.
             await self.provider.ready()
             async with asyncio.timeout(timeout):
                 async with self.provider.stream(request, timeout=timeout, inline=True) as stream:
                     async for chunk in stream:
-                        if gen.shaper.feed(chunk):
+                        done = current.shaper.feed(chunk)
+                        if done and current is gen and (after := self._lines_after(gen, state, before,
+                                                                                   after_hash)) is not None:
+                            self._publish(gen, state)
+                            current = after
+                            done = after.shaper.feed("\n" + (gen.shaper.after_line or ""))
+                        if done:
                             break  # leaving the block closes the HTTP stream: no tokens past here
-                        gen.changed.set()
-                    complete = stream.finished or gen.shaper.done
+                        current.changed.set()
+                    complete = stream.finished or current.shaper.done
             if not complete:
                 raise IncompleteAnswer("the stream ended before message_stop")
-            gen.result = gen.shaper.finish()
-            if gen.result:
+            self._publish(current, state)
+        except TimeoutError:
+            current.error = ProviderTimeout(f"no completion within {timeout:.1f} s")
+        except ProviderError as err:
+            current.error = err
+        except asyncio.CancelledError:
+            current.error = Abandoned("nobody waits for this completion any more")
+        finally:
+            error = current.error
+            if error is not None and not isinstance(error, Abandoned):
+                if current is gen:
+                    self.stats.errors += 1
+                    log.warning("inline completion failed after %.0f ms: %s", (time.monotonic() - t0) * 1000,
+                                error)
+                else:  # the answer itself was served; only the lines after it are missing
+                    log.debug("reading on after a completion failed: %s", error)
+            current.done.set()
+            current.changed.set()
+
+    def _lines_after(self, gen: _Generation, state: _DocState, before: str, after_hash: int) -> _Generation | None:
+        """A generation for the lines after *gen*'s answer, at the end of its line once accepted; None when
+        the answer is not a whole line the model went on after, or a newer request took over."""
+        if gen.shaper.after_line is None or state.generation is not gen:
+            return None
+        line = gen.shaper.finish()
+        if not line:
+            return None
+        c = gen.cursor
+        cursor = CursorContext(c.line_prefix + line, "", c.lines_before, c.lines_after, c.max_lines, c.max_line_chars)
+        after = _Generation(Anchor.of(before + line, after_hash), cursor, None)
+        after.task = gen.task
+        state.generation = after
+        self.stats.read_on += 1
+        return after
+
+    def _publish(self, gen: _Generation, state: _DocState) -> None:
+        """The answer is complete: answer those waiting, remember where it was shown, cache it."""
+        gen.result = gen.shaper.finish()
+        if gen.result:
+            if gen.key is not None:
                 # Written after the waiting requests have been answered: the disk write is not theirs to wait on.
                 asyncio.get_running_loop().call_soon(self.cache.set, "inline", gen.key, gen.result)
-                state.shown.append(Shown(gen.anchor, gen.result))
-            else:
-                self.stats.dropped += 1
-                log.debug("completion dropped: %s", gen.shaper.drop_reason)
-        except TimeoutError:
-            gen.error = ProviderTimeout(f"no completion within {timeout:.1f} s")
-        except ProviderError as err:
-            gen.error = err
-        except asyncio.CancelledError:
-            gen.error = Abandoned("nobody waits for this completion any more")
-        finally:
-            if gen.error is not None and not isinstance(gen.error, Abandoned):
-                self.stats.errors += 1
-                log.warning("inline completion failed after %.0f ms: %s", (time.monotonic() - t0) * 1000,
-                            gen.error)
-            gen.done.set()
-            gen.changed.set()
+            state.shown.append(Shown(gen.anchor, gen.result))
+        elif gen.key is not None:
+            self.stats.dropped += 1
+            log.debug("completion dropped: %s", gen.shaper.drop_reason)
+        gen.done.set()
+        gen.changed.set()
 
     def _request(self, q: CompletionQuery, snippets: tuple, settings: Settings) -> ModelRequest:
         rel = relative_to_root(q.path, q.root)
@@ -310,9 +351,11 @@ class CompletionEngine:
             lines=q.lines, line=q.line, col=q.col, path=shown_path, language=q.language,
             max_prefix_tokens=settings.max_prefix_tokens, max_suffix_tokens=settings.max_suffix_tokens,
             max_lines=settings.max_block_lines, snippets=snippets, redact_secrets=settings.redact_secrets)
-        # At the end of a line the answer may go on to the next line(s) (after an accepted suggestion):
-        # within the same line budget, a few lines.
-        max_tokens = settings.max_line_tokens if ctx.cursor.mode == "line" else settings.max_block_tokens
+        # At the end of a line the answer is that line (or, after an accepted suggestion, the next few
+        # lines, within the same budget); in the middle of one it may be a span of several
+        # lines ending inside the text after the cursor (kept only when the code around parses with it).
+        end_of_line = ctx.cursor.mode == "line" and not ctx.cursor.line_suffix.strip()
+        max_tokens = settings.max_line_tokens if end_of_line else settings.max_block_tokens
         return completion_request(ctx, model=settings.fast_model, max_tokens=max_tokens)
 
     async def _offline(self, q: CompletionQuery) -> list[Suggestion]:

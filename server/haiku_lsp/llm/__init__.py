@@ -5,19 +5,28 @@ call; its payload is also what cache keys hash), `Completion` and `TextStream`; 
 implements it over the anthropic SDK (imported lazily, off the start-up path). `ModelAccess` bundles
 a provider, the cache, a model id and a timeout for a flow; `ask_json` asks for JSON
 with a schema and repairs a bad answer once. `Ledger`, `Usage` and `cost_usd` account tokens and dollars
-per model (with the budget cap); `Cache` is the memory + disk cache keyed by `content_key`. Errors are
+per model (with the session and daily caps); `Cache` is the memory + disk cache keyed by `content_key`.
+`GuardedProvider` is the one door every model call of a session goes through (budgets, redaction,
+accounting, audit); `UsageStore` is the per-day record of calls shared by a user's servers, `AuditLog`
+the JSONL log of every call, `usage_stats`/`render_stats` the figures of `haiku-lsp stats`. Errors are
 `haiku_lsp.errors.ProviderError` subclasses.
 """
 
 from haiku_lsp.llm.access import ModelAccess
 from haiku_lsp.llm.accounting import Ledger, Usage, cost_usd, price_of
 from haiku_lsp.llm.anthropic import AnthropicProvider
+from haiku_lsp.llm.audit import AuditLog
 from haiku_lsp.llm.cache import Cache, content_key, default_cache_dir
+from haiku_lsp.llm.guard import GuardedProvider, redact_request
 from haiku_lsp.llm.provider import Completion, ModelRequest, Provider, TextStream, model_version, supports_prefill
+from haiku_lsp.llm.stats import render as render_stats
+from haiku_lsp.llm.stats import usage_stats
 from haiku_lsp.llm.structured import JsonAnswer, ask_json
+from haiku_lsp.llm.usage import UsageStore
 
 __all__ = [
-    "AnthropicProvider", "Cache", "Completion", "JsonAnswer", "Ledger", "ModelAccess", "ModelRequest", "Provider",
-    "TextStream", "Usage", "ask_json", "content_key", "cost_usd", "default_cache_dir", "model_version", "price_of",
-    "supports_prefill",
+    "AnthropicProvider", "AuditLog", "Cache", "Completion", "GuardedProvider", "JsonAnswer", "Ledger", "ModelAccess",
+    "ModelRequest", "Provider", "TextStream", "Usage", "UsageStore", "ask_json", "content_key", "cost_usd",
+    "default_cache_dir", "model_version", "price_of", "redact_request", "render_stats", "supports_prefill",
+    "usage_stats",
 ]

@@ -7,6 +7,7 @@ the table gives them explicitly. Unknown models are priced as the fast tier woul
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 PRICES: dict[str, dict[str, float]] = {
@@ -64,14 +65,22 @@ class ModelTotals:
     usd: float = 0.0
 
 
+def _nothing_spent() -> float:
+    return 0.0
+
+
 @dataclass
 class Ledger:
-    """Running totals per model and feature. `budget_usd` of 0 means no cap."""
+    """Running totals of this process per model and feature, and the two caps: `budget_usd` for this
+    session, `daily_budget_usd` for the day of every server sharing the cache dir (`spent_today` reads
+    that; see llm/usage.py). A cap of 0 means none."""
 
     budget_usd: float = 0.0
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     by_model: dict[str, ModelTotals] = field(default_factory=dict)
     by_feature: dict[str, float] = field(default_factory=dict)
+    daily_budget_usd: float = 0.0
+    spent_today: Callable[[], float] = _nothing_spent
 
     def record(self, usage: Usage, feature: str = "inline") -> float:
         usd = cost_usd(usage, self.prices)
@@ -90,4 +99,15 @@ class Ledger:
         return sum(t.usd for t in self.by_model.values())
 
     def over_budget(self) -> bool:
-        return self.budget_usd > 0 and self.total_usd >= self.budget_usd
+        return self.budget_problem() is not None
+
+    def budget_problem(self) -> str | None:
+        """Why no model call may be made now (a cap is reached), for people; None when calls may go."""
+        if self.budget_usd > 0 and self.total_usd >= self.budget_usd:
+            return (f"the session budget of ${self.budget_usd:.2f} is used up (${self.total_usd:.4f} spent); "
+                    "raise the budgetUsd setting to continue")
+        if self.daily_budget_usd > 0 and (today := self.spent_today()) >= self.daily_budget_usd:
+            return (f"the daily budget of ${self.daily_budget_usd:.2f} is used up (${today:.4f} spent today by "
+                    "every haiku-lsp server of this user); model features pause until local midnight or until "
+                    "dailyBudgetUsd is raised; offline suggestions keep working")
+        return None

@@ -180,9 +180,8 @@ class AnthropicProvider:
         return ProviderConnectionError(f"{type(err).__name__}: {err}")
 
     def _check_budget(self) -> None:
-        if self.ledger.over_budget():
-            raise BudgetExceeded(f"the budget of ${self.ledger.budget_usd:.2f} is used up "
-                f"(${self.ledger.total_usd:.4f} spent); raise the budgetUsd setting to continue")
+        if (problem := self.ledger.budget_problem()) is not None:
+            raise BudgetExceeded(problem)
 
     @contextlib.asynccontextmanager
     async def stream(self, request: ModelRequest, *, timeout: float, inline: bool = True,
@@ -218,11 +217,17 @@ class AnthropicProvider:
                        retries: bool = True) -> Completion:
         """A whole answer (streamed underneath, so a long answer does not hit read timeouts)."""
         parts: list[str] = []
-        async with self.stream(request, timeout=timeout, inline=not retries, feature=feature) as s:
-            async for text in s:
-                parts.append(text)
-        if not s.finished:
-            raise IncompleteAnswer("the answer stream ended before message_stop")
+        s: TextStream | None = None
+        try:
+            async with self.stream(request, timeout=timeout, inline=not retries, feature=feature) as s:
+                async for text in s:
+                    parts.append(text)
+            if not s.finished:
+                raise IncompleteAnswer("the answer stream ended before message_stop")
+        except ProviderError as err:
+            if s is not None:  # what the failed call cost, for the accounts (llm/guard.py)
+                err.usage = s.usage  # type: ignore[attr-defined]
+            raise
         return Completion("".join(parts), None, s.stop_reason, s.usage)
 
 

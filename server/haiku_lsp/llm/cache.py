@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,12 @@ class CacheStats:
     disk_hits: int = 0
     misses: int = 0
     writes: int = 0
+    # hits and misses by namespace (a namespace is a feature: "inline", "fix", "hover"...)
+    namespaces: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, namespace: str, hit: bool) -> None:
+        counts = self.namespaces.setdefault(namespace, {"hits": 0, "misses": 0})
+        counts["hits" if hit else "misses"] += 1
 
 
 class Cache:
@@ -114,6 +120,7 @@ class Cache:
         if mkey in self._memory:
             self._memory.move_to_end(mkey)
             self.stats.memory_hits += 1
+            self.stats.count(namespace, True)
             return self._memory[mkey]
         disk = self._open()
         value = None
@@ -124,8 +131,10 @@ class Cache:
                 log.warning("disk cache read failed: %s", err)
         if value is None:
             self.stats.misses += 1
+            self.stats.count(namespace, False)
             return None
         self.stats.disk_hits += 1
+        self.stats.count(namespace, True)
         self._remember(mkey, value)
         return value
 

@@ -92,7 +92,7 @@ async def ask_json(provider: Provider, *, model: str, system: str, user: str, sc
     parse but are wrong (it may run real tools). One repair round; then ActionError."""
     messages: list[dict] = [{"role": "user", "content": user}]
     usages: list[Usage] = []
-    error = ""
+    error, refused = "", False
     for attempt in range(2):
         request = ModelRequest(
             model=model, system=({"type": "text", "text": system},), messages=tuple(messages),
@@ -100,6 +100,7 @@ async def ask_json(provider: Provider, *, model: str, system: str, user: str, sc
             extra={"output_config": {"format": {"type": "json_schema", "schema": schema}}})
         completion = await provider.complete(request, timeout=timeout, feature=feature)
         usages.append(completion.usage)
+        refused = False
         try:
             value = parse_json_answer(completion.text)
             problems = schema_errors(value, schema)
@@ -108,6 +109,7 @@ async def ask_json(provider: Provider, *, model: str, system: str, user: str, sc
                 if inspect.isawaitable(verdict):
                     verdict = await verdict
                 problems = [verdict] if verdict else []
+                refused = bool(verdict)
         except ValueError as err:
             value, problems = None, [str(err)]
         if completion.stop_reason == "max_tokens" and problems:
@@ -120,4 +122,6 @@ async def ask_json(provider: Provider, *, model: str, system: str, user: str, sc
             {"role": "user", "content": f"That {what} is not usable: {error}. Reply again with only the "
                                         "corrected JSON object, matching the schema."},
         ]
+    if refused:  # well-formed, but the check (real tools) said no: say what it said
+        raise ActionError(f"the model's {what} did not pass the check, even after one repair: {error}")
     raise ActionError(f"the model's {what} was not the JSON asked for, even after one repair: {error}")

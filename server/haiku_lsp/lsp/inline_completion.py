@@ -43,6 +43,7 @@ def register(server: HaikuLanguageServer) -> None:
             language=document.language_id or "python",
             version=document.version,
         )
+        ls.tell_ignored(document.path)  # the engine answers offline for it; the editor learns why, once
         suggestions = await ls.session.completions.complete(query)
         # The item's range is the (empty) range at the cursor, in the client's own units.
         at = types.Range(start=params.position, end=params.position)

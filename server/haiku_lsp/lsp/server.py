@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import threading
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -33,12 +35,17 @@ NO_KEY_MESSAGE = (
 )
 
 
+STATS_METHOD = "haiku/stats"
+
+
 class HaikuLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("haiku-lsp", __version__)
         self.session = Session(on_error=self.report_provider_error)
         self._pending_problems: list[str] = []
         self._reported: set[str] = set()
+        self._told_ignored: set[str] = set()
+        self._background: set[asyncio.Future[None]] = set()
         self.suggested_fixes: dict[str, SuggestedFix] = {}
         self.diagnostics = RuffDiagnostics()
         self.status = Status()
@@ -122,6 +129,19 @@ class HaikuLanguageServer(LanguageServer):
                 + f"\n\n{acceptance}\n\nInline completions: {inline}.\n\nCache: {cache}.\n\nServer process: "
                 + f"{stats['process']['rssMiB']} MiB resident.\n")
 
+    def tell_ignored(self, path: str | None) -> bool:
+        """True when `path` matches an ignore rule; the editor is told so once per file (log message)."""
+        why = self.session.ignore_rules.why(path) if path else None
+        if why is None or path is None:
+            return False
+        if path not in self._told_ignored:
+            self._told_ignored.add(path)
+            self.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=(
+                f"haiku-lsp: {self.shown_path(path)} matches the ignore rule `{why}` (.gitignore, .haikuignore, "
+                "ignorePatterns or the built-in rules for secrets), so nothing of it is sent to the model: "
+                "completions for it come from the offline engine only.")))
+        return True
+
     def report_provider_error(self, err: ProviderError, action: bool = False) -> None:
         """Tell the user once per kind of lasting problem (always for an action they asked for);
         log the passing ones."""
@@ -138,9 +158,28 @@ class HaikuLanguageServer(LanguageServer):
             self.window_log_message(types.LogMessageParams(
                 type=types.MessageType.Warning, message=f"haiku-lsp: completion failed: {err}"))
 
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` on the server's loop, keeping a reference until it is done."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def tell_sandbox_status(self) -> None:
+        """Say once, at start-up, when model-written code cannot be confined by the OS here."""
+        from haiku_lsp.tools import OPT_OUT, os_sandbox_status
+
+        available, why = await asyncio.to_thread(os_sandbox_status)
+        if not available and self.session.os_sandbox():
+            self.show(f"haiku-lsp: generated tests and refactor validation will not run: no OS sandbox "
+                      f"({why}); {OPT_OUT}.", types.MessageType.Warning)
+        elif not self.session.os_sandbox():
+            self.show("haiku-lsp: osSandbox is off: generated tests and refactor validation run without OS "
+                      "isolation (still in a temporary copy, without keys in the environment).",
+                      types.MessageType.Warning)
+
     def warm_up(self) -> None:
         """Heavy imports and the disk cache, off the `initialize` path."""
-        provider, cache = self.session.provider, self.session.cache
+        provider, cache = self.session.upstream, self.session.cache
         if isinstance(provider, AnthropicProvider) and provider.available:
             provider.start_import()
 
@@ -198,6 +237,7 @@ def create_server() -> HaikuLanguageServer:
         ls._pending_problems.clear()
         if not ls.session.provider.available:
             ls.show(NO_KEY_MESSAGE, types.MessageType.Info)
+        ls.background(ls.tell_sandbox_status())
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: HaikuLanguageServer, params: types.DidChangeConfigurationParams) -> None:
@@ -225,6 +265,11 @@ def create_server() -> HaikuLanguageServer:
     def did_close(ls: HaikuLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.session.completions.forget(params.text_document.uri)
         ls.diagnostics.clear(ls, params.text_document.uri)
+
+    @server.feature(STATS_METHOD)
+    def usage_stats(ls: HaikuLanguageServer, params: object) -> dict:
+        """`haiku/stats`: today's and the last 7 days' usage of every server sharing the cache dir."""
+        return ls.session.stats()
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HaikuLanguageServer, params: None) -> None:

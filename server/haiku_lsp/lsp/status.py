@@ -6,22 +6,20 @@ Params (sent when they change, checked twice a second, so at most two a second):
   "today": {"usd": float, "inputTokens": int, "outputTokens": int, "calls": int},
   "session": {"usd": float, "calls": int}}`
 
-"today" adds up every haiku-lsp server's usage of the day on this machine: each server appends what it
-spent since its last report to `<cache dir>/usage/<YYYY-MM-DD>.tsv` (local date) and reads the sum.
+"today" adds up every haiku-lsp server's usage of the day on this machine: the session's usage store
+(`<cache dir>/usage/<YYYY-MM-DD>.jsonl`, where every model call is recorded).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import logging
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from haiku_lsp.errors import ProviderError
-from haiku_lsp.llm import Ledger
+from haiku_lsp.llm import UsageStore
 
 if TYPE_CHECKING:
     from haiku_lsp.lsp.server import HaikuLanguageServer
@@ -35,46 +33,25 @@ LASTING = {"auth": "the API key was rejected (401): check ANTHROPIC_API_KEY",
            "bad_request": "the model API refused a request"}
 
 
-class DailyUsage:
-    """Today's totals of all servers sharing a cache directory (an append-only file per day)."""
+class TodaysUsage:
+    """Today's totals of every server sharing the cache directory, from the session's usage store (read
+    again only when today's dollars changed: `spent_today` reads just the bytes added since last time)."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self._booked = (0.0, 0, 0, 0)  # what this server has appended so far: usd, input, output, calls
-        self._read: tuple[str, float, dict[str, Any]] | None = None  # (file, mtime, totals)
+    def __init__(self, store: UsageStore) -> None:
+        self.store = store
+        self._seen: tuple[datetime.date, float] | None = None
+        self._totals: dict[str, Any] = {"usd": 0.0, "inputTokens": 0, "outputTokens": 0, "calls": 0}
 
-    def sync(self, ledger: Ledger) -> dict[str, Any]:
-        models = ledger.by_model.values()
-        now = (ledger.total_usd, sum(t.input + t.cache_write + t.cache_read for t in models),
-               sum(t.output for t in models), sum(t.calls for t in models))
-        path = self.folder / f"{datetime.date.today().isoformat()}.tsv"
-        delta = [a - b for a, b in zip(now, self._booked, strict=True)]
-        if any(delta):
-            try:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                with path.open("a", encoding="ascii") as f:
-                    f.write("\t".join(f"{d:.8f}" if i == 0 else str(d) for i, d in enumerate(delta)) + "\n")
-                self._booked = now
-            except OSError as err:
-                log.warning("cannot record today's usage in %s: %s", path, err)
-        return self._totals(path)
-
-    def _totals(self, path: Path) -> dict[str, Any]:
-        try:
-            mtime = path.stat().st_mtime
-        except OSError:
-            return {"usd": 0.0, "inputTokens": 0, "outputTokens": 0, "calls": 0}
-        if self._read and self._read[0] == str(path) and self._read[1] == mtime:
-            return self._read[2]
-        usd, tokens_in, tokens_out, calls = 0.0, 0, 0, 0
-        for line in path.read_text(encoding="ascii", errors="replace").splitlines():
-            parts = line.split("\t")
-            with contextlib.suppress(ValueError, IndexError):
-                usd, tokens_in = usd + float(parts[0]), tokens_in + int(parts[1])
-                tokens_out, calls = tokens_out + int(parts[2]), calls + int(parts[3])
-        totals = {"usd": round(usd, 6), "inputTokens": tokens_in, "outputTokens": tokens_out, "calls": calls}
-        self._read = (str(path), mtime, totals)
-        return totals
+    def totals(self) -> dict[str, Any]:
+        seen = (datetime.date.today(), self.store.spent_today())
+        if seen != self._seen:
+            self._seen = seen
+            calls = [r for records in self.store.read_days(1).values() for r in records if r.get("kind") == "call"]
+            self._totals = {
+                "usd": round(seen[1], 6),
+                "inputTokens": sum(int(r.get(k) or 0) for r in calls for k in ("input", "cache_write", "cache_read")),
+                "outputTokens": sum(int(r.get("output") or 0) for r in calls), "calls": len(calls)}
+        return self._totals
 
 
 class Status:
@@ -85,7 +62,7 @@ class Status:
         self._error: tuple[ProviderError, float, int] | None = None  # the error, when, calls made before it
         self._sent: dict[str, Any] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._daily: DailyUsage | None = None
+        self._today: TodaysUsage | None = None
 
     def note_error(self, err: ProviderError, calls: int) -> None:
         if err.kind not in ("cancelled", "timeout", "incomplete", "no_key"):
@@ -113,19 +90,17 @@ class Status:
         session = ls.session
         ledger, settings = session.ledger, session.settings
         calls = sum(t.calls for t in ledger.by_model.values())
-        folder = session.cache.directory / "usage"
-        if self._daily is None or self._daily.folder != folder:
-            self._daily = DailyUsage(folder)
-        today = self._daily.sync(ledger)
+        if self._today is None or self._today.store is not session.usage:
+            self._today = TodaysUsage(session.usage)
+        today = self._today.totals()
         state, message = "ready", f"Haiku ready ({settings.fast_model})"
         error = self._error
         if error is not None and calls > error[2]:
             error = self._error = None  # a call went through since
         if not session.provider.available:
             state, message = "offline", "no ANTHROPIC_API_KEY: offline suggestions (jedi) only"
-        elif ledger.over_budget():
-            state, message = "budget", (f"the budget of ${ledger.budget_usd:.2f} is used up; raise budgetUsd "
-                                        "to continue")
+        elif (problem := ledger.budget_problem()) is not None:
+            state, message = "budget", problem
         elif error is not None and error[0].kind in LASTING:
             state, message = "error", LASTING[error[0].kind]
         elif (error is not None and error[0].kind in ("rate_limit", "overloaded")

@@ -1,9 +1,10 @@
 """Quick fixes for diagnostics from any source: `propose_fix` finds the smallest enclosing scope, asks
 the model for a replacement (or takes `ruff --fix` offline), and offers a `FixProposal` only when the
-patched file parses and, for ruff's diagnostics, ruff no longer reports the code and nothing new. No
-LSP.
+patched file parses, ruff reports nothing new and, for ruff's diagnostics, ruff with that rule
+selected no longer reports it; `FixProposal.check` (a `FixCheck`) says what was checked and what was
+not. ToolUnavailable when ruff cannot run. No LSP.
 """
 
-from haiku_lsp.quickfix.fix import FixProposal, Scope, enclosing_scope, propose_fix, replace_scope
+from haiku_lsp.quickfix.fix import FixCheck, FixProposal, Scope, enclosing_scope, propose_fix, replace_scope
 
-__all__ = ["FixProposal", "Scope", "enclosing_scope", "propose_fix", "replace_scope"]
+__all__ = ["FixCheck", "FixProposal", "Scope", "enclosing_scope", "propose_fix", "replace_scope"]

@@ -1,8 +1,12 @@
 """Quick fixes for diagnostics from any source: the smallest enclosing scope, a replacement from the
 model (or from `ruff --fix` offline), checked before it is offered.
 
-A fix is offered only when the patched file parses and, for a ruff diagnostic, ruff re-run on the
-patched text no longer reports that code in the scope and reports nothing new anywhere.
+What is checked (`FixCheck` says it in words for the user): the patched file parses; ruff (the
+project's configuration, plus the diagnostic's rule for a ruff diagnostic, whatever the project
+selects) reports nothing new anywhere; and, for a ruff diagnostic, ruff with that rule selected no
+longer reports it in the scope. What is not: whether another tool (pyright, mypy, a compiler) still
+reports its diagnostic, and the module's tests. A check that cannot run (ruff missing or failing)
+fails closed with ToolUnavailable: nothing is offered as checked.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 from haiku_lsp.llm.access import ModelAccess
 from haiku_lsp.text import numbered
-from haiku_lsp.tools import ruff_check
+from haiku_lsp.tools import LintIssue, ruff_check
 
 FIX_SCHEMA: dict = {
     "type": "object",
@@ -103,26 +107,59 @@ def diagnostic_code(diagnostic: dict[str, Any]) -> str | None:
     return str(code) if code not in (None, "") else None
 
 
+@dataclass(frozen=True)
+class FixCheck:
+    """What the check of a fix established, and what it did not, in the user's words."""
+
+    checked: tuple[str, ...]
+    not_checked: tuple[str, ...]
+
+    def sentence(self) -> str:
+        text = "checked: " + ", ".join(self.checked)
+        return text + (f"; not checked: {', '.join(self.not_checked)}" if self.not_checked else "")
+
+
+def _source(diagnostic: dict[str, Any]) -> str:
+    return str(diagnostic.get("source") or "the tool that reported it")
+
+
 async def check_fix(original: str, patched: str, path: Path, root: Path | None, diagnostic: dict[str, Any],
-                    scope: Scope, new_scope_lines: int) -> str | None:
-    """None when the patched text is acceptable, else why not (fed back to the model once)."""
-    if err := parses(patched):
-        return err
+                    scope: Scope, new_scope_lines: int) -> tuple[str | None, FixCheck]:
+    """(None, what was checked) when the patched text is acceptable, else (why not, ...): the reason
+    is fed back to the model once. Raises ToolUnavailable when ruff cannot run."""
     code = diagnostic_code(diagnostic)
-    if not is_ruff(diagnostic) or not code:
-        return None
-    before, _ = await ruff_check(original, path, root)
-    after, _ = await ruff_check(patched, path, root)
-    end = scope.start + new_scope_lines - 1
-    still = [i for i in after if i.code == code and scope.start <= i.line <= end]
-    if still:
-        return f"ruff still reports {code} at line {still[0].line + 1}: {still[0].message}"
+    ruff_rule = code if is_ruff(diagnostic) and code else None
+    not_checked = ["the module's tests (quick fixes are not run)"]
+    if not ruff_rule:
+        not_checked.insert(0, f"whether {_source(diagnostic)} still reports “{diagnostic.get('message', '')}” "
+                              f"({_source(diagnostic)} is not run here)")
+    if err := parses(patched):
+        return err, FixCheck((), tuple(not_checked))
+    before, _ = await ruff_check(original, path, root, select=ruff_rule)
+    after, _ = await ruff_check(patched, path, root, select=ruff_rule)
+    checked = ["the file parses"]
+    if ruff_rule:
+        end = scope.start + new_scope_lines - 1
+        still = [i for i in after if i.code == ruff_rule and scope.start <= i.line <= end]
+        if still:
+            return (f"ruff still reports {ruff_rule} at line {still[0].line + 1}: {still[0].message}",
+                    FixCheck(tuple(checked), tuple(not_checked)))
+        if any(i.code == ruff_rule and scope.start <= i.line <= scope.end for i in before):
+            checked.append(f"ruff (with {ruff_rule} selected) no longer reports {ruff_rule} there")
+        else:
+            not_checked.insert(0, f"whether the fix removes {ruff_rule}: ruff with {ruff_rule} selected does "
+                                  "not report it there before the fix either (another ruff version or settings?)")
+    if added := _new_issue(before, after):
+        return (f"the fix introduces ruff {added.code} at line {added.line + 1}: {added.message}",
+                FixCheck(tuple(checked), tuple(not_checked)))
+    checked.append("ruff reports nothing new")
+    return None, FixCheck(tuple(checked), tuple(not_checked))
+
+
+def _new_issue(before: list[LintIssue], after: list[LintIssue]) -> LintIssue | None:
     old, new = Counter(i.code for i in before), Counter(i.code for i in after)
     added = [c for c in new if new[c] > old.get(c, 0)]
-    if added:
-        first = next(i for i in after if i.code == added[0])
-        return f"the fix introduces ruff {first.code} at line {first.line + 1}: {first.message}"
-    return None
+    return next(i for i in after if i.code == added[0]) if added else None
 
 
 @dataclass(frozen=True)
@@ -131,6 +168,7 @@ class FixProposal:
     replacement: str
     explanation: str
     origin: str  # "model" | "cache" | "ruff"
+    check: FixCheck = FixCheck((), ())
 
 
 FIX_PROMPT_VERSION = "fix-1"
@@ -168,10 +206,11 @@ async def offline_fix(lines: list[str], path: Path, root: Path | None, diagnosti
         return None  # ruff changed something outside the scope: not this fix
     new_scope = fixed_lines[scope.start : len(fixed_lines) - max(tail, 0)]
     replacement = "\n".join(new_scope)
-    if await check_fix(original, replace_scope(lines, scope, replacement), path, root, diagnostic, scope,
-                       len(new_scope)):
+    error, check = await check_fix(original, replace_scope(lines, scope, replacement), path, root, diagnostic,
+                                   scope, len(new_scope))
+    if error:
         return None
-    return FixProposal(scope, replacement, f"ruff's own fix for {code}", "ruff")
+    return FixProposal(scope, replacement, f"ruff's own fix for {code}", "ruff", check)
 
 
 async def propose_fix(llm: ModelAccess, *, lines: list[str], path: Path,
@@ -191,9 +230,8 @@ async def propose_fix(llm: ModelAccess, *, lines: list[str], path: Path,
     original = "\n".join(lines)
     key = content_key(FIX_PROMPT_VERSION, llm.model, shown_path, scope.start, scope.text,
                       {k: diagnostic.get(k) for k in ("message", "code", "source", "range")})
-    if (hit := llm.cache.get("fix", key)) is not None:
-        return FixProposal(scope, hit["replacement"], hit["explanation"], "cache")
     prompt, found = redact(fix_prompt(scope, shown_path, diagnostic))
+    last: list[FixCheck] = []
 
     async def check(value: dict) -> str | None:
         replacement = value["replacement"]
@@ -202,12 +240,19 @@ async def propose_fix(llm: ModelAccess, *, lines: list[str], path: Path,
         if replacement.strip() == scope.text.strip():
             return "the replacement is identical to the original code"
         patched = replace_scope(lines, scope, replacement)
-        return await check_fix(original, patched, path, root, diagnostic, scope,
-                               len(replacement.rstrip("\n").split("\n")))
+        error, report = await check_fix(original, patched, path, root, diagnostic, scope,
+                                        len(replacement.rstrip("\n").split("\n")))
+        last[:] = [report]
+        return error
+
+    # A cached fix was checked against the file as it was then: checked again against this one.
+    if (hit := llm.cache.get("fix", key)) is not None and await check(hit) is None:
+        return FixProposal(scope, hit["replacement"].rstrip("\n"), hit["explanation"], "cache", last[0])
 
     answer = await llm.ask_json(system=FIX_SYSTEM, user=prompt, schema=FIX_SCHEMA,
                             max_tokens=max_tokens, feature="fix", check=check, what="fix")
     if found and "<REDACTED" in answer.value["replacement"]:
         raise ActionError("the fix would touch a redacted secret; nothing applied")
     llm.cache.set("fix", key, answer.value)
-    return FixProposal(scope, answer.value["replacement"].rstrip("\n"), answer.value["explanation"], "model")
+    return FixProposal(scope, answer.value["replacement"].rstrip("\n"), answer.value["explanation"], "model",
+                       last[0])

@@ -50,7 +50,8 @@ class SubtaskOutcome:
 @dataclass
 class RefactorResult:
     """`new_text` is the whole new file (None when no change survives); `ok` is True when there is
-    one and validation passed, or reported only problems the planner accepted. `usage_by_model`:
+    one and validation passed, or reported only problems the planner accepted; `validated` when,
+    besides, every check ran (`unchecked` lists those that did not, with why: ask before applying). `usage_by_model`:
     model -> {"calls", "input", "output", "cache_write", "cache_read"}; `usd_by_model`: model ->
     dollars; `phase_seconds`: wall time of "plan", "execute", "validate", "review"."""
 
@@ -65,6 +66,8 @@ class RefactorResult:
     ok: bool
     plan_notes: str = ""
     review_rounds: int = 0
+    validated: bool = False
+    unchecked: list[str] = field(default_factory=list)
 
 
 def resolve_instruction(instruction: str) -> str:

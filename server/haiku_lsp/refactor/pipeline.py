@@ -19,7 +19,14 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
-from haiku_lsp.errors import FATAL_PROVIDER_ERRORS, ActionError, MergeConflict, ProviderError, SubtaskFailed
+from haiku_lsp.errors import (
+    FATAL_PROVIDER_ERRORS,
+    ActionError,
+    MergeConflict,
+    ProviderError,
+    SubtaskFailed,
+    ToolUnavailable,
+)
 from haiku_lsp.llm.access import ModelAccess
 from haiku_lsp.llm.accounting import Usage, cost_usd
 from haiku_lsp.llm.provider import Completion, ModelRequest, Provider, TextStream
@@ -69,6 +76,7 @@ class _Meter:
 
 async def run_refactor(planner: ModelAccess, worker: ModelAccess, *, text: str, path: Path, root: Path | None,
                        instruction: str, concurrency: int = 4, test_timeout: float = 120.0, python: str | None = None,
+                       os_sandbox: bool = True,
                        report: Report = lambda phase, done, total: None) -> RefactorResult:
     """Refactor `text` (the content of `path`, maybe unsaved) as `instruction` (or a PRESETS name) says.
     `report(phase, done, total)` is called with "Planning", "Executing", "Validating", "Reviewing".
@@ -79,13 +87,14 @@ async def run_refactor(planner: ModelAccess, worker: ModelAccess, *, text: str, 
         raise ActionError(f"the file is too large to refactor as a whole ({len(text)} characters)")
     crlf = "\r\n" in text
     run = _Run(planner, worker, text.replace("\r\n", "\n"), Path(path), root, instruction, concurrency, test_timeout,
-               python, report)
+               python, os_sandbox, report)
     return await run.go(crlf)
 
 
 class _Run:
     def __init__(self, planner: ModelAccess, worker: ModelAccess, text: str, path: Path, root: Path | None,
-                 instruction: str, concurrency: int, test_timeout: float, python: str | None, report: Report) -> None:
+                 instruction: str, concurrency: int, test_timeout: float, python: str | None, os_sandbox: bool,
+                 report: Report) -> None:
         # Both go through one meter, so the summary counts every call, also of answers then refused.
         self.meter = _Meter(planner.provider)
         self.planner, worker = planner.through(self.meter), worker.through(self.meter)
@@ -97,7 +106,7 @@ class _Run:
         self.outline = outline(text)
         self.workers = Workers(worker, self.shown, instruction, self.outline, text)
         self.validator = Validator(original=text, path=path, root=root, python=python, test_timeout=test_timeout,
-                                   concurrency=concurrency)
+                                   concurrency=concurrency, os_sandbox=os_sandbox)
         self.phases = {"plan": 0.0, "execute": 0.0, "validate": 0.0, "review": 0.0}
         self.plan = Plan(())
         self.edits: dict[str, Edit] = {}
@@ -198,17 +207,23 @@ class _Run:
         return merged, validation
 
     async def sort_added_imports(self, merged: Merged) -> Merged:
-        """Imports the workers asked for go in after the file's own, in the order asked; where the project
-        sorts imports (ruff I001), let ruff put them in place, so an import order nobody wrote is not
-        blamed on every subtask. Only when it keeps the line count: the regions stay where they are."""
+        """Imports the workers asked for go in after the file's own, in the order asked; only where the
+        project's ruff configuration selects import sorting (I001) for this file, and the file was sorted
+        to begin with, let ruff put them in place, so an import order nobody wrote is not blamed on every
+        subtask. Only when it keeps the line count: the regions stay where they are."""
         from haiku_lsp.tools import ruff_check
 
         try:
+            # Does the project sort imports? Ask ruff, with the project's configuration, about two imports
+            # that are certainly out of order, as if they were this file (per-file ignores apply too).
+            probe, _ = await ruff_check("import sys\nimport os\n", self.path, self.root)
+            if not any(i.code == "I001" for i in probe):
+                return merged
             before, _ = await ruff_check(self.text, self.path, self.root)
             if any(i.code == "I001" for i in before):
                 return merged  # the file was not sorted to begin with: leave it to the project
             _, fixed = await ruff_check(merged.text, self.path, self.root, fix_code="I001")
-        except (OSError, RuntimeError, ValueError) as err:
+        except ToolUnavailable as err:  # validation runs ruff again and says it could not
             log.info("import sorting skipped: %s", err)
             return merged
         if not fixed or fixed == merged.text:
@@ -282,6 +297,8 @@ class _Run:
         outcomes = [self.outcome(st.id, merged, validation) for st in self.plan.subtasks]
         new = merged.text if merged.changed and merged.text != self.text else None
         ok = new is not None and validation.compiles and set(validation.blame) <= self.accepted
+        unchecked = validation.unchecked if new is not None else []
+        validated = ok and validation.passed and not unchecked  # accepted failures still failed
         usage: dict[str, dict[str, int]] = {}
         usd: dict[str, float] = {}
         for u in self.meter.usages:
@@ -295,11 +312,12 @@ class _Run:
         phases = {k: round(v, 3) for k, v in self.phases.items()}
         summary = render_summary(shown=self.shown, instruction=self.instruction, plan_notes=self.plan.notes,
                                  outcomes=outcomes, validation=validation, usage_by_model=usage, usd_by_model=usd,
-                                 phase_seconds=phases, diff=diff, ok=ok, changed=new is not None)
+                                 phase_seconds=phases, diff=diff, ok=ok, changed=new is not None,
+                                 unchecked=unchecked)
         if new is not None and crlf:
             new = new.replace("\n", "\r\n")
         return RefactorResult(new, outcomes, validation, usage, usd, phases, summary, diff, ok, self.plan.notes,
-                              rounds)
+                              rounds, validated, unchecked)
 
     def outcome(self, sid: str, merged: Merged, validation: ValidationReport) -> SubtaskOutcome:
         st = self.plan.by_id[sid]

@@ -31,7 +31,7 @@ def _count(n: int, word: str) -> str:
 def render_summary(*, shown: str, instruction: str, plan_notes: str, outcomes: list[SubtaskOutcome],
                    validation: ValidationReport, usage_by_model: dict[str, dict[str, int]],
                    usd_by_model: dict[str, float], phase_seconds: dict[str, float], diff: str, ok: bool,
-                   changed: bool) -> str:
+                   changed: bool, unchecked: list[str] | None = None) -> str:
     in_text = [o for o in outcomes if o.status in ("applied", "accepted")]
     left_out = [o for o in outcomes if o.status in ("rejected", "dropped", "failed")]
     if not outcomes:
@@ -41,7 +41,9 @@ def render_summary(*, shown: str, instruction: str, plan_notes: str, outcomes: l
     else:
         verdict = (f"{len(in_text)} of {_count(len(outcomes), 'subtask')} applied"
                    + (f"; left out: {', '.join(f'`{o.id}` {o.title}' for o in left_out)}" if left_out else "")
-                   + (". Validation passed." if ok else ". **Validation reported problems: review before applying.**"))
+                   + (". **Validation reported problems: review before applying.**" if not ok or not validation.passed
+                      else f". **Not validated: {'; '.join(unchecked)}. Review before applying.**" if unchecked
+                      else ". Validation passed."))
     parts = [f"# Refactor of `{shown}`", f"**Instruction:** {instruction}", verdict]
     if plan_notes:
         parts.append(f"**Plan:** {plan_notes}")
@@ -79,7 +81,7 @@ def _validation(v: ValidationReport) -> str:
         return "\n".join(f"- {n}" for n in v.notes) or "- Not run."
     rows = [f"- Compiles: {'yes' if v.compiles else 'no: ' + (v.compile_error or '')}"]
     lint = {"passed": "nothing new", "failed": "new issues", "skipped": "skipped", "not run": "not run"}[v.lint]
-    rows.append(f"- Ruff: {lint}")
+    rows.append(f"- Ruff: {lint}{': ' + v.lint_summary if v.lint_summary else ''}")
     rows += [f"  - {issue}" for issue in v.new_lint]
     files = f" ({', '.join(f'`{f}`' for f in v.test_files)})" if v.test_files else ""
     rows.append(f"- Tests: {v.tests}{': ' + v.test_summary if v.test_summary else ''}{files}")

@@ -1,9 +1,12 @@
 """Validation of a merged refactor with real tools, and attribution of failures to subtasks.
 
 Checks: the text compiles; ruff reports nothing new compared with the original (counted per code,
-as quick fixes do); the workspace's test files that import the module pass, run with `run_pytest` in
-a temporary copy with the new text on top (skipped, and said so, when there are none). Tests already
-failing on the original text do not count against the refactor.
+as quick fixes do); the workspace's tests for the module pass (`discovery.find_tests`: the files that
+import it, directly or through its package; else the whole suite), run with `run_pytest` in a
+temporary copy with the new text on top, in the OS sandbox. Tests already failing on the original text
+do not count against the refactor. A check that did not run (no ruff, no tests, no sandbox, pytest
+ran nothing or timed out before and after) is "skipped" with the reason: the report is then not
+`validated`, whatever else passed.
 
 Attribution: a compile error or a new ruff issue belongs to the subtask whose edit covers its line
 (an added import line to the subtasks that asked for it). A failing test belongs to the subtasks
@@ -17,17 +20,26 @@ the failure is attributed to all of them and the planner's review decides.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from haiku_lsp.errors import SandboxUnavailable, ToolUnavailable
 from haiku_lsp.python import module_name, relative_to_root
+from haiku_lsp.refactor.discovery import TestSelection, find_tests
 from haiku_lsp.refactor.merge import Merged
 from haiku_lsp.refactor.tasks import bounded, run_all
-from haiku_lsp.tools import SKIP_DIRS, LintIssue, RunResult, project_python, ruff_available, ruff_check, run_pytest
+from haiku_lsp.tools import (
+    LintIssue,
+    RunResult,
+    missing_ruff,
+    project_python,
+    ruff_available,
+    ruff_check,
+    run_pytest,
+)
 
 MAX_ISOLATED = 8
 _FAILED_ID = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.M)
@@ -44,36 +56,6 @@ def compile_error(text: str) -> tuple[str, int] | None:
     return None
 
 
-def find_tests(root: Path, module: str, limit: int = 5000) -> list[str]:
-    """Workspace-relative paths of test files (test_*.py, *_test.py) that import `module` by name: a
-    text search for `import module`, `from module import` and `from package import leaf`."""
-    parent, _, leaf = module.rpartition(".")
-    patterns = [rf"import\s+{re.escape(module)}\b", rf"from\s+{re.escape(module)}\s+import\b"]
-    if parent:
-        patterns.append(rf"from\s+{re.escape(parent)}\s+import\s+[^\n]*\b{re.escape(leaf)}\b")
-    pattern = re.compile(r"^\s*(?:" + "|".join(patterns) + ")", re.M)
-    found: list[str] = []
-    seen = 0
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        top = here == root
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info")
-                             and not (top and d in ("build", "dist")))
-        for name in sorted(filenames):
-            if not (name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))):
-                continue
-            seen += 1
-            if seen > limit:
-                return found
-            try:
-                text = (here / name).read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            if pattern.search(text):
-                found.append((here / name).relative_to(root).as_posix())
-    return found
-
-
 def _issue(i: LintIssue) -> str:
     return f"ruff {i.code} at line {i.line + 1}: {i.message}"
 
@@ -88,6 +70,7 @@ class ValidationReport:
     compiles: bool = True
     compile_error: str | None = None
     lint: str = "not run"
+    lint_summary: str = ""  # why lint was skipped
     new_lint: list[str] = field(default_factory=list)
     tests: str = "not run"
     test_summary: str = ""
@@ -98,7 +81,23 @@ class ValidationReport:
 
     @property
     def passed(self) -> bool:
+        """Nothing failed (which is not the same as everything checked: see `validated`)."""
         return self.ran and self.compiles and self.lint != "failed" and self.tests != "failed"
+
+    @property
+    def unchecked(self) -> list[str]:
+        """The checks that did not run, each with why, in the user's words."""
+        out = [] if self.ran else ["validation did not run"]
+        if self.ran and self.compiles and self.lint in ("skipped", "not run"):
+            out.append(f"ruff: {self.lint_summary or 'not run'}")
+        if self.ran and self.compiles and self.tests in ("skipped", "not run"):
+            out.append(f"tests: {self.test_summary or 'not run'}")
+        return out
+
+    @property
+    def validated(self) -> bool:
+        """Every check ran and passed."""
+        return self.passed and not self.unchecked
 
     def add(self, sids: list[str], problem: str) -> None:
         for sid in sids:
@@ -111,15 +110,15 @@ class Validator:
     baseline test run are computed once."""
 
     def __init__(self, *, original: str, path: Path, root: Path | None, python: str | None, test_timeout: float,
-                 concurrency: int) -> None:
+                 concurrency: int, os_sandbox: bool = True) -> None:
         self.original, self.path, self.root = original, path, root
         rel = relative_to_root(path, root, resolve=True)
         self.rel = rel.as_posix() if rel is not None else None
         self.module = module_name(root, path) if root is not None and self.rel else None
         self.python = project_python(root, python)
-        self.test_timeout, self.concurrency = test_timeout, concurrency
+        self.test_timeout, self.concurrency, self.os_sandbox = test_timeout, concurrency, os_sandbox
         self._before: list[LintIssue] | None = None
-        self._tests: list[str] | None = None
+        self._tests: TestSelection | None = None
         self._baseline: RunResult | None = None
 
     async def run(self, text: str, merged: Merged, *, isolated: Callable[[str], str],
@@ -140,8 +139,7 @@ class Validator:
 
         async def lint() -> None:
             if not ruff_available():
-                report.lint = "skipped"
-                report.notes.append("ruff is not installed: lint not checked")
+                report.lint, report.lint_summary = "skipped", f"not checked: {missing_ruff()}"
                 return
             if self._before is None:
                 self._before = (await ruff_check(self.original, self.path, self.root))[0]
@@ -177,9 +175,8 @@ class Validator:
         async def safe_lint() -> None:
             try:
                 await lint()
-            except (RuntimeError, OSError, TimeoutError, ValueError) as err:
-                report.lint = "skipped"
-                report.notes.append(f"ruff could not run: {err}")
+            except ToolUnavailable as err:
+                report.lint, report.lint_summary, report.new_lint = "skipped", f"not checked: {err}", []
 
         await run_all([safe_lint(), self._test(text, merged, changed, isolated, culprits, report)])
         return report
@@ -204,19 +201,37 @@ class Validator:
             report.tests, report.test_summary = "skipped", "the file is not an importable module of a workspace"
             return
         if self._tests is None:
-            self._tests = await asyncio.to_thread(find_tests, self.root, self.module)
-        report.test_files = list(self._tests)
-        if not self._tests:
-            report.tests, report.test_summary = "skipped", f"no test file in the workspace imports `{self.module}`"
+            self._tests = await asyncio.to_thread(find_tests, self.root, self.module, self.root / self.rel)
+        selection = self._tests
+        report.test_files = list(selection.files)
+        if selection.how == "none":
+            report.tests, report.test_summary = "skipped", f"not checked: {selection.why}"
             return
-        run = await self._pytest(text)
+        if selection.how == "whole suite":
+            report.notes.append(selection.why)
+        try:
+            run = await self._pytest(text)
+            if not run.ok and self._baseline is None:
+                self._baseline = await self._pytest(self.original)
+        except SandboxUnavailable as err:
+            report.tests, report.test_summary = "skipped", f"not checked: {err}"
+            return
         report.test_summary, report.test_output = run.summary, run.output
         if run.ok:
             report.tests = "passed"
             return
-        if self._baseline is None:
-            self._baseline = await self._pytest(self.original)
         baseline = self._baseline
+        if not (run.passed or run.failed or run.errors or run.timed_out):
+            report.tests, report.test_summary = "skipped", f"not checked: pytest ran no test ({run.summary})"
+            return
+        if run.timed_out and baseline is not None and baseline.timed_out:
+            report.tests = "skipped"
+            report.test_summary = f"not checked: the tests {run.summary}, before the refactor too"
+            return
+        if not _broken(run, baseline) and not run.passed:
+            report.tests = "skipped"
+            report.test_summary = f"not checked: no test passes, before the refactor either ({run.summary})"
+            return
         if not _broken(run, baseline):
             report.tests = "passed"
             report.notes.append(f"tests already failing before the refactor ({baseline.summary}) still fail; "
@@ -238,8 +253,8 @@ class Validator:
 
     async def _pytest(self, text: str) -> RunResult:
         assert self.root is not None and self.rel is not None and self._tests is not None
-        return await run_pytest(self.root, {self.rel: text}, self._tests, python=self.python,
-                                timeout_s=self.test_timeout)
+        return await run_pytest(self.root, {self.rel: text}, self._tests.args, python=self.python,
+                                timeout_s=self.test_timeout, os_sandbox=self.os_sandbox)
 
 
 def _broken(run: RunResult, baseline: RunResult | None) -> bool:

@@ -28,7 +28,7 @@ from haiku_lsp.testgen.layout import (
 )
 from haiku_lsp.testgen.writers import doctest_test, ghostwriter_test
 from haiku_lsp.text import fence
-from haiku_lsp.tools import RunResult, project_python, run_pytest
+from haiku_lsp.tools import RunResult, project_python, require_os_sandbox, run_pytest
 
 TESTGEN_VERSION = "testgen-1"
 TESTGEN_SYSTEM = (
@@ -63,7 +63,10 @@ def _outline(source: str, symbol: Symbol, limit: int = 400) -> str:
 async def propose_test(llm: ModelAccess, *, root: Path, path: Path,
                        source: str, line: int, offline: bool, read_text: Callable[[Path], str | None],
                        test_timeout: float, python: str | None = None, ignore: Any = None,
-                       report: Callable[[str], None] = lambda m: None) -> TestProposal:
+                       os_sandbox: bool = True, report: Callable[[str], None] = lambda m: None) -> TestProposal:
+    """A test for the symbol at `line`, run before it is returned. Code the model wrote runs confined
+    by the OS unless `os_sandbox` is False (the user's choice); SandboxUnavailable (an ActionError)
+    when it cannot be confined."""
     started = time.monotonic()
     timings = {"model": 0.0, "pytest": 0.0}
     symbol = symbol_at(source, line)
@@ -74,6 +77,8 @@ async def propose_test(llm: ModelAccess, *, root: Path, path: Path,
     if module is None or rel is None:
         raise ActionError(f"{path.name} is not an importable module of the workspace")
     interpreter = project_python(root, python)
+    if os_sandbox:
+        await require_os_sandbox()  # before paying for a test that could not be run
     rel_source = rel.as_posix()
     overlay = {rel_source: source}  # the buffer may hold unsaved changes
 
@@ -84,8 +89,11 @@ async def propose_test(llm: ModelAccess, *, root: Path, path: Path,
         # Only the new tests: a test already failing in that file says nothing about this one.
         ids = new_test_ids(rel, read_text(test_path), content) or [rel]
         result = await run_pytest(root, {**overlay, rel: content}, ids, python=interpreter,
-                                  timeout_s=test_timeout, ignore=ignore)
+                                  timeout_s=test_timeout, ignore=ignore, os_sandbox=os_sandbox)
         timings["pytest"] += time.monotonic() - t0
+        if not result.timed_out and (result.exit_code is None or result.summary.startswith("pytest is not installed")):
+            # The test could not be run at all: no repair can mend that, and it was not checked.
+            raise ActionError(f"the generated test could not be run: {result.summary} (see the testPython setting)")
         return result
 
     if offline:
@@ -96,7 +104,7 @@ async def propose_test(llm: ModelAccess, *, root: Path, path: Path,
         if code is None:
             report("Writing a property-based test (hypothesis)")
             code, origin = await ghostwriter_test(root, module, symbol, python=interpreter,
-                                                  timeout_s=test_timeout), "ghostwriter"
+                                                  timeout_s=test_timeout, os_sandbox=os_sandbox), "ghostwriter"
         if code is None:
             raise ActionError(f"`{symbol.qualname}` has no doctests and hypothesis could not write a test for it; "
                               "set ANTHROPIC_API_KEY to let Haiku write one")

@@ -193,7 +193,7 @@ sys.stdout.write("\\n{_MARK}\\n" + code)
 
 
 async def ghostwriter_test(root: Path, module: str, symbol: Symbol, *, python: str, timeout_s: float,
-                           ignore: IgnoreRules | None = None) -> str | None:
+                           ignore: IgnoreRules | None = None, os_sandbox: bool = True) -> str | None:
     """A property-based test from hypothesis's ghostwriter (`magic`: round-trips, idempotence,
     algebraic properties or a fuzz test), written by `python` in a sandboxed copy of `root` (user code
     is imported only there). A method's `self` is drawn from `st.builds(Class)`. None when the
@@ -202,7 +202,8 @@ async def ghostwriter_test(root: Path, module: str, symbol: Symbol, *, python: s
     if "<locals>" in symbol.qualname or symbol.is_async:
         return None  # not importable / coroutines are not awaited by ghostwritten tests
     argv = [python, "-c", _GHOSTWRITER, module, symbol.qualname]
-    proc = await run_in_sandbox(root, {}, argv, timeout_s=timeout_s, ignore=ignore, merge_stderr=False)
+    proc = await run_in_sandbox(root, {}, argv, timeout_s=timeout_s, ignore=ignore, merge_stderr=False,
+                                os_sandbox=os_sandbox)
     code = proc.stdout.rpartition(f"\n{_MARK}\n")[2]  # whatever the user's code printed comes before
     if proc.exit_code != 0 or _MARK not in proc.stdout or not code.strip():
         return None

@@ -158,8 +158,8 @@ def _pytest_parts(view: View, j: int, hi: int) -> tuple[list[Part], int] | None:
             break
         s = s.rstrip()
         stripped = s.strip()
-        if SECTION_END.match(s) or HEADER_TEXT in s or FAILED.match(s):
-            break
+        if SECTION_END.match(s) or (HEADER_TEXT in s and not _listing(s)) or FAILED.match(s):
+            break  # (a header in the entry's source listing, as in a docstring, is source, not a traceback)
         if stripped in CHAIN:
             if frames:
                 finish("")
@@ -261,12 +261,37 @@ def _failed_summary(m: re.Match[str], i: int) -> ParsedTraceback:
     return ParsedTraceback(exc_type, message, (Frame(m["path"], 0, test, None),), "pytest", i, i)
 
 
+def _listing(s: str) -> bool:
+    """Whether a line of a pytest report is part of a source listing: pytest prints the code of each
+    entry indented by four spaces, the failing line after `>`. A traceback there (a docstring's, a
+    doctest's) is text of the code under test, not what happened."""
+    return s.startswith((">", "    ", "\t"))
+
+
+_REPORT_SECTION = re.compile(r"^(?:={3,} (?:FAILURES|ERRORS) ={3,}|_{3,} .+ _{3,})\s*$")
+_OTHER_SECTION = re.compile(r"^(?:={3,}.*|-{3,} .* -{3,})\s*$")
+
+
+def _in_report(lines: list[str], i: int, reach: int = 4000) -> bool:
+    """Whether line i is inside the FAILURES/ERRORS part of a pytest report (its test entries), judged
+    by the nearest section line above it."""
+    for k in range(i - 1, max(-1, i - reach), -1):
+        s = lines[k].rstrip()
+        if s and s[0] in "=_-":
+            if _REPORT_SECTION.match(s):
+                return True
+            if _OTHER_SECTION.match(s):
+                return False
+    return False
+
+
 def _scan(lines: list[str], a: int, b: int, limit: int,
           first_only: bool = False) -> tuple[list[ParsedTraceback], list[ParsedTraceback]]:
     """Tracebacks starting in lines[a:b] (they may run on up to `limit`), and the weak FAILED-line ones."""
     found: list[ParsedTraceback] = []
     weak: list[ParsedTraceback] = []
     floor, header_at, i = a, None, a
+    in_report: bool | None = None  # inside a pytest report's test entries (found out when it matters)
     while i < b:
         raw = lines[i]
         if not raw or len(raw) > MAX_LINE:
@@ -277,6 +302,14 @@ def _scan(lines: list[str], a: int, b: int, limit: int,
         result: ParsedTraceback | None = None
         view: View | None = None
         at = raw.find(HEADER_TEXT)
+        if raw[0] in "=_-" and (_REPORT_SECTION.match(raw.rstrip()) or _OTHER_SECTION.match(raw.rstrip())):
+            in_report = _REPORT_SECTION.match(raw.rstrip()) is not None
+        if (at >= 0 or 'File "' in raw) and _listing(raw):
+            if in_report is None:
+                in_report = _in_report(lines, i)
+            if in_report:
+                i += 1  # source pytest shows (a docstring's traceback): the entry's location line follows
+                continue
         if at >= 0 or 'File "' in raw:
             if at < 0:
                 view = python_from_frame(lines, i, raw)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from haiku_lsp.completion.shaping.filters import (
+    CONTINUATION_KEYWORDS,
     HOLE_RE,
     LexState,
     leading_identifier,
@@ -18,6 +19,8 @@ from haiku_lsp.completion.shaping.filters import (
 )
 
 STOP, KEEP, WAIT, BELOW = "stop", "keep", "wait", "below"
+TERMINAL = frozenset({"return", "raise", "continue", "break"})  # nothing after them in their suite runs
+MAX_REPAIR_TRIES = 6  # shorter answers tried when the code around the hole does not parse with it
 ECHO_LINES = 2  # lines of the code after the hole an answer must copy to be read as copying it
 
 
@@ -76,6 +79,11 @@ class BlockLayout:
         self._cut: int | None = None  # lines of `rest` before the first statement left of the floor
         self._final: str | None = None
         self._blank_run = 0  # blank lines since the last non-blank one
+        # Column of the last statement after which nothing in its suite runs (return, raise, ...).
+        self._terminal: int | None = self.indent if cursor.at_statement_start and _terminal_word(self.first) else None
+        # Index in `rest` of a return/raise/... in the suite the code after the hole continues in, while it is
+        # the answer's last statement: left as the last one, it turns the code after the hole into dead code.
+        self._floor_terminal: int | None = None
         self._advance_lex(self.first, cursor)
 
     @property
@@ -91,16 +99,43 @@ class BlockLayout:
         return self._text(end)
 
     def final(self) -> str:
-        """The insertion text once the answer has ended: past the cut only when that is what parses."""
+        """The insertion text once the answer has ended.
+
+        Not past a statement that would leave the code after the hole dead; past the cut only when that is
+        what parses; and when the code around the hole does not parse with the answer (but does with less
+        of it: the model went on past the hole, e.g. inside a literal), the longest part of it that does."""
         if self._final is None:
-            self._final = self._text(len(self.rest))
-            if self._cut is not None and not (self._fits is not None and self._fits(self._final)):
-                self._final = self._text(self._cut)
+            ran_on = self._floor_terminal is not None
+            end = len(self.rest) if self._floor_terminal is None else self._floor_terminal
+            text = self._text(end, trim_comments=ran_on)
+            fits = self._fits(text) if self._fits is not None else None
+            if fits is False or (self._cut is not None and fits is None):
+                repaired = self._repair(end) if fits is False else None
+                if repaired is not None:
+                    text = repaired
+                elif self._cut is not None and self._cut < end:
+                    text = self._text(self._cut)
+            self._final = text
         return self._final
 
-    def _text(self, end: int) -> str:
+    def _repair(self, end: int) -> str | None:
+        """The longest of the answer's first lines (at most MAX_REPAIR_TRIES fewer than *end*, comments
+        at their end left out) that *fits* says parses in the code around the hole."""
+        assert self._fits is not None
+        tried: set[str] = set()
+        for k in range(end - 1, max(-1, end - 1 - MAX_REPAIR_TRIES), -1):
+            text = self._text(k, trim_comments=True)
+            if text not in tried:
+                tried.add(text)
+                if self._fits(text):
+                    return text
+        return None
+
+    def _text(self, end: int, trim_comments: bool = False) -> str:
         shift = self.shift or ""
         kept = self.rest[:end]
+        while trim_comments and kept and (not kept[-1].strip() or kept[-1].lstrip().startswith("#")):
+            kept.pop()  # a comment that introduced the lines left out ("# TODO: ...") goes with them
         lines = [self.first, *((shift + x) if x.strip() else x for x in kept)]
         while len(lines) > 1 and not lines[-1].strip():
             lines.pop()
@@ -137,6 +172,7 @@ class BlockLayout:
                 return True  # the model went on to copy the code that follows the hole
             self._held = [raw]
             return False
+        self._track_terminal(line)
         self._advance_lex(line, self._lex)
         self.rest.append(line)
         self._seen.append(file_line)
@@ -191,6 +227,8 @@ class BlockLayout:
             if shift is None:
                 return WAIT, None
         indent = len(shift) + len(ws)
+        if self._terminal is not None and indent >= self._terminal:
+            return STOP, shift  # after a return/raise/... in the same suite: code that never runs
         if shift and not ws and self._blank_run >= 2:
             return STOP, shift  # a block relative to the cursor cannot dedent: two blank lines end it
         if indent < self.indent:  # the suite of the first line ended: go on only where the code after does
@@ -201,6 +239,22 @@ class BlockLayout:
             return KEEP, shift
         # Module level: statements run on until a blank line and a new top-level statement.
         return (STOP if indent == 0 and self._blank_run else KEEP), shift
+
+    def _track_terminal(self, line: str) -> None:
+        """Note where a statement after which nothing in its suite runs is (for a line about to be added)."""
+        body = line.lstrip(" \t")
+        if not self._lex.at_statement_start or self._lex.quote or not body or body.startswith("#"):
+            return
+        column = len(line) - len(body) + len(self.shift or "")
+        if self._terminal is not None and column < self._terminal:
+            self._terminal = None  # dedented out of the suite that ended
+        self._floor_terminal = None
+        if _terminal_word(body):
+            self._terminal = column
+            target = self._target
+            if (target is not None and column == self._floor
+                    and leading_identifier(target.lstrip())[0] not in CONTINUATION_KEYWORDS | {"case"}):
+                self._floor_terminal = len(self.rest)
 
     def _advance_lex(self, line: str, state: LexState) -> None:
         scan = scan_line(line, state)
@@ -249,3 +303,9 @@ class BlockLayout:
             if body.rstrip() == target:
                 return ""
         return prefix
+
+
+def _terminal_word(line: str, complete: bool = True) -> bool:
+    """The statement on *line* starts with return/raise/continue/break (its first word known in full)."""
+    word, ended = leading_identifier(line.lstrip(" \t"))
+    return (ended or complete) and word in TERMINAL

@@ -28,6 +28,7 @@ from typing import Literal
 from haiku_lsp.completion.shaping.block_layout import STOP, BlockLayout, fit_first
 from haiku_lsp.completion.shaping.filters import (
     CLOSE_TAG,
+    CONTINUATION_KEYWORDS,
     HOLE_RE,
     OPEN_TAG_RE,
     SCAFFOLD_LINE_RE,
@@ -42,6 +43,7 @@ from haiku_lsp.completion.shaping.filters import (
     trim_suffix_overlap,
     words,
 )
+from haiku_lsp.completion.shaping.span import SpanTail
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,9 @@ class CursorContext:
 
 
 _UNSET = object()
-_TOP_LEVEL_START = re.compile(r"[A-Za-z_@]")  # a statement at column 0
+_TOP_LEVEL_START = re.compile(r"[A-Za-z_@]")  # a statement's first character
+UNSURE_SPAN_LINES = 8  # lines a span is waited for where the code around is broken anyway
+MAX_PARSE_LINES = 600  # around the cursor: more, and a parse cannot decide how an answer fits
 MAX_PROSE_LINES = 2  # prose lines skipped before the code; more and the answer is an explanation
 
 
@@ -83,6 +87,9 @@ class CompletionShaper:
         self._tag_stripped = False
         self._first: str | None = None  # first line of the insertion, already fitted to the cursor
         self._block: BlockLayout | None = None  # block mode, from the first line on
+        self._span: SpanTail | None = None  # a line-mode answer going on past the cursor's line
+        self._line_only = False  # the answer is its first line, which ended with a line break
+        self._after_line: str | None = None  # what the model sent after that line break (so far)
         self._done = False
         self._drop: str | None = None
         self._prose = 0  # prose lines skipped before the first line of code ("Here is the code:")
@@ -102,7 +109,9 @@ class CompletionShaper:
             tag = line.lower().find(CLOSE_TAG)
             if tag >= 0:
                 self._pending = ""
-                if line[:tag].strip():
+                if self._span is not None:
+                    self._span.end(line[:tag])
+                elif line[:tag].strip():
                     self._take(line[:tag])
                 self._stop()
             elif nl < 0:
@@ -111,11 +120,20 @@ class CompletionShaper:
             else:
                 self._pending = self._pending[nl + 1 :]
                 self._take(line)
+                if self._done and self._line_only and self._after_line is None:
+                    self._after_line = self._pending
         return self._done
 
     @property
     def done(self) -> bool:
         return self._done
+
+    @property
+    def after_line(self) -> str | None:
+        """When the answer is one line that ended with a line break while the model went on (the stream was
+        not closed by the model): the text that came after the break, the start of what the model would put
+        on the next lines. None otherwise."""
+        return self._after_line
 
     @property
     def partial(self) -> str:
@@ -140,13 +158,19 @@ class CompletionShaper:
             return self._result  # type: ignore[return-value]
         if not self._done:
             tail, self._pending = _strip_partial_tag(self._pending), ""
-            if tail.strip():
+            if self._span is not None:
+                self._span.end(tail)
+            elif tail.strip():
                 self._take(tail)
             self._done = True
         result: str | None = None
         if self._drop is None:
             if self._first is None:
                 self._drop = "prose" if self._prose else "blank"
+            elif self._span is not None:
+                result = self._span.choose(self._fits, lambda: self._known) or self._first or None
+                if result is None:
+                    self._drop = "eol"  # it started a new line, and what followed fits nowhere
             else:
                 result = self._block.final() if self._block else self._first
                 if not result.strip():
@@ -185,6 +209,9 @@ class CompletionShaper:
         elif self._block is not None:
             if self._block.add(line):
                 self._stop()
+        elif self._span is not None:
+            if self._span.add(line):
+                self._stop()
         elif self._first is None:
             self._take_head(line)
         if self._raw_lines > 3 * self.ctx.max_lines + 10:
@@ -206,7 +233,12 @@ class CompletionShaper:
                 if not self._prose:
                     self._breaks += 1  # the cursor's line ends here; the answer goes on below it
             elif self._single and not self._prose:
-                self._stop("eol")  # the answer starts a new line: nothing to add on this one
+                if self.ctx.line_suffix.strip() and self._may_span(""):
+                    # A line break first, then lines that end inside the text after the cursor.
+                    self._first = ""
+                    self._span = self._new_span("")
+                else:
+                    self._stop("eol")  # the answer starts a new line: nothing to add on this one
             return
         if not self._in_text and looks_like_prose(clean):
             # An introduction before the code is skipped, never the code after it; an answer that is
@@ -219,7 +251,12 @@ class CompletionShaper:
         elif self._single:
             fitted, reason = self._fit_line(clean)
             self._first = fitted
-            self._stop(reason)
+            whole = self._fit_line(clean, span=True)[0]  # the line without trimming the text after the cursor
+            if reason or not self._may_span(whole):
+                self._line_only = reason is None
+                self._stop(reason)
+            else:
+                self._span = self._new_span(whole)
         else:
             self._start_block(clean)
 
@@ -241,6 +278,21 @@ class CompletionShaper:
     def _in_text(self) -> bool:
         """The cursor is inside a string or comment (prose there is legitimate)."""
         return self._in_string or self._cursor.in_comment
+
+    @cached_property
+    def _excerpt(self) -> tuple[tuple[str, ...], tuple[str, ...], int] | None:
+        """(lines before, lines after, columns removed): whole statements around the cursor that parse on
+        their own once the insertion is in, dedented to column 0; None when the window holds none or they
+        are too long to parse on every answer."""
+        found = _excerpt_bounds(self.ctx)
+        if found is None:
+            return None
+        start, end, base = found
+        ctx = self.ctx
+        if len(ctx.lines_before) - start + end > MAX_PARSE_LINES:
+            return None
+        return (tuple(_dedent(x, base) for x in ctx.lines_before[start:]),
+                tuple(_dedent(x, base) for x in ctx.lines_after[:end]), base)
 
     @cached_property
     def _prev_line(self) -> str:
@@ -268,8 +320,33 @@ class CompletionShaper:
 
     # --- line mode -----------------------------------------------------------------------------------
 
-    def _fit_line(self, answer: str, preview: bool = False) -> tuple[str, str | None]:
-        """Fit the first answer line between line_prefix and line_suffix: (text, drop reason or None)."""
+    def _may_span(self, first: str) -> bool:
+        """Can an answer whose first line is *first* (and that goes on past it) be a span of several lines?
+        Only where that line alone does not fit the code around the cursor (decided by a parse, so a
+        completed line closes the stream as soon as it has arrived)."""
+        if self.ctx.max_lines <= 1:
+            return False
+        suffix = self.ctx.line_suffix
+        # A line that runs straight into a word after the cursor ("total += n" before "lue") parses by
+        # accident but is not how code is written: the answer's line is not done there.
+        # So is a header ("if x:") whose body would be the code after the cursor.
+        line = (self.ctx.line_prefix + first).rstrip()
+        glued = (line[-1:].isalnum() or line[-1:] in ("_", ":", "'", '"')) and suffix[:1].isalnum()
+        opens = line.endswith(":") and bool(suffix.strip())
+        return glued or opens or self._fits(first) is False
+
+    def _new_span(self, first: str) -> SpanTail:
+        """Where the code around the cursor is broken apart from the cursor's line (as it often is while
+        typing), no parse can confirm a span until the answer has ended: the line is then only held back
+        for a few lines of it, not for an answer that runs on."""
+        if self._surroundings_parse:
+            return SpanTail(first, self.ctx.line_suffix, self._after, self.ctx.max_lines)
+        return SpanTail(first, self.ctx.line_suffix, self._after, min(self.ctx.max_lines, UNSURE_SPAN_LINES),
+                        give_up=True)
+
+    def _fit_line(self, answer: str, preview: bool = False, span: bool = False) -> tuple[str, str | None]:
+        """Fit the first answer line between line_prefix and line_suffix: (text, drop reason or None).
+        *span*: the first line of several (the text after the cursor follows the last one, not this one)."""
         prefix, suffix = self.ctx.line_prefix, self.ctx.line_suffix
         text, undecided = strip_restated_prefix(prefix, answer)
         if preview and undecided:
@@ -281,6 +358,8 @@ class CompletionShaper:
             return "", None  # the first word is still arriving: whether it needs a space is unknown
         if after_word and not self._in_string and needs_glue_space(prefix, text, lambda: self._known):
             text = " " + text
+        if span:
+            return text, None
         text = trim_suffix_overlap(prefix, text, suffix, self._line_start)
         if not text.strip():
             return "", "suffix"
@@ -312,18 +391,37 @@ class CompletionShaper:
     # --- block mode ----------------------------------------------------------------------------------
 
     def _fits(self, insertion: str) -> bool | None:
-        """Does the code around the cursor parse with *insertion* at the cursor? None: cannot tell."""
-        bounds = _excerpt_bounds(self.ctx)
-        if bounds is None:
-            return None
+        """Does the code around the cursor parse with *insertion* at the cursor, without a return/raise/...
+        of the insertion leaving statements after it dead? None: cannot tell."""
         ctx = self.ctx
-        text = "\n".join([*ctx.lines_before[bounds[0]:], ctx.line_prefix + self._lead + insertion + ctx.line_suffix,
-                          *ctx.lines_after[: bounds[1]]])
+        tree = self._parse(ctx.line_prefix + self._lead + insertion + ctx.line_suffix)
+        if tree is None:
+            return None
+        if tree is False:
+            return False
+        first = len(self._excerpt[0]) + 1 if self._excerpt else 1  # 1-based lines of the insertion in the excerpt
+        return not _leaves_dead_code(tree, first, first + self._lead.count("\n") + insertion.count("\n"))
+
+    def _parse(self, cursor_line: str) -> ast.Module | Literal[False] | None:
+        """The excerpt around the cursor parsed with *cursor_line* (possibly several lines) in place of the
+        cursor's line: its tree, False when it does not parse, None when there is no excerpt."""
+        excerpt = self._excerpt
+        if excerpt is None:
+            return None
+        before, after, base = excerpt
+        text = "\n".join([*before, *(_dedent(x, base) for x in cursor_line.split("\n")), *after])
         try:
-            ast.parse(text)
+            return ast.parse(text)
         except (SyntaxError, ValueError):
             return False
-        return True
+
+    @cached_property
+    def _surroundings_parse(self) -> bool:
+        """The code around the cursor parses with a plain statement (or a block header) in place of the
+        cursor's line: a parse can then tell how an answer fits. (Code that is broken elsewhere, as it
+        often is while typing, fails with any answer.)"""
+        indent = self.ctx.line_prefix[: _indent(self.ctx.line_prefix)]
+        return any(self._parse(indent + stmt) not in (None, False) for stmt in ("pass", "if True:", ""))
 
     def _start_block(self, line: str, prefix: str | None = None) -> None:
         """Block mode from the first line of code on; *prefix* "": the block starts on a new line."""
@@ -341,16 +439,71 @@ class CompletionShaper:
             self._stop()
 
 
-def _excerpt_bounds(ctx: CursorContext) -> tuple[int, int] | None:
-    """The lines before and after the cursor line that hold whole top-level statements (so that, with the
-    insertion, they parse on their own): from the last line starting at column 0 above, to the first one
-    below; None when there is none above."""
-    before = next((k for k in range(len(ctx.lines_before) - 1, -1, -1) if _TOP_LEVEL_START.match(ctx.lines_before[k])),
-                  None)
-    if before is None:
+_TERMINAL_NODES = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+
+
+def _leaves_dead_code(tree: ast.AST, first: int, last: int) -> bool:
+    """A return/raise/continue/break on lines *first*..*last* is followed by statements of its own suite.
+    Only statements are visited (and only those reaching into those lines), not expressions."""
+    suites: list[list[ast.stmt]] = [tree.body] if isinstance(tree, ast.Module) else []
+    while suites:
+        suite = suites.pop()
+        for k, stmt in enumerate(suite):
+            if stmt.lineno > last:
+                break
+            if (stmt.end_lineno or stmt.lineno) < first:
+                continue
+            if isinstance(stmt, _TERMINAL_NODES) and stmt.lineno >= first and k < len(suite) - 1:
+                return True
+            for name in ("body", "orelse", "finalbody"):
+                inner = getattr(stmt, name, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    suites.append(inner)
+            for part in (*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())):
+                suites.append(part.body)
+    return False
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _opens_statement(line: str) -> bool:
+    """The line starts a statement that does not continue another (not `else:`, `except:` ...)."""
+    body = line.lstrip(" \t")
+    return bool(_TOP_LEVEL_START.match(body)) and leading_identifier(body)[0] not in CONTINUATION_KEYWORDS
+
+
+def _dedent(line: str, base: int) -> str:
+    return line[base:] if not line[:base].strip() else line.lstrip(" \t")
+
+
+def _excerpt_bounds(ctx: CursorContext) -> tuple[int, int, int] | None:
+    """The outermost statements around the cursor within the window, as (index in lines_before where they
+    start, lines of lines_after they take, their column): from the last statement above at the lowest
+    column (at most the cursor line's) to the first one below back at that column (a decorator's statement
+    is the definition below it). None when there is no such statement above (nor on the cursor's line)."""
+    column = _indent(ctx.line_prefix) if ctx.line_prefix.strip() else len(ctx.line_prefix)
+    starts = [k for k, x in enumerate(ctx.lines_before) if _opens_statement(x)]
+    base = min((_indent(ctx.lines_before[k]) for k in starts), default=column)
+    if base > column:
+        base = column  # the cursor's line is left of every statement above: it starts the excerpt
+    starts = [k for k in starts if _indent(ctx.lines_before[k]) == base]
+    if starts:
+        start = starts[-1]
+    elif ctx.line_prefix.strip() and _opens_statement(ctx.line_prefix):
+        start = len(ctx.lines_before)  # the cursor's line starts the statement
+    else:
         return None
-    after = next((k for k, x in enumerate(ctx.lines_after) if _TOP_LEVEL_START.match(x)), len(ctx.lines_after))
-    return before, after
+    end, decorated = len(ctx.lines_after), (ctx.line_prefix + ctx.line_suffix).lstrip().startswith("@")
+    for k, x in enumerate(ctx.lines_after):
+        if not x.strip():
+            continue
+        if _indent(x) <= base and _opens_statement(x) and not decorated:
+            end = k
+            break
+        decorated = _indent(x) <= base and x.lstrip().startswith("@")
+    return start, end, base
 
 
 def _strip_partial_tag(text: str, shortest: int = 2, tags: tuple[str, ...] = (CLOSE_TAG,)) -> str:

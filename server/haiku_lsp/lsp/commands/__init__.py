@@ -11,7 +11,7 @@ without registering it; what they share is in `shared.py`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from haiku_lsp.lsp.commands.apply_suggested_fix import apply_suggested_fix
 from haiku_lsp.lsp.commands.explain_stack_trace import explain_stack_trace
@@ -39,6 +39,34 @@ COMMANDS: dict[str, Command] = {
 
 def register(server: HaikuLanguageServer) -> None:
     """Register every command; an expected problem is answered as {"status": "error"} (see
-    `shared.handler`)."""
+    `shared.handler`). The outcome of the checks behind an answer goes into the usage stats."""
     for name, command in COMMANDS.items():
-        server.command(name)(handler(command))
+        server.command(name)(handler(_counted(name, command)))
+
+
+def _counted(name: str, command: Command) -> Command:
+    async def run(ls: HaikuLanguageServer, *args: Any) -> dict:
+        result = await command(ls, *args)
+        if isinstance(result, dict) and (passed := validation_passed(name, result)) is not None:
+            ls.session.note_validation(name, passed)
+        return result
+    run.__name__ = command.__name__
+    return run
+
+
+def validation_passed(name: str, result: dict) -> bool | None:
+    """Whether the checks of a model-backed answer passed (None: nothing was checked, or not known):
+    a generated test's pytest run, a fix's ruff check (a fix that fails it is never offered), a
+    refactor's validation."""
+    status = result.get("status")
+    if name == "haiku.generateTest":
+        if status == "discarded":
+            return False
+        if status == "applied":
+            summary = str(result.get("summary", ""))
+            return "failed" not in summary and "error" not in summary
+    elif name == "haiku.fixDiagnostic":
+        return {"applied": True, "no-fix": False}.get(str(status))
+    elif name == "haiku.refactorFile" and isinstance(result.get("ok"), bool):
+        return bool(result["ok"])
+    return None

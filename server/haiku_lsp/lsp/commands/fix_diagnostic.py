@@ -46,6 +46,9 @@ async def fix_diagnostic(ls: HaikuLanguageServer, *args: Any) -> dict:
         applied, reason = await apply_document_changes(ls, f"Haiku: fix {message}", [edit])
         if not applied:
             return {"status": "rejected", "message": reason}
-        return {"status": "applied", "origin": proposal.origin, "explanation": proposal.explanation}
+        ls.show(f"Haiku: fixed “{message}” ({proposal.check.sentence()}).",
+                types.MessageType.Warning if proposal.check.not_checked else types.MessageType.Info)
+        return {"status": "applied", "origin": proposal.origin, "explanation": proposal.explanation,
+                "checked": list(proposal.check.checked), "not_checked": list(proposal.check.not_checked)}
 
     return await run_action(ls, "Haiku: fixing a diagnostic", work)

@@ -42,21 +42,28 @@ async def generate_test(ls: HaikuLanguageServer, *args: Any) -> dict:
             ls.session.fast(), root=root, path=path, source=document.source, line=line,
             offline=ls.session.offline_for(document.path), read_text=lambda p: read_text(ls, p),
             test_timeout=ls.session.settings.test_timeout_s, python=ls.session.test_python(),
+            os_sandbox=ls.session.os_sandbox(),
             report=reporter.report)  # no `ignore`: the sandbox is local, it gets all files
         rel = proposal.test_path.relative_to(root).as_posix()
         if not proposal.result.ok:
             ls.write_doc(f"test-{proposal.symbol.qualname}.md", (
                 f"# Generated test for `{proposal.symbol.qualname}` fails\n\n{proposal.result.summary}\n\n"
                 f"```python\n{proposal.code}\n```\n\n```\n{proposal.result.output}\n```\n"))
-            choice = await ls.window_show_message_request_async(types.ShowMessageRequestParams(
-                type=types.MessageType.Warning,
-                message=(f"Haiku: the generated test for {proposal.symbol.qualname} fails "
-                         f"({proposal.result.summary}) even after one repair. Insert it anyway?"),
-                actions=[types.MessageActionItem("Insert anyway"), types.MessageActionItem("Show failure"),
-                         types.MessageActionItem("Discard")]))
-            if choice is not None and choice.title == "Show failure":
-                await ls.open_doc(f"test-{proposal.symbol.qualname}.md")
-            if choice is None or choice.title != "Insert anyway":
+            async def ask(message: str, *titles: str) -> str | None:
+                choice = await ls.window_show_message_request_async(types.ShowMessageRequestParams(
+                    type=types.MessageType.Warning, message=message,
+                    actions=[types.MessageActionItem(t) for t in titles]))
+                return choice.title if choice is not None else None
+
+            name, summary = proposal.symbol.qualname, proposal.result.summary
+            choice = await ask(f"Haiku: the generated test for {name} fails ({summary}) even after one repair. "
+                               "Insert it anyway?", "Insert anyway", "Show failure", "Discard")
+            if choice == "Show failure":
+                # The test stays one click away: asked again once the failure is shown, no new model call.
+                await ls.open_doc(f"test-{name}.md")
+                choice = await ask(f"Haiku: insert the failing test for {name} ({summary})?",
+                                   "Insert anyway", "Discard")
+            if choice != "Insert anyway":
                 return {"status": "discarded", "summary": proposal.result.summary}
         if changed(ls, uri, version):
             return tell_changed(ls, path.name)
