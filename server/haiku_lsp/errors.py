@@ -19,7 +19,8 @@ Exception hierarchy:
                                                     that does not accept a feature such as prefill)
         ProviderTimeout              "timeout"      no answer within the per-call timeout
         ProviderConnectionError      "connection"   could not connect, or the connection dropped mid-stream
-        IncompleteAnswer             "incomplete"   the stream ended without `message_stop`
+        IncompleteAnswer             "incomplete"   the stream ended without `message_stop`, or was not SSE
+        Refusal                      "refusal"      the model declined (`stop_reason: refusal`): nothing to use
         BudgetExceeded               "budget"       the dollar budget cap is reached
         Abandoned                    "cancelled"    nobody waits for the answer any more (a superseded completion)
       RefactorError                  a whole-file refactor step that cannot go on
@@ -28,7 +29,8 @@ Exception hierarchy:
         SubtaskFailed                one subtask has no usable edit (`.reviewable`, `.blocked`)
 
 Callers catch the narrowest class that means something to them; `asyncio.CancelledError` is never
-converted into any of these. `FATAL_PROVIDER_ERRORS` are the provider errors that no retry or review can
+converted into any of these. `.retry_after` (seconds) is the upstream's `retry-after`, when it sent one.
+`FATAL_PROVIDER_ERRORS` are the provider errors that no retry or review can
 mend within one action (a refactor stops at once on them).
 """
 
@@ -52,6 +54,7 @@ __all__ = [
     "ProviderTimeout",
     "RateLimitError",
     "RefactorError",
+    "Refusal",
     "SandboxUnavailable",
     "SubtaskFailed",
     "ToolUnavailable",
@@ -82,9 +85,10 @@ class ProviderError(HaikuError):
 
     kind = "provider"
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
     @property
     def message(self) -> str:
@@ -131,6 +135,10 @@ class IncompleteAnswer(ProviderError):
     kind = "incomplete"
 
 
+class Refusal(ProviderError):
+    kind = "refusal"
+
+
 class BudgetExceeded(ProviderError):
     kind = "budget"
 
@@ -147,10 +155,10 @@ _BY_STATUS: dict[int, type[ProviderError]] = {
 }
 
 
-def provider_error_for_status(status: int | None, message: str) -> ProviderError:
+def provider_error_for_status(status: int | None, message: str, retry_after: float | None = None) -> ProviderError:
     """The error for an HTTP error status (5xx without a class of its own: server; other 4xx: bad request)."""
     cls = _BY_STATUS.get(status or 0) or (UpstreamServerError if (status or 0) >= 500 else BadRequestError)
-    return cls(message, status)
+    return cls(message, status, retry_after)
 
 
 class RefactorError(HaikuError):

@@ -414,6 +414,23 @@ def test_stream_without_message_stop(fake_anthropic: FakeAnthropic, client: anth
     assert fake_anthropic.requests[1].connection_id == req.connection_id
 
 
+def test_malformed_sse_event(fake_anthropic: FakeAnthropic, client: anthropic.Anthropic) -> None:
+    fake_anthropic.script(Reply(text="abcdefgh", chunk_chars=2, fault=Fault.malformed(4)), times=1)
+    texts: list[str] = []
+    with pytest.raises(json.JSONDecodeError):  # what the SDK makes of an event that is not JSON
+        with client.messages.stream(model=HAIKU, max_tokens=100, messages=USER) as stream:
+            texts.extend(stream.text_stream)
+    assert texts == ["ab", "cd"]
+    req = fake_anthropic.requests[0]
+    assert req.events[-1] == "malformed" and req.sent_text == "abcd"
+
+
+def test_malformed_json_body(fake_anthropic: FakeAnthropic, client: anthropic.Anthropic) -> None:
+    fake_anthropic.script(Reply(text="abcdefgh", fault=Fault.malformed()), times=1)
+    with pytest.raises(json.JSONDecodeError):  # the SDK does not wrap it either
+        client.messages.create(model=HAIKU, max_tokens=100, messages=USER)
+
+
 def test_stall_then_continue(fake_anthropic: FakeAnthropic, client: anthropic.Anthropic) -> None:
     fake_anthropic.script(Reply(text="aaaabbbb", chunk_chars=4, fault=Fault.stall(4, 0.3)))
     stamps: list[tuple[str, float]] = []

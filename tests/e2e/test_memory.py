@@ -58,6 +58,7 @@ async def test_start_up_objects_are_frozen_once_the_sdk_is_imported(start_sessio
 class _Stream:
     def __init__(self, chunks: list[str]) -> None:
         self.chunks, self.finished = chunks, False
+        self.stop_reason: str | None = None  # the Provider protocol's TextStream has one
 
     async def __aiter__(self):
         for chunk in self.chunks:

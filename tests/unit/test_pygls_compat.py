@@ -118,3 +118,36 @@ async def test_shutdown_requested_after_a_real_shutdown_request(server):
         await asyncio.sleep(0.01)
     assert compat.shutdown_requested(server) is True
     assert written and b'"id": 7' in written[0] and b'"result": null' in written[0]
+
+
+async def test_finished_notifications_are_forgotten(server):
+    """pygls keeps the future of each didOpen/didChange...; the server drops them (memory stays flat)."""
+    uri = "file:///tmp/x.py"
+
+    def notify(method: str, params: dict) -> None:
+        message = json.loads(json.dumps({"jsonrpc": "2.0", "method": method, "params": params}),
+                             object_hook=server.protocol.structure_message)
+        server.protocol.handle_message(message)
+
+    class Writer:
+        def write(self, data: bytes) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    server.protocol.set_writer(Writer())
+    server.protocol.handle_message(json.loads(json.dumps(
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "capabilities": {}}}),
+        object_hook=server.protocol.structure_message))
+    await asyncio.sleep(0.01)
+    notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": "x"}})
+    for n in range(2, 202):
+        notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": n},
+                                          "contentChanges": [{"text": f"x = {n}"}]})
+    await asyncio.sleep(0.01)
+    assert server.workspace.get_text_document(uri).source == "x = 201"  # every change was applied
+    futures = server.protocol._request_futures  # noqa: SLF001 - what this test is about
+    assert len(futures) <= 2, len(futures)  # pygls alone keeps all 201
+    compat.drop_finished_notifications(server)
+    assert not futures

@@ -5,7 +5,8 @@ jedi-resolved names) and shapes the answer (:mod:`haiku_lsp.completion.shaping`)
 latency-critical path: nothing here imports the other capabilities.
 """
 
+from haiku_lsp.completion.breaker import Breaker, Episode
 from haiku_lsp.completion.engine import CompletionEngine, EngineStats
 from haiku_lsp.completion.query import CompletionQuery, Suggestion
 
-__all__ = ["CompletionEngine", "CompletionQuery", "EngineStats", "Suggestion"]
+__all__ = ["Breaker", "CompletionEngine", "CompletionQuery", "EngineStats", "Episode", "Suggestion"]

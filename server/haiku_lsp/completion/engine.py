@@ -5,11 +5,14 @@ For each request, in order, the first that answers wins:
    the answer is the rest of it, no upstream request;
 2. cache: the same prompt (content hash) was answered before, in memory or on disk;
 3. debounce (automatic triggers only, adaptive to typing speed), then one upstream stream, shaped
-   as it arrives and closed at the first useful boundary.
+   as it arrives and closed at the first useful boundary -- unless the circuit breaker is open after
+   upstream failures (:mod:`haiku_lsp.completion.breaker`): then no call, and no items (Invoked: offline).
 
 A newer request for the same document supersedes the older one, which is answered at once with no
 items. A stream nobody waits for any more is closed after a short grace (a request arriving just
-after a cancel may still reuse it). Failures are never cached. Nothing here knows about LSP.
+after a cancel may still reuse it). Failures and refusals are never cached. Nothing here knows about LSP.
+`on_error` hears of the failures the breaker does not count (a used-up budget, a refusal); `on_episode`
+of the breaker opening and of the recovery, once each.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from haiku_lsp.completion.breaker import Breaker, Episode
 from haiku_lsp.completion.context import build_context, cursor_context
 from haiku_lsp.completion.names import NameContext
 from haiku_lsp.completion.prompts import PROMPT_VERSION, completion_request
 from haiku_lsp.completion.query import CompletionQuery, Suggestion
 from haiku_lsp.completion.shaping import CompletionShaper, CursorContext
 from haiku_lsp.completion.typed_ahead import Anchor, Shown, digest
-from haiku_lsp.errors import Abandoned, IncompleteAnswer, ProviderError, ProviderTimeout
+from haiku_lsp.errors import Abandoned, IncompleteAnswer, ProviderError, ProviderTimeout, Refusal
 from haiku_lsp.llm.cache import Cache, content_key
 from haiku_lsp.llm.provider import ModelRequest, Provider
 from haiku_lsp.privacy import IgnoreRules
@@ -56,6 +60,7 @@ class EngineStats:
     offline: int = 0
     dropped: int = 0
     read_on: int = 0  # answers whose stream was read on for the lines after them
+    paused: int = 0  # requests answered without a call because the breaker was open
 
 
 class _Generation:
@@ -106,12 +111,15 @@ class _DocState:
 class CompletionEngine:
     def __init__(self, provider: Provider, cache: Cache, settings: Callable[[], Settings],
                  ignore: Callable[[], IgnoreRules],
-                 on_error: Callable[[ProviderError], None] = lambda err: None) -> None:
+                 on_error: Callable[[ProviderError], None] = lambda err: None,
+                 on_episode: Callable[[Episode], None] = lambda episode: None) -> None:
         self.provider = provider
         self.cache = cache
         self._settings = settings
         self._ignore = ignore
         self._on_error = on_error
+        self.on_episode = on_episode  # public: the language server sets it after building the session
+        self.breaker = Breaker()
         self._docs: dict[str, _DocState] = {}
         self.jedi_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jedi")
         self.names = NameContext(self.jedi_executor, ignore)
@@ -230,10 +238,13 @@ class CompletionEngine:
             state.shown.append(Shown(Anchor.of(before, after_hash), hit))
             return [Suggestion(hit, "cache")]
 
-        # 3. debounce, then one stream
+        # 3. debounce, then one stream (unless the upstream is failing: no call on every keystroke)
         remaining = debounce - (time.monotonic() - started)
         if remaining > 0:
             await asyncio.sleep(remaining)
+        if not self.breaker.allow():
+            self.stats.paused += 1
+            return await self._offline(q) if q.invoked else []
         cursor = cursor_context(q.lines, q.line, q.col, settings.max_block_lines)
         gen = _Generation(Anchor.of(before, after_hash), cursor, key)
         old, state.generation = state.generation, gen
@@ -243,7 +254,8 @@ class CompletionEngine:
         try:
             text = await self._follow(gen, "")
         except ProviderError as err:
-            self._on_error(err)
+            if err.kind in ("budget", "no_key", "refusal"):  # the rest: the breaker's episodes
+                self._on_error(err)
             text = None
         if text:
             return [Suggestion(text, "model")]
@@ -293,6 +305,9 @@ class CompletionEngine:
                             break  # leaving the block closes the HTTP stream: no tokens past here
                         current.changed.set()
                     complete = stream.finished or current.shaper.done
+                    refused = stream.stop_reason == "refusal"
+            if refused and current is gen:
+                raise Refusal("the model declined to complete here")
             if not complete:
                 raise IncompleteAnswer("the stream ended before message_stop")
             self._publish(current, state)
@@ -313,6 +328,19 @@ class CompletionEngine:
                     log.debug("reading on after a completion failed: %s", error)
             current.done.set()
             current.changed.set()
+            self._settle(gen, error if current is gen else None)
+
+    def _settle(self, gen: _Generation, error: ProviderError | None) -> None:
+        """Tell the breaker how the call for *gen* went (the lines read on after it do not count)."""
+        if error is None and gen.result is not None:
+            episode = self.breaker.success()
+        elif error is None or isinstance(error, Abandoned):
+            self.breaker.abandoned()
+            return
+        else:
+            episode = self.breaker.failure(error)
+        if episode is not None:
+            self.on_episode(episode)
 
     def _lines_after(self, gen: _Generation, state: _DocState, before: str, after_hash: int) -> _Generation | None:
         """A generation for the lines after *gen*'s answer, at the end of its line once accepted; None when

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from haiku_lsp.completion.context import imported_names, names_near, resolve_names, select_snippets
 from haiku_lsp.privacy import IgnoreRules
+from haiku_lsp.python import MAX_SOURCE_CHARS
 
 if TYPE_CHECKING:
     from haiku_lsp.completion.query import CompletionQuery
@@ -103,7 +104,7 @@ class NameContext:
         source = "\n".join(q.lines)
         ignore = self._ignore()
         def work() -> dict:
-            if skip is not None and skip.is_set():
+            if (skip is not None and skip.is_set()) or len(source) > MAX_SOURCE_CHARS:
                 return {}
             return resolve_names(source, q.path, q.root, q.line, q.col, missing, ignore, positions)
 

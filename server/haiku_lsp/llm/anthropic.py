@@ -28,6 +28,7 @@ from haiku_lsp.errors import (
     ProviderConnectionError,
     ProviderError,
     ProviderTimeout,
+    Refusal,
     UpstreamServerError,
     provider_error_for_status,
 )
@@ -58,6 +59,13 @@ class TextStream:
         return self._texts()
 
     async def _texts(self) -> AsyncIterator[str]:
+        try:
+            async for text in self._decoded():
+                yield text
+        except ValueError as err:  # an SSE event whose data is not JSON (the SDK's json.loads)
+            raise IncompleteAnswer(f"the answer stream was not valid SSE: {err}") from err
+
+    async def _decoded(self) -> AsyncIterator[str]:
         async for event in self._events:
             kind = event.type
             if kind == "content_block_delta":
@@ -169,11 +177,12 @@ class AnthropicProvider:
                 inner = body.get("error") if isinstance(body, dict) else None
                 etype = inner.get("type", "") if isinstance(inner, dict) else ""
                 message = getattr(err, "message", str(err))
+                wait = _retry_after(getattr(err, "response", None))
                 if etype == "overloaded_error":
-                    return OverloadedError(message, status)
+                    return OverloadedError(message, status, wait)
                 if status is not None and status < 400:  # an `error` event inside a 200 stream
                     return UpstreamServerError(message, status)
-                return provider_error_for_status(status, message)
+                return provider_error_for_status(status, message, wait)
         # The transport's errors (a connection dropped mid-stream, a read timeout) are not wrapped.
         if "Timeout" in type(err).__name__:
             return ProviderTimeout("the model stopped sending")
@@ -224,11 +233,28 @@ class AnthropicProvider:
                     parts.append(text)
             if not s.finished:
                 raise IncompleteAnswer("the answer stream ended before message_stop")
+            if s.stop_reason == "refusal":
+                raise Refusal("the model declined to answer this request")
         except ProviderError as err:
             if s is not None:  # what the failed call cost, for the accounts (llm/guard.py)
                 err.usage = s.usage  # type: ignore[attr-defined]
             raise
         return Completion("".join(parts), None, s.stop_reason, s.usage)
+
+
+def _retry_after(response: Any) -> float | None:
+    """Seconds from a response's `retry-after-ms` or `retry-after` (seconds; an HTTP date is not used)."""
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                continue
+    return None
 
 
 def _is_transport_error(err: BaseException) -> bool:

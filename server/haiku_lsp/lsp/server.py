@@ -16,6 +16,7 @@ from pygls.lsp.server import LanguageServer
 from haiku_lsp import __version__
 from haiku_lsp.errors import ProviderError
 from haiku_lsp.llm.anthropic import AnthropicProvider
+from haiku_lsp.lsp import compat
 from haiku_lsp.lsp.acceptance import Acceptance
 from haiku_lsp.lsp.diagnostics import RuffDiagnostics
 from haiku_lsp.lsp.status import Status
@@ -24,9 +25,17 @@ from haiku_lsp.session import Session
 from haiku_lsp.settings import load_settings
 
 if TYPE_CHECKING:
+    from haiku_lsp.completion import Episode
     from haiku_lsp.tracebacks import SuggestedFix
 
 log = logging.getLogger(__name__)
+
+STATUS_METHOD = "haiku/status"  # {"state": "ready" | "rate-limited" | "error", "message": str, "retryInS": float}
+PAUSE_REASONS = {"rate_limit": "the model API is rate-limiting requests", "overloaded": "the model API is overloaded",
+                 "server": "the model API is failing", "connection": "the model API cannot be reached",
+                 "timeout": "the model API does not answer in time", "incomplete": "the model API's answers break off",
+                 "auth": "the API key was rejected (401); check ANTHROPIC_API_KEY",
+                 "bad_request": "the model API refuses the requests"}
 
 NO_KEY_MESSAGE = (
     "haiku-lsp: no ANTHROPIC_API_KEY is set, so suggestions come from the offline engine (jedi). "
@@ -42,6 +51,7 @@ class HaikuLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("haiku-lsp", __version__)
         self.session = Session(on_error=self.report_provider_error)
+        self.session.completions.on_episode = self.report_episode
         self._pending_problems: list[str] = []
         self._reported: set[str] = set()
         self._told_ignored: set[str] = set()
@@ -65,6 +75,8 @@ class HaikuLanguageServer(LanguageServer):
     def apply_settings(self, raw: object, *, announce: bool) -> None:
         settings, problems = load_settings(raw, self.session.settings)
         self.session.configure(settings, self.root_dir())
+        if announce:  # a change by the user, who may have fixed what failed: try the model again at once
+            self.session.completions.breaker.retry_now()
         for problem in problems:
             log.warning("%s", problem)
             if announce:
@@ -150,7 +162,8 @@ class HaikuLanguageServer(LanguageServer):
                    "budget": str(err.args[0]),
                    "bad_request": f"the model API refused the request: {err.args[0]}"}
         if action:
-            self.show(f"Haiku: {lasting.get(err.kind, err)}", types.MessageType.Error)
+            self.show(f"Haiku: {lasting.get(err.kind) or describe(err)}; nothing was changed.",
+                      types.MessageType.Error)
         elif err.kind in lasting and err.kind not in self._reported:
             self._reported.add(err.kind)
             self.show(f"haiku-lsp: {lasting[err.kind]}", types.MessageType.Error)
@@ -176,6 +189,27 @@ class HaikuLanguageServer(LanguageServer):
             self.show("haiku-lsp: osSandbox is off: generated tests and refactor validation run without OS "
                       "isolation (still in a temporary copy, without keys in the environment).",
                       types.MessageType.Warning)
+
+    def report_episode(self, episode: Episode) -> None:
+        """Upstream failures paused inline completions, or they resumed: one message each way (not one per
+        keystroke), and a `haiku/status` notification for a status bar."""
+        err = episode.error
+        if episode.recovered or err is None:
+            message, state, kind = "the model API answers again: inline completions resumed", "ready", \
+                types.MessageType.Info
+        else:
+            status = f" ({err.status})" if err.status else ""
+            reason = PAUSE_REASONS.get(err.kind, str(err))
+            if err.kind != "auth":
+                reason += status
+            message = f"{reason}: inline completions paused, next try in {episode.wait_s:.0f} s"
+            state = "rate-limited" if err.kind in ("rate_limit", "overloaded") else "error"
+            kind = types.MessageType.Error if err.kind == "auth" else types.MessageType.Warning
+            self._reported.add(err.kind)
+        log.warning("%s", message)
+        self.show(f"haiku-lsp: {message}", kind)
+        self.protocol.notify(STATUS_METHOD, {"state": state, "message": message,
+                                             "retryInS": round(episode.wait_s, 1)})
 
     def warm_up(self) -> None:
         """Heavy imports and the disk cache, off the `initialize` path."""
@@ -205,6 +239,15 @@ class HaikuLanguageServer(LanguageServer):
             gc.freeze()
 
         threading.Thread(target=work, name="warm-up", daemon=True).start()
+
+
+def describe(err: ProviderError) -> str:
+    """What a user reads about a provider error: the reason in words, the status, the upstream's message."""
+    reason = PAUSE_REASONS.get(err.kind) or ("the model declined to answer" if err.kind == "refusal" else "")
+    if not reason:
+        return str(err)
+    status = f" ({err.status})" if err.status and err.kind != "auth" else ""
+    return f"{reason}{status}: {err.message}"
 
 
 def _rss_mib() -> float | None:
@@ -255,6 +298,7 @@ def create_server() -> HaikuLanguageServer:
     def did_change(ls: HaikuLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         ls.session.completions.note_change(params.text_document.uri)
         ls.diagnostics.schedule(ls, params.text_document.uri, typing=True)
+        compat.drop_finished_notifications(ls)  # pygls keeps them otherwise: memory grows with every keystroke
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: HaikuLanguageServer, params: types.DidSaveTextDocumentParams) -> None:

@@ -6,18 +6,25 @@ GIL). That costs about a millisecond per request on a busy 2-core machine, which
 cache hit or typed-ahead answer costs. When stdin is a pipe or a socket (what editors give a language
 server), the loop reads it directly with an `asyncio.StreamReader`; anything else (a terminal, a file,
 Windows) keeps pygls' own reader.
+
+On that path, messages that are not well-formed JSON-RPC get the specification's error responses (pygls
+would only show "Error in server" and, for a request whose params do not fit, leave it unanswered):
+a body that is not JSON (or not UTF-8) gets -32700 with id null, something that is not a JSON-RPC 2.0
+message -32600, a request whose params do not fit its method -32602 with its id. Then reading goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import stat
 import sys
 import threading
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+from pygls.exceptions import JsonRpcException
 from pygls.io_ import StdoutWriter, run_async
 from pygls.server import JsonRPCServer
 
@@ -65,6 +72,52 @@ class _LoopReader:
             return b""
 
 
+class _Checked:
+    """What pygls' message loop calls (`structure_message` as json's object_hook, then `handle_message`),
+    checking each message before the server's protocol structures and handles it."""
+
+    PARSE_ERROR, INVALID_REQUEST = -32700, -32600
+
+    def __init__(self, server: JsonRPCServer) -> None:
+        self.server = server
+        self.protocol = server.protocol
+
+    @staticmethod
+    def structure_message(data: dict[str, Any]) -> dict[str, Any]:
+        return data  # the whole message is structured in handle_message, once it is known to be one
+
+    def handle_message(self, data: Any) -> None:
+        msg_id = data.get("id") if isinstance(data, dict) else None
+        msg_id = msg_id if isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool) else None
+        if (not isinstance(data, dict) or data.get("jsonrpc") != "2.0"
+                or not isinstance(data.get("method", ""), str) or ("method" not in data and msg_id is None)):
+            log.warning("not a JSON-RPC 2.0 message: %.200r", data)
+            self.error(msg_id, self.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message")
+            return
+        try:
+            message = self.protocol.structure_message(data)
+        except JsonRpcException as err:
+            log.warning("%s: %s %.200r", err.message, data.get("method"), data.get("params"))
+            if "method" in data and msg_id is not None:  # a request: answered; a notification: dropped
+                self.error(msg_id, err.code, f"{err.message} for {data['method']}")
+            return
+        self.protocol.handle_message(message)
+
+    def on_error(self, err: Exception, source: Any) -> None:
+        """The loop's error handler: a body that is not JSON or not UTF-8 is answered; the rest reported."""
+        if isinstance(err, ValueError):  # json.JSONDecodeError and UnicodeDecodeError both are
+            log.warning("a message that is not JSON: %s", err)
+            self.error(None, self.PARSE_ERROR, f"Parse error: {err}")
+        else:
+            self.server.report_server_error(err, source)
+
+    def error(self, msg_id: int | str | None, code: int, message: str) -> None:
+        body = json.dumps({"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}})
+        writer = self.protocol.writer
+        if writer is not None:
+            writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body.encode("ascii"))
+
+
 def serve_stdio(server: JsonRPCServer, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
     """Like `server.start_io()`, reading stdin on the event loop when it can. Returns the exit code
     LSP asks for: 0 after a `shutdown` request, 1 when the session ended without one."""
@@ -83,8 +136,9 @@ def serve_stdio(server: JsonRPCServer, stdin: BinaryIO | None = None, stdout: Bi
         stream = asyncio.StreamReader(limit=_LINE_LIMIT)
         transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), stdin)
         try:
-            await run_async(stop_event=stop, reader=_LoopReader(stream), protocol=server.protocol,
-                            logger=logging.getLogger("pygls.io_"), error_handler=server.report_server_error)
+            checked = _Checked(server)
+            await run_async(stop_event=stop, reader=_LoopReader(stream), protocol=checked,  # type: ignore[arg-type]
+                            logger=logging.getLogger("pygls.io_"), error_handler=checked.on_error)
         finally:
             transport.close()
 

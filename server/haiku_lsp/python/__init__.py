@@ -6,10 +6,10 @@ workspace folder (`relative_to_root`, the one way that is computed), the project
 and a file's import name. No LSP; jedi is imported on first use.
 """
 
-from haiku_lsp.python.jedi_service import hover_info, jedi_inline, trim_parser_cache
+from haiku_lsp.python.jedi_service import MAX_SOURCE_CHARS, hover_info, jedi_inline, trim_parser_cache
 from haiku_lsp.python.outline import enclosing_definition
 from haiku_lsp.python.paths import module_name, relative_to_root, source_roots
 from haiku_lsp.python.symbols import Symbol, symbol_at, symbols
 
-__all__ = ["Symbol", "enclosing_definition", "hover_info", "jedi_inline", "module_name", "relative_to_root",
-           "source_roots", "symbol_at", "symbols", "trim_parser_cache"]
+__all__ = ["MAX_SOURCE_CHARS", "Symbol", "enclosing_definition", "hover_info", "jedi_inline", "module_name",
+           "relative_to_root", "source_roots", "symbol_at", "symbols", "trim_parser_cache"]

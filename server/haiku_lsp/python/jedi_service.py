@@ -16,12 +16,18 @@ from haiku_lsp.text import fence
 
 log = logging.getLogger(__name__)
 
+# jedi parses a whole file before it answers anything about it: a 10 MB file takes it ~45 s on these machines,
+# holding the one jedi thread (hovers on every other file wait). Larger sources get no jedi answer.
+MAX_SOURCE_CHARS = 500_000
+
 _FRAGMENT = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*|\.)$")
 
 
 def jedi_inline(source: str, path: str | None, root: str | None, line: int, col: int,
                 limit: int) -> list[str]:
     """Up to `limit` texts to insert at (line, col) (0-based, code points): the rest of a name."""
+    if len(source) > MAX_SOURCE_CHARS:
+        return []
     lines = source.split("\n")
     if line >= len(lines):
         return []
@@ -60,7 +66,10 @@ def _script(source: str, path: str | None, root: str | None):
 
 def hover_info(source: str, path: str | None, root: str | None, line: int, col: int,
                definition: bool) -> tuple[str | None, dict | None]:
-    """One jedi pass for a hover: the Markdown, and (when asked) the definition to explain."""
+    """One jedi pass for a hover: the Markdown, and (when asked) the definition to explain (nothing for a
+    source over MAX_SOURCE_CHARS)."""
+    if len(source) > MAX_SOURCE_CHARS:
+        return None, None
     script = _script(source, path, root)
     markdown = jedi_hover(source, path, root, line, col, script=script)
     found = jedi_definition(source, path, root, line, col, script=script) if markdown and definition else None

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .connection import Exchange
-from .faults import http_error, sse_error, truncate_blocks
+from .faults import MALFORMED_BODY, MALFORMED_EVENT, http_error, sse_error, truncate_blocks
 from .recording import RecordedRequest
 from .scripting import Reply
 from .tokens import PromptCache, count_tokens, cut_tokens
-from .wire import block_payload, rand_id, response_head
+from .wire import block_payload, chunk, rand_id, response_head
 
 
 @dataclass
@@ -132,6 +132,12 @@ async def answer_json(ex: Exchange, reply: Reply, plan: Plan, latency: float) ->
             return False
         if fault.kind == "error_event":
             return await ex.send_error(http_error(fault))
+        if fault.kind == "malformed":
+            head = response_head(200, rec.request_id, [("content-type", "application/json"),
+                                                       ("content-length", str(len(MALFORMED_BODY)))])
+            ex.update(status=200)
+            ex.finish()
+            return await conn.send(head + MALFORMED_BODY)
         if fault.kind == "no_stop":
             blocks = truncate_blocks(blocks, fault.after_chars)
             stop_reason = stop_sequence = None
@@ -211,6 +217,14 @@ async def answer_stream(ex: Exchange, reply: Reply, plan: Plan, latency: float) 
         if outcome == "no_stop":
             ok = await conn.send(b"0\r\n\r\n")
             return ok
+        if outcome == "malformed":
+            if await conn.send(chunk(MALFORMED_EVENT)):
+                rec.events.append("malformed")
+                ex.finish()
+                await conn.send(b"0\r\n\r\n")
+            ex.finish()
+            conn.close()
+            return False
         raise AssertionError(outcome)
 
     for index, block in enumerate(plan.blocks):

@@ -1,6 +1,7 @@
 """Faults: something going wrong with one response (an HTTP error status, an SSE error event, the
-connection dropped or stalled, a body ending without its closing events), and what each makes of the
-answer.  Build them with the ``Fault`` class methods and script them with ``Reply(fault=...)``."""
+connection dropped or stalled, a body ending without its closing events, an event that is not JSON), and
+what each makes of the answer.  Build them with the ``Fault`` class methods and script them with
+``Reply(fault=...)``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from .wire import DEFAULT_MESSAGES, ERROR_TYPES, STATUS_FOR_TYPE, ApiError, bloc
 class Fault:
     """Something going wrong with one response.  Build with the class methods."""
 
-    kind: str  # "status" | "error_event" | "drop" | "stall" | "no_stop"
+    kind: str  # "status" | "error_event" | "drop" | "stall" | "no_stop" | "malformed"
     after_chars: int = 0
     seconds: float = 0.0
     status_code: int = 0
@@ -64,6 +65,12 @@ class Fault:
         return cls("stall", after_chars=after_chars, seconds=seconds)
 
     @classmethod
+    def malformed(cls, after_chars: int = 0) -> Fault:
+        """After ``after_chars`` characters, an SSE event whose ``data`` is not JSON (a proxy mangling the
+        stream); then the body ends.  Non-streaming: a 200 whose body is not JSON."""
+        return cls("malformed", after_chars=after_chars)
+
+    @classmethod
     def no_stop(cls, after_chars: int = 0) -> Fault:
         """After ``after_chars`` characters the HTTP body ends cleanly, without content_block_stop,
         message_delta or message_stop.  Non-streaming: text cut there, ``stop_reason`` null."""
@@ -100,3 +107,7 @@ def truncate_blocks(blocks: list[dict], chars: int) -> list[dict]:
             out.append(block)
         chars -= len(payload)
     return out
+
+
+MALFORMED_EVENT = b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"ty\n\n'
+MALFORMED_BODY = b'{"id": "msg_broken", "type": "message", "content": [{"type": "te'

@@ -116,13 +116,21 @@ def whole_file_edit(uri: str, version: int | None, old: str, new: str) -> types.
         rng = types.Range(start=types.Position(line=start, character=0),
                           end=types.Position(line=end_a - 1, character=_utf16(a[end_a - 1])))
         text = "\n".join(b[start:end_b])
-    else:  # pure insertion before line `start`
+    elif start < len(a):  # pure insertion before line `start`
         rng = types.Range(start=types.Position(line=start, character=0),
                           end=types.Position(line=start, character=0))
         text = "".join(line + "\n" for line in b[start:end_b])
-    if end_a > start and end_b == start:  # pure deletion: take the line break too
-        rng = types.Range(start=types.Position(line=start, character=0),
-                          end=types.Position(line=end_a, character=0))
+    else:  # pure insertion after the last line (there is no line `start` to insert before)
+        end = types.Position(line=start - 1, character=_utf16(a[start - 1]))
+        rng = types.Range(start=end, end=end)
+        text = "".join("\n" + line for line in b[start:end_b])
+    if end_a > start and end_b == start:  # pure deletion: take a line break too
+        if end_a < len(a):  # the one after the last line deleted
+            rng = types.Range(start=types.Position(line=start, character=0),
+                              end=types.Position(line=end_a, character=0))
+        else:  # the last lines: the one before them (start > 0: a document has at least one line)
+            rng = types.Range(start=types.Position(line=start - 1, character=_utf16(a[start - 1])),
+                              end=types.Position(line=end_a - 1, character=_utf16(a[end_a - 1])))
         text = ""
     return types.TextDocumentEdit(
         text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
