@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATUS_METHOD = "haiku/status"  # {"state": "ready" | "rate-limited" | "error", "message": str, "retryInS": float}
 PAUSE_REASONS = {"rate_limit": "the model API is rate-limiting requests", "overloaded": "the model API is overloaded",
                  "server": "the model API is failing", "connection": "the model API cannot be reached",
                  "timeout": "the model API does not answer in time", "incomplete": "the model API's answers break off",
@@ -208,8 +207,7 @@ class HaikuLanguageServer(LanguageServer):
             self._reported.add(err.kind)
         log.warning("%s", message)
         self.show(f"haiku-lsp: {message}", kind)
-        self.protocol.notify(STATUS_METHOD, {"state": state, "message": message,
-                                             "retryInS": round(episode.wait_s, 1)})
+        self.status.note_episode(self, state, message, round(episode.wait_s, 1))  # the one haiku/status sender
 
     def warm_up(self) -> None:
         """Heavy imports and the disk cache, off the `initialize` path."""

@@ -2,6 +2,7 @@
 
 Params (sent when they change, checked twice a second, so at most two a second):
 `{"state": "ready" | "offline" | "busy" | "rate-limited" | "error" | "budget", "message": str,
+  "retryInS": float (while inline completions are paused by upstream failures, else 0),
   "models": {"fast": str, "planner": str},
   "today": {"usd": float, "inputTokens": int, "outputTokens": int, "calls": int},
   "session": {"usd": float, "calls": int}}`
@@ -63,6 +64,16 @@ class Status:
         self._sent: dict[str, Any] | None = None
         self._task: asyncio.Task[None] | None = None
         self._today: TodaysUsage | None = None
+        self._episode: tuple[str, str, float] | None = None  # state, message, retry in s: inline paused
+
+    def note_episode(self, ls: HaikuLanguageServer, state: str, message: str, retry_in_s: float) -> None:
+        """Inline completions paused by upstream failures ("rate-limited" / "error"), or resumed ("ready"):
+        told at once, not at the next poll."""
+        if state == "ready":
+            self._episode = self._error = None
+        else:
+            self._episode = (state, message, retry_in_s)
+        self.refresh(ls)
 
     def note_error(self, err: ProviderError, calls: int) -> None:
         if err.kind not in ("cancelled", "timeout", "incomplete", "no_key"):
@@ -75,15 +86,19 @@ class Status:
         if self._task is not None:
             self._task.cancel()
 
+    def refresh(self, ls: HaikuLanguageServer) -> None:
+        """Send the status if it changed."""
+        try:
+            status = self.snapshot(ls)
+            if status != self._sent:
+                self._sent = status
+                ls.protocol.notify(METHOD, status)
+        except Exception as err:  # a status bar is never worth the server
+            log.warning("status: %s", err)
+
     async def _poll(self, ls: HaikuLanguageServer) -> None:
         while True:
-            try:
-                status = self.snapshot(ls)
-                if status != self._sent:
-                    self._sent = status
-                    ls.protocol.notify(METHOD, status)
-            except Exception as err:  # a status bar is never worth the server
-                log.warning("status: %s", err)
+            self.refresh(ls)
             await asyncio.sleep(POLL_S)
 
     def snapshot(self, ls: HaikuLanguageServer) -> dict[str, Any]:
@@ -93,7 +108,7 @@ class Status:
         if self._today is None or self._today.store is not session.usage:
             self._today = TodaysUsage(session.usage)
         today = self._today.totals()
-        state, message = "ready", f"Haiku ready ({settings.fast_model})"
+        state, message, retry = "ready", f"Haiku ready ({settings.fast_model})", 0.0
         error = self._error
         if error is not None and calls > error[2]:
             error = self._error = None  # a call went through since
@@ -101,6 +116,8 @@ class Status:
             state, message = "offline", "no ANTHROPIC_API_KEY: offline suggestions (jedi) only"
         elif (problem := ledger.budget_problem()) is not None:
             state, message = "budget", problem
+        elif self._episode is not None:
+            state, message, retry = self._episode
         elif error is not None and error[0].kind in LASTING:
             state, message = "error", LASTING[error[0].kind]
         elif (error is not None and error[0].kind in ("rate_limit", "overloaded")
@@ -110,6 +127,6 @@ class Status:
             state, message = "error", f"cannot reach the model API: {error[0].args[0]}"
         elif self.busy:
             state, message = "busy", "Haiku is working"
-        return {"state": state, "message": message,
+        return {"state": state, "message": message, "retryInS": retry,
                 "models": {"fast": settings.fast_model, "planner": settings.planner_model},
                 "today": today, "session": {"usd": round(ledger.total_usd, 6), "calls": calls}}
