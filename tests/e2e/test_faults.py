@@ -17,7 +17,7 @@ from lsprotocol import types
 
 from tests.e2e.test_actions import CALC, UNUSED_X
 from tests.e2e.test_inline import SAMPLE, responses_since, wait_for
-from tests.e2e.test_refactor import MODULE, PLAN, WORKERS
+from tests.e2e.test_refactor import MODULE, PLAN, TESTS, WORKERS
 from tests.fakes.anthropic_api import Fault, Reply
 from tests.harness import end_of, items_of, text_of
 
@@ -143,7 +143,7 @@ async def test_a_code_action_through_an_upstream_fault(start_session, fake_anthr
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-async def test_a_refactor_through_an_upstream_fault(start_session, fake_anthropic, fault):
+async def test_a_refactor_through_an_upstream_fault(start_session, fake_anthropic, workspace, fault):
     def good(body: dict) -> Reply:
         if body["model"] == "claude-sonnet-4-6":
             return Reply(text=json.dumps(PLAN))
@@ -151,6 +151,9 @@ async def test_a_refactor_through_an_upstream_fault(start_session, fake_anthropi
         return Reply(text=json.dumps(WORKERS[sid]))
 
     upstream = Upstream(fake_anthropic, FAULTS[fault], good)
+    (workspace / "tests").mkdir()
+    (workspace / "tests" / "test_calc.py").write_text(TESTS)  # validated by the module's own tests
+    (workspace / "calc.py").write_text(MODULE)
     s = await start_session(init_options=OPTIONS)
     before = set(s.protocol.responses)
     uri = s.open("calc.py", MODULE)
