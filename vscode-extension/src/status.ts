@@ -8,6 +8,8 @@ export type ServerState = 'ready' | 'offline' | 'busy' | 'rate-limited' | 'error
 export interface ServerStatus {
     state: ServerState;
     message: string;
+    /** While upstream failures pause inline completions: seconds until the next try (else 0). */
+    retryInS?: number;
     models: { fast: string; planner: string };
     today: { usd: number; inputTokens: number; outputTokens: number; calls: number };
     session: { usd: number; calls: number };
@@ -50,6 +52,7 @@ export function statusView(status: ServerStatus | ClientState): StatusView {
     const { today } = status;
     const tooltip = [
         `Haiku: ${status.message}`,
+        ...(status.retryInS ? [`Next try in ${Math.round(status.retryInS)} s`] : []),
         `Today: ${dollars(today.usd)}, ${today.calls} model calls, ${today.inputTokens} tokens in, ${today.outputTokens} out`,
         `Models: ${status.models.fast} (fast), ${status.models.planner} (planner)`,
         'Click for usage and cost.',

@@ -25,7 +25,9 @@ test('errors are coloured, not modal; a click on one shows the output', () => {
     assert.deepEqual([error.severity, error.command], ['error', 'haiku.showOutput']);
     assert.match(error.tooltip, /rejected \(401\)/);
     assert.equal(statusView({ ...ready, state: 'budget' }).severity, 'warning');
-    assert.equal(statusView({ ...ready, state: 'rate-limited' }).severity, 'warning');
+    const paused = statusView({ ...ready, state: 'rate-limited', message: 'inline completions paused', retryInS: 4.6 });
+    assert.equal(paused.severity, 'warning');
+    assert.match(paused.tooltip, /paused\nNext try in 5 s\n/);
     assert.equal(statusView('stopped').severity, 'error');
     assert.match(statusView({ ...ready, state: 'busy' }).text, /sync~spin/);
 });
