@@ -58,6 +58,8 @@ class Settings:
     # Hover adds a model explanation when it is cached or arrives within this budget.
     hover_explanations: bool = True
     hover_budget_ms: int = field(default=600, metadata=_bounded(0, 30_000))
+    # Publish ruff's diagnostics (for editors that offer a server's fixes only for its own diagnostics).
+    ruff_diagnostics: bool = False
     ignore_patterns: tuple[str, ...] = ()
     redact_secrets: bool = True
     cache_enabled: bool = True

@@ -13,7 +13,7 @@ import pytest
 from lsprotocol import types
 
 from tests.fakes.anthropic_api import Reply
-from tests.harness import end_of
+from tests.harness import apply_change, end_of
 
 CALC = '''def add(a, b):
     """Return a + b.
@@ -116,7 +116,7 @@ async def test_commands_are_pinned_and_listing_makes_no_model_call(start_session
     assert fake_anthropic.requests == []
     commands = set(s.init_result.capabilities.execute_command_provider.commands)
     assert commands == {"haiku.generateTest", "haiku.explainStackTrace", "haiku.fixDiagnostic", "haiku.showStats",
-                        "haiku.applySuggestedFix", "haiku.refactorFile"}
+                        "haiku.applySuggestedFix", "haiku.refactorFile", "haiku.didAcceptCompletion"}
 
 
 async def test_generate_test_runs_it_and_applies_with_the_result(start_session, fake_anthropic, workspace):
@@ -344,3 +344,17 @@ async def test_offline_fix_is_ruffs_own_and_still_checked(start_session, fake_an
     result = await s.command("haiku.fixDiagnostic", uri, not_ruff)
     assert result["status"] == "no-fix"
     assert fake_anthropic.requests == []
+
+
+async def test_a_fix_that_removes_a_line_leaves_no_empty_line(start_session):
+    text = "import math\nimport os\n\n\ndef area(r):\n    return math.pi * r * r\n"
+    s = await start_session(key=False)
+    uri = s.open("shapes.py", text)
+    unused_os = {"range": {"start": {"line": 1, "character": 7}, "end": {"line": 1, "character": 9}},
+                 "message": "`os` imported but unused", "source": "ruff", "code": "F401"}
+    result = await s.command("haiku.fixDiagnostic", uri, unused_os)
+    assert result["status"] == "applied" and result["origin"] == "ruff", result
+    [edit] = s.applied_edits[-1].edit.document_changes[0].edits
+    lines = text.split("\n")
+    apply_change(lines, edit.range, edit.new_text)
+    assert "\n".join(lines) == "import math\n\n\ndef area(r):\n    return math.pi * r * r\n"

@@ -421,6 +421,19 @@ async def hover_explanation(env: Env, raw: dict) -> tuple[int, bool]:
     return len(env.provider.of("hover")), HOVER_SUMMARY in text
 
 
+async def ruff_published(env: Env, raw: dict) -> list[str]:
+    """The codes of the diagnostics the server published for a file with an unused import."""
+    env.configure(raw)
+    uri = env.open("lint.py", "import os\n\n\ndef f():\n    return 1\n")
+    env.feature(types.TEXT_DOCUMENT_DID_OPEN)(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1,
+                                             text=env.server.workspace.get_text_document(uri).source)))
+    pending = list(env.server.diagnostics._tasks.values())
+    await asyncio.gather(*pending)
+    published = [m["params"] for m in env.sent.messages if m.get("method") == "textDocument/publishDiagnostics"]
+    return [d["code"] for p in published if p["uri"] == uri for d in p["diagnostics"]]
+
+
 async def planner_model(env: Env, raw: dict) -> str:
     env.configure(raw)
     result = await env.command("haiku.refactorFile", env.open("mod.py", MOD), "Add type hints")
@@ -662,6 +675,8 @@ ROWS = [
     Row("hoverExplanations", False, hover_explanation, "(hover model calls, explanation shown)",
         equals((0, False))),
     Row("hoverBudgetMs", 0, hover_shown, "explanation shown in the first hover", equals(False)),
+    Row("ruffDiagnostics", True, ruff_published, "codes of the diagnostics published for a file",
+        equals(["F401"])),
     Row("ignorePatterns", ["scratch_*.py"], scratch_upstream, "model requests for a completion in scratch_1.py",
         equals(0)),
     Row("redactSecrets", False, secret_sent, "an API key in the file reaches the prompt", equals(True)),

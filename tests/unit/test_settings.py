@@ -10,7 +10,7 @@ PUBLIC_KEYS = {
     "maxBlockTokens", "maxBlockLines", "inlineTimeoutMs", "actionTimeoutS", "ignorePatterns",
     "redactSecrets", "cacheEnabled", "cacheSizeMib", "prices", "budgetUsd", "testPython", "testTimeoutS",
     "hoverExplanations", "hoverBudgetMs", "dailyBudgetUsd", "auditLog", "auditLogMaxMib", "osSandbox",
-    "refactorConcurrency", "sharedCacheUrl", "provider",
+    "refactorConcurrency", "sharedCacheUrl", "provider", "ruffDiagnostics",
 }
 
 

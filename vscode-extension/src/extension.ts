@@ -4,7 +4,10 @@ import * as vscode from 'vscode';
 import { LanguageClient, State } from 'vscode-languageclient/node';
 import { ClientCommand, CONFIG_SECTION, LAUNCH_SETTINGS, OUTPUT_CHANNEL, RESTART_DELAY_MS, SERVER_COMMANDS } from './constants';
 import { executeCommandMiddleware, registerFallbacks } from './commands';
+import { NOT_FOUND_HINT } from './settings';
 import { createServer, currentLaunchCommand } from './server';
+import { ServerStatus, STATUS_METHOD } from './status';
+import { StatusBar } from './statusBar';
 
 /** How long activation waits for the server before returning (the start goes on after that). */
 const ACTIVATION_WAIT_MS = 10_000;
@@ -14,12 +17,15 @@ let fallbacks: vscode.Disposable | undefined;
 let queue: Promise<void> = Promise.resolve();
 let restartTimer: NodeJS.Timeout | undefined;
 let deactivated = false;
+let statusBar: StatusBar | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
     deactivated = false;
     const output = vscode.window.createOutputChannel(OUTPUT_CHANNEL, { log: true });
+    statusBar = new StatusBar();
     context.subscriptions.push(
         output,
+        statusBar,
         vscode.commands.registerCommand(ClientCommand.restartServer, () => restart(output)),
         vscode.commands.registerCommand(ClientCommand.showOutput, () => output.show()),
         vscode.workspace.onDidChangeConfiguration((event) => {
@@ -69,20 +75,48 @@ async function startServer(output: vscode.LogOutputChannel): Promise<void> {
 
     const notRunning = 'the haiku-lsp server is not running; see the Haiku output.';
     let next: LanguageClient;
+    let launched: string;
     try {
-        next = createServer(output, currentLaunchCommand(), executeCommandMiddleware(() => client));
+        const launch = currentLaunchCommand();
+        launched = [launch.command, ...launch.args].join(' ');
+        next = createServer(output, launch, executeCommandMiddleware(() => client), () =>
+            void showLaunchError(`the haiku-lsp server (\`${launched}\`) keeps crashing; it was not restarted again.`));
     } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         output.error(message);
         setFallbacks(SERVER_COMMANDS, notRunning);
+        statusBar?.show('stopped');
         void showLaunchError(message);
         return;
     }
     client = next;
+    next.onNotification(STATUS_METHOD, (status: ServerStatus) => {
+        if (client === next) {
+            statusBar?.show(status);
+        }
+    });
+    // One message when this server fails to start, whichever comes first: the start's rejection, or the
+    // client stopping before `initialize` was answered (a process that exits at once may never reject it).
+    let startFailureShown = false;
+    let stoppedEarly: () => void = () => undefined;
+    const stopped = new Promise<never>((_, reject) => {
+        stoppedEarly = () => reject(new Error('the server stopped before it answered initialize'));
+    });
+    const startFailed = () => {
+        stoppedEarly(); // so a restart queued behind this start does not wait for it forever
+        if (startFailureShown || client !== next) {
+            return;
+        }
+        startFailureShown = true;
+        setFallbacks(SERVER_COMMANDS, notRunning);
+        statusBar?.show('stopped');
+        void showLaunchError(`the haiku-lsp server (\`${launched}\`) did not start; the output says why. ${NOT_FOUND_HINT}`);
+    };
     next.onDidChangeState(({ newState }) => {
         if (client !== next) {
             return;
         }
+        statusBar?.show(newState === State.Running ? 'starting' : newState === State.Starting ? 'starting' : 'stopped');
         if (newState === State.Starting) {
             setFallbacks(undefined); // the client registers the server's commands while starting
         } else if (newState === State.Running) {
@@ -94,17 +128,23 @@ async function startServer(output: vscode.LogOutputChannel): Promise<void> {
             setFallbacks(missing, 'this haiku-lsp server does not provide this command; update haiku-lsp.');
         } else {
             setFallbacks(SERVER_COMMANDS, notRunning);
+            if (next.initializeResult === undefined) {
+                startFailed();
+            }
         }
     });
 
+    const starting = next.start();
+    starting.catch(() => undefined); // awaited below, maybe after `stopped` won the race
+    stopped.catch(() => undefined);
     try {
-        await next.start();
+        await Promise.race([starting, stopped]);
     } catch (err) {
-        // The client has already shown its error (it always does); the output has the details.
+        // The client shows nothing itself (server.ts): one message with the fix, the details in the output.
         output.error(`The server did not start: ${err instanceof Error ? err.message : err}`);
+        startFailed();
         if (client === next) {
             client = undefined;
-            setFallbacks(SERVER_COMMANDS, notRunning);
         }
         await next.dispose().catch(() => undefined);
     }

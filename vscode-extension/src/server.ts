@@ -2,7 +2,11 @@
 
 import * as vscode from 'vscode';
 import {
+    CloseAction,
+    CloseHandlerResult,
     DidChangeConfigurationNotification,
+    ErrorAction,
+    ErrorHandler,
     LanguageClient,
     LanguageClientOptions,
     RevealOutputChannelOn,
@@ -36,6 +40,49 @@ export function currentLaunchCommand(): LaunchCommand {
     return launch;
 }
 
+/** Restarts of a server that crashed after it was running, within RESTART_WINDOW_MS, before giving up. */
+const MAX_RESTARTS = 3;
+const RESTART_WINDOW_MS = 3 * 60_000;
+
+/**
+ * The language client, except that it never shows notifications of its own (it forces some, e.g.
+ * "couldn't create connection to server" with a stack trace): the extension shows one message with
+ * the fix instead; everything still goes to the output channel.
+ */
+class HaikuClient extends LanguageClient {
+    override error(message: string, data?: unknown, showNotification: boolean | 'force' = true): void {
+        super.error(message, data, showNotification === 'force' ? false : showNotification);
+    }
+}
+
+/**
+ * When the connection closes: a server that never answered `initialize` (it cannot start: a Python
+ * without haiku_lsp, a crash at import) is not restarted, the caller's message says why; one that ran
+ * and crashed is restarted, at most MAX_RESTARTS times in RESTART_WINDOW_MS, then `gaveUp` is called.
+ */
+function errorHandler(initialized: () => boolean, gaveUp: () => void): ErrorHandler {
+    const restarts: number[] = [];
+    return {
+        error: (_error, _message, count) =>
+            ({ action: count !== undefined && count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true }),
+        closed: (): CloseHandlerResult => {
+            if (!initialized()) {
+                return { action: CloseAction.DoNotRestart, handled: true };
+            }
+            const now = Date.now();
+            while (restarts.length && now - restarts[0] > RESTART_WINDOW_MS) {
+                restarts.shift();
+            }
+            if (restarts.length >= MAX_RESTARTS) {
+                gaveUp();
+                return { action: CloseAction.DoNotRestart, handled: true };
+            }
+            restarts.push(now);
+            return { action: CloseAction.Restart, handled: true };
+        },
+    };
+}
+
 /**
  * A client (not started) that runs `launch` over stdio. The server inherits the environment of
  * VS Code (ANTHROPIC_API_KEY and the like); its working directory is the first workspace folder.
@@ -45,6 +92,7 @@ export function createServer(
     output: vscode.LogOutputChannel,
     launch: LaunchCommand,
     executeCommand: Middleware['executeCommand'],
+    gaveUp: () => void,
 ): LanguageClient {
     const serverOptions: ServerOptions = {
         command: launch.command,
@@ -62,6 +110,12 @@ export function createServer(
         documentSelector: DOCUMENT_SELECTOR,
         outputChannel: output,
         revealOutputChannelOn: RevealOutputChannelOn.Never,
+        errorHandler: errorHandler(() => client?.initializeResult !== undefined, gaveUp),
+        // Without this the client shows the bare error (e.g. "write EPIPE") as a notification of its own.
+        initializationFailedHandler: (error) => {
+            output.error(`initialize failed: ${error instanceof Error ? error.message : String(error)}`);
+            return false;
+        },
         initializationOptions: () => {
             const options = toInitializationOptions(haikuConfiguration());
             lastSent = JSON.stringify(options);
@@ -87,6 +141,6 @@ export function createServer(
     };
 
     output.info(`Starting server: ${JSON.stringify([launch.command, ...launch.args])}`);
-    client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+    client = new HaikuClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
     return client;
 }

@@ -38,6 +38,7 @@ export const SERVER_SETTING_KEYS = [
     'refactorConcurrency',
     'hoverExplanations',
     'hoverBudgetMs',
+    'ruffDiagnostics',
     'ignorePatterns',
     'redactSecrets',
     'cacheEnabled',
@@ -121,8 +122,9 @@ export function resolveServerCommand(
 }
 
 export const NOT_FOUND_HINT =
-    'Install it (`pip install haiku-lsp`, or `pip install -e .` in a checkout) so `haiku-lsp` is on PATH, ' +
-    'or set `haiku.pythonPath` to a Python that has it.';
+    'Install it with `pipx install .` (or `uv tool install .`) in a checkout of haiku-lsp, which puts `haiku-lsp` ' +
+    'in ~/.local/bin, then restart VS Code; or set `haiku.pythonPath` to a Python that has it, such as the ' +
+    "checkout's `.venv/bin/python`.";
 
 /**
  * The file `command` runs, searched on PATH when it has no directory part (with PATHEXT on

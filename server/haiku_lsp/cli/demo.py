@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -33,6 +34,7 @@ class _Client:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc
         self.messages: list[str] = []
+        self.diagnostics: dict[str, list[dict]] = {}  # uri -> the last textDocument/publishDiagnostics
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self._reader = asyncio.ensure_future(self._read())
@@ -69,6 +71,8 @@ class _Client:
             elif "method" in message:
                 if message["method"] in ("window/showMessage", "window/logMessage"):
                     self.messages.append(message["params"]["message"])
+                elif message["method"] == "textDocument/publishDiagnostics":
+                    self.diagnostics[message["params"]["uri"]] = message["params"]["diagnostics"]
             elif (future := self._waiting.pop(message.get("id"), None)) is not None and not future.done():
                 if "error" in message:
                     future.set_exception(DemoError(message["error"].get("message", "error")))
@@ -88,13 +92,42 @@ class _Client:
         self._reader.cancel()
 
 
-def _find(lines: list[str], needle: str, end: bool = False) -> dict:
-    """The LSP position (UTF-16 columns) of `needle` in the sample, or of its end."""
+def _position(lines: list[str], line: int, col: int) -> dict:
+    """The LSP position (UTF-16 columns) of (line, code point column)."""
+    return {"line": line, "character": len(lines[line][:col].encode("utf-16-le")) // 2}
+
+
+def _inline_spot(lines: list[str]) -> tuple[int, int]:
+    """Where to ask for a completion: the sample's unfinished `return math.sq`, else the end of the last
+    line with code."""
     for i, line in enumerate(lines):
-        if needle in line:
-            col = line.index(needle) + (len(needle) if end else 0)
-            return {"line": i, "character": len(line[:col].encode("utf-16-le")) // 2}
-    raise ValueError(f"{needle!r} is not in the sample")
+        if line.rstrip().endswith("return math.sq"):
+            return i, len(line.rstrip())
+    code = [i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")] or [0]
+    return code[-1], len(lines[code[-1]].rstrip())
+
+
+def _hover_spot(lines: list[str]) -> tuple[int, int, str] | None:
+    """Where to hover: the first call of a method or function defined in the file (the sample's
+    `total()`), else the first name defined with `def` or `class`."""
+    definition = re.compile(r"\s*(?:async\s+)?(?:def|class)\s+(\w+)")
+    defined = [(i, m) for i, line in enumerate(lines) if (m := definition.match(line))]
+    names = {m.group(1) for _, m in defined}
+    for i, line in enumerate(lines):
+        for call in re.finditer(r"\b(\w+)\(", line):
+            if call.group(1) in names and not definition.match(line):
+                return i, call.start(1), call.group(1)
+    if defined:
+        i, m = defined[0]
+        return i, m.start(1), m.group(1)
+    return None
+
+
+async def _wait_for_diagnostics(client: _Client, uri: str, timeout: float = 15.0) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while uri not in client.diagnostics and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return client.diagnostics.get(uri, [])
 
 
 async def _session(path: Path) -> int:
@@ -106,12 +139,13 @@ async def _session(path: Path) -> int:
         "processId": None,
         "capabilities": {"textDocument": {"inlineCompletion": {}, "hover": {"contentFormat": ["markdown"]}}},
         "rootUri": path.parent.as_uri(),
+        "initializationOptions": {"ruffDiagnostics": True},
         "workspaceFolders": [{"uri": path.parent.as_uri(), "name": "demo"}],
     })
     init_ms = (time.perf_counter() - t0) * 1000
     client.notify("initialized", {})
     uri = path.as_uri()
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8", errors="replace")
     lines = text.split("\n")
     client.notify("textDocument/didOpen",
                   {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": text}})
@@ -120,43 +154,44 @@ async def _session(path: Path) -> int:
     print(f"server: {info.get('name')} {info.get('version')}, initialize answered in {init_ms:.0f} ms")
     print(f"inline completion advertised: {result['capabilities'].get('inlineCompletionProvider') is not None}")
 
-    where = _find(lines, "return math.sq", end=True)
+    line_no, col = _inline_spot(lines)
+    where = _position(lines, line_no, col)
     t0 = time.perf_counter()
     completion = await client.request("textDocument/inlineCompletion", {
         "textDocument": doc, "position": where, "context": {"triggerKind": 1}})  # 1: invoked
     ms = (time.perf_counter() - t0) * 1000
     items = completion.get("items", []) if isinstance(completion, dict) else (completion or [])
-    print(f"\n--- inline completion at line {where['line'] + 1}, column {where['character'] + 1} ({ms:.0f} ms)")
-    line = lines[where["line"]]
+    print(f"\n--- inline completion at line {line_no + 1}, column {col + 1} ({ms:.0f} ms)")
+    line = lines[line_no][:col]
     for item in items:
         insert = item["insertText"] if isinstance(item["insertText"], str) else item["insertText"]["value"]
         print(f"  {line.strip()}|{insert}   ->   {(line + insert).strip()}")
     if not items:
         print("  (no suggestion)")
 
-    where = _find(lines, "total()")
-    hover = await client.request("textDocument/hover", {"textDocument": doc, "position": where})
-    print(f"\n--- hover on `total` at line {where['line'] + 1}")
-    contents = hover.get("contents") if isinstance(hover, dict) else None
-    if isinstance(contents, dict) and "value" in contents:
-        print("  " + contents["value"].replace("\n", "\n  "))
-    else:
-        print("  (no hover)")
+    spot = _hover_spot(lines)
+    if spot is not None:
+        hover = await client.request("textDocument/hover", {"textDocument": doc,
+                                                            "position": _position(lines, spot[0], spot[1])})
+        print(f"\n--- hover on `{spot[2]}` at line {spot[0] + 1}")
+        contents = hover.get("contents") if isinstance(hover, dict) else None
+        if isinstance(contents, dict) and "value" in contents:
+            print("  " + contents["value"].replace("\n", "\n  "))
+        else:
+            print("  (no hover)")
 
-    where = _find(lines, "def inventory_value")
-    print(f"\n--- code actions on line {where['line'] + 1} (listed without any model call)")
-    try:
-        spot = {"start": where, "end": where}
-        unused = {"range": spot, "source": "Ruff", "code": "F841",
-                  "message": "Local variable `unused` is assigned to but never used"}
+    # The server's own ruff diagnostics (ruffDiagnostics), each with the actions offered for it.
+    diagnostics = await _wait_for_diagnostics(client, uri)
+    print(f"\n--- ruff's diagnostics ({len(diagnostics)}), each with its code actions (listed without a model call)")
+    for diagnostic in diagnostics[:5]:
+        start = diagnostic["range"]["start"]
+        print(f"  line {start['line'] + 1}: {diagnostic.get('code')} {diagnostic['message']}")
         actions = await client.request("textDocument/codeAction", {
-            "textDocument": doc, "range": spot, "context": {"diagnostics": [unused]}})
+            "textDocument": doc, "range": diagnostic["range"], "context": {"diagnostics": [diagnostic]}})
         for action in actions or []:
-            print(f"  {action['title']}")
-        if not actions:
-            print("  (none)")
-    except (DemoError, TimeoutError) as err:  # the server may not offer code actions yet
-        print(f"  (not available: {err})")
+            print(f"    {action['title']}")
+    if not diagnostics:
+        print("  (ruff found nothing)")
 
     if client.messages:
         print("\n--- messages from the server")
@@ -167,9 +202,19 @@ async def _session(path: Path) -> int:
 
 
 def run_demo(file: str | None = None) -> int:
+    """The demo on `file` (a copy of it: nothing is written to it), or on the bundled sample; 2 with a message
+    on stderr when the file cannot be read."""
+    source = Path(file) if file else SAMPLE
+    if not source.is_file():
+        print(f"haiku-lsp demo: {source}: {'is a directory' if source.is_dir() else 'no such file'}", file=sys.stderr)
+        return 2
+    try:
+        source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        print(f"haiku-lsp demo: cannot read {source}: {err}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="haiku-lsp-demo-") as tmp:
-        source = Path(file) if file else SAMPLE
-        path = Path(tmp) / source.name
+        path = Path(tmp) / (source.name if source.suffix == ".py" else source.name + ".py")
         shutil.copyfile(source, path)
         print(f"demo file: {source}")
         return asyncio.run(_session(path))

@@ -1,13 +1,20 @@
-"""`haiku-lsp doctor [--provider P]`: is the chosen provider usable from here? Prints the provider, where
-its calls go, the model ids it is sent, what the environment lacks, the caches, then makes one tiny call
-(a few tokens; `--no-call` skips it). Exit 0 when everything checked works, 1 otherwise."""
+"""`haiku-lsp doctor [--provider P]`: is haiku-lsp usable from here, and how do editors start it?
+
+Prints the provider, where its calls go, the model ids it is sent, what the environment lacks, the caches,
+then makes one tiny call (1 output token, with its latency; `--no-call` skips it; none without a key);
+then a checklist: `haiku-lsp` on PATH (what editors start), the key, the endpoint, ruff, jedi, the cache
+directory writable; and the editor set-up to paste. Exit 0 when nothing failed (warnings allowed), 1
+otherwise."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import os
+import shutil
 import sys
+import tempfile
 import time
 from typing import TYPE_CHECKING
 
@@ -18,7 +25,8 @@ PROVIDER_ENV = "HAIKU_LSP_PROVIDER"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("doctor", help="check the model provider (anthropic, bedrock, vertex) and the caches",
+    p = sub.add_parser("doctor", help="check the provider and its endpoint, PATH, the key, ruff, jedi and the "
+                                      "caches; print the editor set-up",
                        description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--provider", choices=("anthropic", "bedrock", "vertex"),
                    help=f"the provider to check (default: ${PROVIDER_ENV}, else anthropic)")
@@ -73,22 +81,91 @@ async def _doctor(args: argparse.Namespace) -> int:
         usable = cache.shared.available and cache.shared.stats.errors == 0
         print(f"shared cache: {cache.shared.url}: {'reachable' if usable else 'NOT reachable'}")
         ok = ok and usable
+    checks = _Checklist()
+    key = os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")
     try:
         if args.no_call:
-            return 0 if ok else 1
-        request = ModelRequest(model=fast, messages=({"role": "user", "content": "Reply with the word OK."},),
-                               max_tokens=8)
-        started = time.monotonic()
-        try:
-            answer = await session.provider.complete(request, timeout=settings.action_timeout_s, feature="doctor")
-        except ProviderError as err:
-            print(f"call:         FAILED ({err.kind}): {err}")
-            return 1
-        ms = (time.monotonic() - started) * 1000
-        print(f"call:         ok in {ms:.0f} ms: {answer.text.strip()[:40]!r} "
-              f"({answer.usage.prompt_tokens} tokens in, {answer.usage.output} out)")
-        return 0 if ok else 1
+            pass
+        elif platform == "anthropic" and not key:
+            print("call:         none (no ANTHROPIC_API_KEY)")
+        else:
+            request = ModelRequest(model=fast, messages=({"role": "user", "content": "Reply with the word OK."},),
+                                   max_tokens=1)
+            started = time.monotonic()
+            try:
+                answer = await session.provider.complete(request, timeout=settings.action_timeout_s,
+                                                         feature="doctor")
+            except ProviderError as err:
+                print(f"call:         FAILED ({err.kind}): {err}")
+                why = "the key was rejected (401): check ANTHROPIC_API_KEY" if err.kind == "auth" else str(err)
+                checks.line("FAIL", "endpoint", why)
+            else:
+                ms = (time.monotonic() - started) * 1000
+                print(f"call:         ok in {ms:.0f} ms: {answer.text.strip()[:40]!r} "
+                      f"({answer.usage.prompt_tokens} tokens in, {answer.usage.output} out)")
+                checks.line("ok", "endpoint", f"{endpoint(platform)} answered in {ms:.0f} ms "
+                                              f"({answer.usage.prompt_tokens} tokens in)")
     finally:
         if isinstance(session.upstream, AnthropicProvider):
             await session.upstream.aclose()
         session.close()
+    _check_machine(checks, key, platform, cache.directory)
+    if not ok:
+        checks.failed += 1
+    print(f"\n{'all checks passed' if not checks.failed else f'{checks.failed} check(s) failed'}")
+    return 1 if checks.failed else 0
+
+
+class _Checklist:
+    def __init__(self) -> None:
+        self.failed = 0
+        self.lines: list[str] = []
+
+    def line(self, status: str, what: str, detail: str) -> None:
+        self.failed += status == "FAIL"
+        self.lines.append(f"  {status:<4}  {what:<10} {detail}")
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _check_machine(checks: _Checklist, key: str | None, platform: str, cache_dir: object) -> None:
+    """What editors need on this machine, as a checklist, then the set-up to paste."""
+    from pathlib import Path
+
+    on_path = shutil.which("haiku-lsp")
+    if on_path:
+        checks.line("ok", "PATH", f"haiku-lsp is {on_path}")
+    else:
+        checks.line("WARN", "PATH", "haiku-lsp is not on PATH, so editors cannot start it: `pipx install .` in a "
+                                    "checkout (README: Install), or give editors the full command")
+    if key:
+        checks.line("ok", "key", f"set ({key[:7]}…, {len(key)} characters)")
+    elif platform == "anthropic":
+        checks.line("WARN", "key", "no ANTHROPIC_API_KEY: the server serves offline suggestions (jedi) only")
+    ruff, jedi = _version("ruff"), _version("jedi")
+    checks.line("ok" if ruff else "WARN", "ruff", f"ruff {ruff}" if ruff else
+                "not installed for this Python: no ruff diagnostics or checked fixes (`pipx inject haiku-lsp ruff`)")
+    checks.line("ok" if jedi else "FAIL", "jedi", f"jedi {jedi}" if jedi else "not installed: reinstall haiku-lsp")
+    folder = Path(str(cache_dir))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
+            pass
+        checks.line("ok", "cache", f"{folder} is writable")
+    except OSError as err:
+        checks.line("FAIL", "cache", f"{folder}: {err} (set HAIKU_LSP_CACHE_DIR to a writable folder)")
+    print("\nchecks:")
+    print("\n".join(checks.lines))
+    command = on_path or "haiku-lsp"
+    print(f"""
+Neovim 0.11+ (init.lua; README: Editor set-up has 0.7-0.10 and ghost text for 0.12):
+  vim.lsp.config("haiku", {{ cmd = {{ "{command}" }}, filetypes = {{ "python" }},
+    root_markers = {{ "pyproject.toml", ".git" }}, init_options = {{ ruffDiagnostics = true }} }})
+  vim.lsp.enable("haiku")
+VS Code settings.json (with the extension from vscode-extension/ installed):
+  "haiku.serverCommand": ["{command}"]""")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from haiku_lsp.completion import CompletionQuery
+from haiku_lsp.lsp.acceptance import ACCEPT_COMMAND
 from haiku_lsp.lsp.convert import code_point_position
 from haiku_lsp.text import split_lines
 
@@ -46,6 +47,9 @@ def register(server: HaikuLanguageServer) -> None:
         suggestions = await ls.session.completions.complete(query)
         # The item's range is the (empty) range at the cursor, in the client's own units.
         at = types.Range(start=params.position, end=params.position)
-        return types.InlineCompletionList(
-            items=[types.InlineCompletionItem(insert_text=s.text, range=at) for s in suggestions]
-        )
+        if suggestions:
+            ls.acceptance.offered += 1
+        return types.InlineCompletionList(items=[
+            types.InlineCompletionItem(insert_text=s.text, range=at, command=types.Command(
+                title="Accepted", command=ACCEPT_COMMAND, arguments=[document.uri, len(s.text)]))
+            for s in suggestions])

@@ -86,12 +86,18 @@ async def run_cancellable(reporter: Reporter, work: Awaitable[T]) -> tuple[T | N
 
 
 def text_edit(document: Any, lines: list[str], first: int, last: int, new_text: str) -> types.TextEdit:
-    """Replace whole lines first..last (0-based, inclusive) with new_text (no trailing newline)."""
+    """Replace whole lines first..last (0-based, inclusive) with new_text (no trailing newline); an empty
+    new_text removes the lines, their line breaks included (no empty line is left behind)."""
     from haiku_lsp.lsp.convert import client_position
 
+    start = types.Position(line=first, character=0)
     end = client_position(document, lines, last, len(lines[last]))
-    return types.TextEdit(range=types.Range(start=types.Position(line=first, character=0), end=end),
-                          new_text=new_text)
+    if new_text == "":
+        if last + 1 < len(lines):
+            end = types.Position(line=last + 1, character=0)  # through the line break after the last line
+        elif first > 0:
+            start = client_position(document, lines, first - 1, len(lines[first - 1]))  # the one before them
+    return types.TextEdit(range=types.Range(start=start, end=end), new_text=new_text)
 
 
 async def apply_document_changes(ls: HaikuLanguageServer, label: str, changes: list[Any]) -> tuple[bool, str]:

@@ -19,6 +19,9 @@ from haiku_lsp.completion import CompletionQuery
 from haiku_lsp.errors import ProviderError
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.lsp import compat
+from haiku_lsp.lsp.acceptance import Acceptance
+from haiku_lsp.lsp.diagnostics import RuffDiagnostics
+from haiku_lsp.lsp.status import Status
 from haiku_lsp.python import relative_to_root
 from haiku_lsp.session import Session
 from haiku_lsp.settings import load_settings
@@ -30,7 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATUS_METHOD = "haiku/status"  # {"state": "ready" | "rate-limited" | "error", "message": str, "retryInS": float}
 PAUSE_REASONS = {"rate_limit": "the model API is rate-limiting requests", "overloaded": "the model API is overloaded",
                  "server": "the model API is failing", "connection": "the model API cannot be reached",
                  "timeout": "the model API does not answer in time", "incomplete": "the model API's answers break off",
@@ -58,6 +60,9 @@ class HaikuLanguageServer(LanguageServer):
         self._told_ignored: set[str] = set()
         self._background: set[asyncio.Future[None]] = set()
         self.suggested_fixes: dict[str, SuggestedFix] = {}
+        self.diagnostics = RuffDiagnostics()
+        self.status = Status()
+        self.acceptance = Acceptance()
 
     def root_path(self) -> str | None:
         try:
@@ -123,6 +128,7 @@ class HaikuLanguageServer(LanguageServer):
             "models": {m: vars(t) for m, t in ledger.by_model.items()},
             "features": dict(ledger.by_feature),
             "inline": {**vars(e), "jedi_resolutions": session.completions.names.jobs},
+            "acceptance": self.acceptance.stats(),
             "cache": {"memoryHits": c.memory_hits, "diskHits": c.disk_hits, "sharedHits": c.shared_hits,
                       "misses": c.misses, "writes": c.writes},
             "process": {"pid": os.getpid(), "rssMiB": _rss_mib(), "gcFrozenObjects": gc.get_freeze_count(),
@@ -141,8 +147,12 @@ class HaikuLanguageServer(LanguageServer):
         budget = f" of a ${stats['budgetUsd']:.2f} budget" if stats["budgetUsd"] else ""
         workers = ", ".join(f"{lane} lane {w['rssMiB']} MiB (pid {w['pid']})" for lane, w in stats["jedi"].items()
                             if isinstance(w, dict) and w["pid"]) or "none running"
+        a = stats["acceptance"]
+        rate = f" ({a['rate']:.0%})" if a["rate"] is not None else ""
+        acceptance = (f"Suggestions accepted: {a['accepted']} of {a['shown'] or a['offered']} "
+                      f"{'shown' if a['shown'] else 'offered'}{rate}, {a['partiallyAccepted']} in part.")
         return (f"# Haiku usage in this session\n\nSpent ${stats['usd']:.4f}{budget}.\n\n" + "\n".join(rows)
-                + f"\n\nInline completions: {inline}.\n\nCache: {cache}.\n\nServer process: "
+                + f"\n\n{acceptance}\n\nInline completions: {inline}.\n\nCache: {cache}.\n\nServer process: "
                 + f"{stats['process']['rssMiB']} MiB resident. jedi workers: {workers}.\n")
 
     def tell_ignored(self, path: str | None) -> bool:
@@ -161,6 +171,7 @@ class HaikuLanguageServer(LanguageServer):
     def report_provider_error(self, err: ProviderError, action: bool = False) -> None:
         """Tell the user once per kind of lasting problem (always for an action they asked for);
         log the passing ones."""
+        self.status.note_error(err, sum(t.calls for t in self.session.ledger.by_model.values()))
         lasting = {"auth": "the API key was rejected (401); check ANTHROPIC_API_KEY",
                    "budget": str(err.args[0]),
                    "bad_request": f"the model API refused the request: {err.args[0]}"}
@@ -211,8 +222,7 @@ class HaikuLanguageServer(LanguageServer):
             self._reported.add(err.kind)
         log.warning("%s", message)
         self.show(f"haiku-lsp: {message}", kind)
-        self.protocol.notify(STATUS_METHOD, {"state": state, "message": message,
-                                             "retryInS": round(episode.wait_s, 1)})
+        self.status.note_episode(self, state, message, round(episode.wait_s, 1))  # the one haiku/status sender
 
     def warm_up(self) -> None:
         """Heavy imports and the disk cache, off the `initialize` path; the jedi worker process starts (it
@@ -266,7 +276,7 @@ def _rss_mib() -> float | None:
 
 
 def create_server() -> HaikuLanguageServer:
-    from haiku_lsp.lsp import code_actions, commands, hover, inline_completion
+    from haiku_lsp.lsp import acceptance, code_actions, commands, hover, inline_completion
 
     server = HaikuLanguageServer()
 
@@ -277,6 +287,7 @@ def create_server() -> HaikuLanguageServer:
     @server.feature(types.INITIALIZED)
     def initialized(ls: HaikuLanguageServer, params: types.InitializedParams) -> None:
         ls.warm_up()
+        ls.status.start(ls)
         for problem in ls._pending_problems:
             ls.show(f"haiku-lsp: {problem}", types.MessageType.Warning)
         ls._pending_problems.clear()
@@ -287,12 +298,14 @@ def create_server() -> HaikuLanguageServer:
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: HaikuLanguageServer, params: types.DidChangeConfigurationParams) -> None:
         ls.apply_settings(params.settings, announce=True)
+        ls.diagnostics.reconfigure(ls)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: HaikuLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
         document = ls.workspace.get_text_document(params.text_document.uri)
         ls.session.completions.note_open(document.uri, document.source, document.path, ls.root_path(),
                                          document.language_id or "python")
+        ls.diagnostics.schedule(ls, document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: HaikuLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -301,15 +314,18 @@ def create_server() -> HaikuLanguageServer:
         edited = [c.range.start.line + c.text.count("\n") for c in params.content_changes
                   if isinstance(c, types.TextDocumentContentChangePartial)]
         ls.session.completions.note_change(uri, edited, lambda: ls.document_query(uri))
+        ls.diagnostics.schedule(ls, uri, typing=True)
         compat.drop_finished_notifications(ls)  # pygls keeps them otherwise: memory grows with every keystroke
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: HaikuLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
         ls.session.completions.note_save()
+        ls.diagnostics.schedule(ls, params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: HaikuLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.session.completions.forget(params.text_document.uri)
+        ls.diagnostics.clear(ls, params.text_document.uri)
 
     @server.feature(STATS_METHOD)
     def usage_stats(ls: HaikuLanguageServer, params: object) -> dict:
@@ -318,10 +334,12 @@ def create_server() -> HaikuLanguageServer:
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HaikuLanguageServer, params: None) -> None:
+        ls.status.stop()
         ls.session.close()
 
     inline_completion.register(server)
     hover.register(server)
     code_actions.register(server)
     commands.register(server)
+    acceptance.register(server)
     return server

@@ -84,7 +84,8 @@ def enclosing_scope(lines: list[str], first: int, last: int) -> Scope:
 
 
 def replace_scope(lines: list[str], scope: Scope, replacement: str) -> str:
-    new = replacement.rstrip("\n").split("\n")
+    """The text with the scope's lines replaced; an empty replacement removes them (no empty line left)."""
+    new = replacement.rstrip("\n").split("\n") if replacement.strip("\n") else []
     return "\n".join([*lines[: scope.start], *new, *lines[scope.end + 1 :]])
 
 

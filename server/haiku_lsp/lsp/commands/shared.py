@@ -51,6 +51,7 @@ def handler(fn: Command) -> Command:
 async def run_action(ls: HaikuLanguageServer, title: str, work: Work) -> dict:
     """Run `work` under a cancellable `$/progress` titled `title`; its answer, or the status of a
     cancellation or an expected failure (shown to the user)."""
+    ls.status.busy += 1
     try:
         async with work_done(ls, title) as reporter:
             result, cancelled = await run_cancellable(reporter, work(reporter))
@@ -60,6 +61,8 @@ async def run_action(ls: HaikuLanguageServer, title: str, work: Work) -> dict:
     except ProviderError as err:
         ls.report_provider_error(err, action=True)
         return {"status": "error", "message": str(err)}
+    finally:
+        ls.status.busy -= 1
     if cancelled:
         ls.show(f"Haiku: {title} cancelled; nothing was changed.", types.MessageType.Info)
         return {"status": "cancelled"}
