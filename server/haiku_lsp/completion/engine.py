@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 INVOKED_CONTEXT_WAIT_S = 0.5  # how long an Invoked request waits for jedi context (Automatic: the setting)
 MAX_PREFETCH_CHARS = 500_000  # documents larger than this are not resolved on open
 CANCEL_GRACE_S = 0.03  # a request following a cancel within this time may reuse the stream
+ACCEPTANCE_SAMPLE = 20  # suggestions shown before the acceptance rate changes the debounce
+ACCEPTANCE_LOW = 0.2  # an acceptance rate below this lengthens the debounce (up to twice, at 0)
 CHANGE_SETTLE_S = 0.5  # edits pause this long before the names near them are resolved in the background
 OFFLINE_DEADLINE_S = 5.0  # jedi's own completions (offline engine): the worker's deadline
 
@@ -128,6 +130,7 @@ class CompletionEngine:
         self.jedi = jedi or JediWorker()
         self.names = NameContext(self.jedi, ignore)
         self.stats = EngineStats()
+        self._shown = self._accepted = 0  # suggestions shown / accepted, as the editor reports them
 
     # --- document events ---------------------------------------------------------------------
 
@@ -184,6 +187,11 @@ class CompletionEngine:
         if state and state.pending and not state.pending.done():
             state.pending.set_result(None)
 
+    def note_acceptance(self, shown: int, accepted: int) -> None:
+        """How many suggestions the user was shown (or offered) and accepted so far (the editor reports
+        accepts): the debounce waits longer for someone who rarely accepts."""
+        self._shown, self._accepted = shown, accepted
+
     def debounce_s(self, uri: str) -> float:
         s = self._settings()
         state = self._docs.get(uri)
@@ -192,7 +200,15 @@ class CompletionEngine:
         else:
             # A pause longer than this typist's usual gap means they are waiting for a suggestion.
             delay = statistics.median(state.gaps) * 1.5
-        return min(max(delay, s.debounce_min_ms / 1000), s.debounce_max_ms / 1000)
+        return min(max(delay * self._acceptance_factor(), s.debounce_min_ms / 1000), s.debounce_max_ms / 1000)
+
+    def _acceptance_factor(self) -> float:
+        """1 until ACCEPTANCE_SAMPLE suggestions were shown; then up to 2 for someone who accepts less than
+        one in ACCEPTANCE_LOW of them (fewer requests they would dismiss anyway)."""
+        if self._shown < ACCEPTANCE_SAMPLE:
+            return 1.0
+        rate = self._accepted / self._shown
+        return 1.0 if rate >= ACCEPTANCE_LOW else 2.0 - rate / ACCEPTANCE_LOW
 
     # --- requests ----------------------------------------------------------------------------
 

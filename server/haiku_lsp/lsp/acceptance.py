@@ -28,6 +28,10 @@ class Acceptance:
     partially_accepted: int = 0
     accepted_chars: int = 0
 
+    def tell(self, ls: HaikuLanguageServer) -> None:
+        """Hand the counts to the completion engine, whose debounce learns from them."""
+        ls.session.completions.note_acceptance(self.shown or self.offered, self.accepted)
+
     def stats(self) -> dict[str, Any]:
         base = self.shown or self.offered
         rate = round(self.accepted / base, 3) if base else None  # whole accepts per suggestion shown
@@ -43,6 +47,7 @@ def register(server: HaikuLanguageServer) -> None:
     @server.feature(DID_SHOW)
     def did_show(ls: HaikuLanguageServer, params: Any) -> None:
         ls.acceptance.shown += 1
+        ls.acceptance.tell(ls)
 
     @server.feature(DID_PARTIALLY_ACCEPT)
     def did_partially_accept(ls: HaikuLanguageServer, params: Any) -> None:
@@ -54,4 +59,5 @@ def register(server: HaikuLanguageServer) -> None:
         """The item's length comes as an argument; anything else is ignored (never an error)."""
         ls.acceptance.accepted += 1
         ls.acceptance.accepted_chars += _length(args[1] if len(args) > 1 else 0)
+        ls.acceptance.tell(ls)
         return {"status": "ok"}

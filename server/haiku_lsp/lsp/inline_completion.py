@@ -49,6 +49,7 @@ def register(server: HaikuLanguageServer) -> None:
         at = types.Range(start=params.position, end=params.position)
         if suggestions:
             ls.acceptance.offered += 1
+            ls.acceptance.tell(ls)
         return types.InlineCompletionList(items=[
             types.InlineCompletionItem(insert_text=s.text, range=at, command=types.Command(
                 title="Accepted", command=ACCEPT_COMMAND, arguments=[document.uri, len(s.text)]))
