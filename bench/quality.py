@@ -139,6 +139,7 @@ class Run:
         self.runner = ProgramRunner(self.tmp / "tests", workers=2, timeout=cfg.test_timeout)
         self.reference_fails: set[str] = set()
         self.unanswered = 0  # inline requests the server did not answer within 60 s
+        self.first_calls: dict[str, int] = {}  # upstream calls per task file before the Tab-again probe
 
     def close(self) -> None:
         self.runner.close()
@@ -206,6 +207,7 @@ class Run:
         except TimeoutError:
             result, self.unanswered = None, self.unanswered + 1
         filled, inserted = apply_first(hole, result, at)
+        self.first_calls[path] = self.calls_for(path)  # what the Tab-again probe adds is not this answer's cost
         followed = await self.tab_again(lsp, uri, path, at, inserted, filled)
         lsp.close(uri)
         return hole, path, reply, filled, inserted, followed
@@ -260,7 +262,7 @@ class Run:
             if path is not None:
                 by_path.setdefault(path, []).append(rec)
         for o in cell.outcomes:
-            recs = by_path.get(o.path, [])
+            recs = by_path.get(o.path, [])[: self.first_calls.get(o.path)]
             o.upstream = len(recs)
             for rec in recs:
                 try:
