@@ -22,7 +22,7 @@ from haiku_lsp.lsp import compat
 from haiku_lsp.lsp.acceptance import Acceptance
 from haiku_lsp.lsp.diagnostics import RuffDiagnostics
 from haiku_lsp.lsp.status import Status
-from haiku_lsp.python import relative_to_root
+from haiku_lsp.python import relative_to_root, rss_mib
 from haiku_lsp.session import Session
 from haiku_lsp.settings import load_settings
 from haiku_lsp.text import split_lines
@@ -131,7 +131,7 @@ class HaikuLanguageServer(LanguageServer):
             "acceptance": self.acceptance.stats(),
             "cache": {"memoryHits": c.memory_hits, "diskHits": c.disk_hits, "sharedHits": c.shared_hits,
                       "misses": c.misses, "writes": c.writes},
-            "process": {"pid": os.getpid(), "rssMiB": _rss_mib(), "gcFrozenObjects": gc.get_freeze_count(),
+            "process": {"pid": os.getpid(), "rssMiB": rss_mib(os.getpid()), "gcFrozenObjects": gc.get_freeze_count(),
                         "gcCollections": [g["collections"] for g in gc.get_stats()]},
             "jedi": session.jedi.stats(),
         }
@@ -261,18 +261,6 @@ def describe(err: ProviderError) -> str:
         return str(err)
     status = f" ({err.status})" if err.status and err.kind != "auth" else ""
     return f"{reason}{status}: {err.message}"
-
-
-def _rss_mib() -> float | None:
-    """Resident memory of this process (Linux), for the stats."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
 
 
 def create_server() -> HaikuLanguageServer:
