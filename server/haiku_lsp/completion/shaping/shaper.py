@@ -20,15 +20,14 @@ Guarantees callers may rely on:
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
 
 from haiku_lsp.completion.shaping.block_layout import STOP, BlockLayout, fit_first
+from haiku_lsp.completion.shaping.excerpt import dedent, excerpt_bounds, leaves_dead_code
 from haiku_lsp.completion.shaping.filters import (
     CLOSE_TAG,
-    CONTINUATION_KEYWORDS,
     HOLE_RE,
     OPEN_TAG_RE,
     SCAFFOLD_LINE_RE,
@@ -64,7 +63,6 @@ class CursorContext:
 
 
 _UNSET = object()
-_TOP_LEVEL_START = re.compile(r"[A-Za-z_@]")  # a statement's first character
 UNSURE_SPAN_LINES = 8  # lines a span is waited for where the code around is broken anyway
 MAX_PARSE_LINES = 600  # around the cursor: more, and a parse cannot decide how an answer fits
 MAX_PROSE_LINES = 2  # prose lines skipped before the code; more and the answer is an explanation
@@ -284,15 +282,15 @@ class CompletionShaper:
         """(lines before, lines after, columns removed): whole statements around the cursor that parse on
         their own once the insertion is in, dedented to column 0; None when the window holds none or they
         are too long to parse on every answer."""
-        found = _excerpt_bounds(self.ctx)
+        found = excerpt_bounds(self.ctx)
         if found is None:
             return None
         start, end, base = found
         ctx = self.ctx
         if len(ctx.lines_before) - start + end > MAX_PARSE_LINES:
             return None
-        return (tuple(_dedent(x, base) for x in ctx.lines_before[start:]),
-                tuple(_dedent(x, base) for x in ctx.lines_after[:end]), base)
+        return (tuple(dedent(x, base) for x in ctx.lines_before[start:]),
+                tuple(dedent(x, base) for x in ctx.lines_after[:end]), base)
 
     @cached_property
     def _prev_line(self) -> str:
@@ -400,7 +398,7 @@ class CompletionShaper:
         if tree is False:
             return False
         first = len(self._excerpt[0]) + 1 if self._excerpt else 1  # 1-based lines of the insertion in the excerpt
-        return not _leaves_dead_code(tree, first, first + self._lead.count("\n") + insertion.count("\n"))
+        return not leaves_dead_code(tree, first, first + self._lead.count("\n") + insertion.count("\n"))
 
     def _parse(self, cursor_line: str) -> ast.Module | Literal[False] | None:
         """The excerpt around the cursor parsed with *cursor_line* (possibly several lines) in place of the
@@ -409,7 +407,7 @@ class CompletionShaper:
         if excerpt is None:
             return None
         before, after, base = excerpt
-        text = "\n".join([*before, *(_dedent(x, base) for x in cursor_line.split("\n")), *after])
+        text = "\n".join([*before, *(dedent(x, base) for x in cursor_line.split("\n")), *after])
         try:
             return ast.parse(text)
         except (SyntaxError, ValueError):
@@ -420,7 +418,7 @@ class CompletionShaper:
         """The code around the cursor parses with a plain statement (or a block header) in place of the
         cursor's line: a parse can then tell how an answer fits. (Code that is broken elsewhere, as it
         often is while typing, fails with any answer.)"""
-        indent = self.ctx.line_prefix[: _indent(self.ctx.line_prefix)]
+        indent = self.ctx.line_prefix[: len(self.ctx.line_prefix) - len(self.ctx.line_prefix.lstrip(' \t'))]
         return any(self._parse(indent + stmt) not in (None, False) for stmt in ("pass", "if True:", ""))
 
     def _start_block(self, line: str, prefix: str | None = None) -> None:
@@ -437,73 +435,6 @@ class CompletionShaper:
             self._stop("suffix")
         elif ctx.max_lines <= 1:
             self._stop()
-
-
-_TERMINAL_NODES = (ast.Return, ast.Raise, ast.Continue, ast.Break)
-
-
-def _leaves_dead_code(tree: ast.AST, first: int, last: int) -> bool:
-    """A return/raise/continue/break on lines *first*..*last* is followed by statements of its own suite.
-    Only statements are visited (and only those reaching into those lines), not expressions."""
-    suites: list[list[ast.stmt]] = [tree.body] if isinstance(tree, ast.Module) else []
-    while suites:
-        suite = suites.pop()
-        for k, stmt in enumerate(suite):
-            if stmt.lineno > last:
-                break
-            if (stmt.end_lineno or stmt.lineno) < first:
-                continue
-            if isinstance(stmt, _TERMINAL_NODES) and stmt.lineno >= first and k < len(suite) - 1:
-                return True
-            for name in ("body", "orelse", "finalbody"):
-                inner = getattr(stmt, name, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                    suites.append(inner)
-            for part in (*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())):
-                suites.append(part.body)
-    return False
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
-def _opens_statement(line: str) -> bool:
-    """The line starts a statement that does not continue another (not `else:`, `except:` ...)."""
-    body = line.lstrip(" \t")
-    return bool(_TOP_LEVEL_START.match(body)) and leading_identifier(body)[0] not in CONTINUATION_KEYWORDS
-
-
-def _dedent(line: str, base: int) -> str:
-    return line[base:] if not line[:base].strip() else line.lstrip(" \t")
-
-
-def _excerpt_bounds(ctx: CursorContext) -> tuple[int, int, int] | None:
-    """The outermost statements around the cursor within the window, as (index in lines_before where they
-    start, lines of lines_after they take, their column): from the last statement above at the lowest
-    column (at most the cursor line's) to the first one below back at that column (a decorator's statement
-    is the definition below it). None when there is no such statement above (nor on the cursor's line)."""
-    column = _indent(ctx.line_prefix) if ctx.line_prefix.strip() else len(ctx.line_prefix)
-    starts = [k for k, x in enumerate(ctx.lines_before) if _opens_statement(x)]
-    base = min((_indent(ctx.lines_before[k]) for k in starts), default=column)
-    if base > column:
-        base = column  # the cursor's line is left of every statement above: it starts the excerpt
-    starts = [k for k in starts if _indent(ctx.lines_before[k]) == base]
-    if starts:
-        start = starts[-1]
-    elif ctx.line_prefix.strip() and _opens_statement(ctx.line_prefix):
-        start = len(ctx.lines_before)  # the cursor's line starts the statement
-    else:
-        return None
-    end, decorated = len(ctx.lines_after), (ctx.line_prefix + ctx.line_suffix).lstrip().startswith("@")
-    for k, x in enumerate(ctx.lines_after):
-        if not x.strip():
-            continue
-        if _indent(x) <= base and _opens_statement(x) and not decorated:
-            end = k
-            break
-        decorated = _indent(x) <= base and x.lstrip().startswith("@")
-    return start, end, base
 
 
 def _strip_partial_tag(text: str, shortest: int = 2, tags: tuple[str, ...] = (CLOSE_TAG,)) -> str:

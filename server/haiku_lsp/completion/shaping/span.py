@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 
+from haiku_lsp.completion.shaping.block_layout import ECHO_LINES
 from haiku_lsp.completion.shaping.filters import HOLE_RE, PYTHON_NAMES, LexState, scan_line, trim_suffix_overlap
 
-ECHO_LINES = 2  # lines of the code after the cursor's line an answer must copy to be read as copying it
 _LEADING_WORD_RE = re.compile(r"[^\W\d]\w*|\d\w*")
 _TRAILING_WORD_RE = re.compile(r"\w+$")
 MAX_TAIL_TRIES = 4  # shorter spans tried when the whole answer does not parse (each try is one parse)
