@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import tokenize
 
 import pytest
@@ -408,6 +409,51 @@ def test_a_line_equal_to_the_code_after_the_hole_is_kept_when_the_answer_goes_on
     copied = answer + "\n            out.append(c)\n\n            if depth == 0:\n                done()\n"
     assert shape(ctx, copied) == answer  # the code after the hole copied line for line: cut before it
     assert shape(ctx, "depth += 1\n            out.append(c)") == "depth += 1"  # ends on one copied line
+
+
+def test_a_first_line_equal_to_the_code_after_the_hole_is_kept_when_the_answer_goes_on_differently() -> None:
+    """HumanEval/102: the hole's first line equals the line after the hole; what follows is new code."""
+    ctx = ctx_of("        ", before="def f(x, y):\n    if x > y:", after="        return -1\n    return x")
+    answer = "return -1\n    if y % 2 == 0:\n        return y\n    if x == y:"
+    assert shape(ctx, answer) == answer
+    assert char_stream(ctx, answer)[0] == answer
+    assert shape(ctx, "return -1\n    return x\n") is None  # the code after the hole copied
+    assert shape(ctx, "return -1") is None  # only its first line: still a copy
+
+
+def test_a_header_completed_at_the_end_of_its_line_comes_with_its_body() -> None:
+    """A header's body is part of the same thought (as on an empty line below a header), taken under the
+    block rules; the header alone when the model stops, explains, or copies the code that follows."""
+    before = "def f(numbers):"
+    after = "            if idx != idx2:\n                return True\n    return False"
+    ctx = ctx_of("    for idx, e", before=before, after=after)
+    answer = "lem in enumerate(numbers):\n        for idx2, elem2 in enumerate(numbers):"
+    assert shape(ctx, answer) == answer
+    assert char_stream(ctx, answer)[0] == answer
+    assert shape(ctx, answer + "\n" + after + "\n") == answer  # then the code after the hole: cut there
+    header = "lem in enumerate(numbers):"
+    assert shape(ctx, header) == header
+    assert shape(ctx, header + "\n</COMPLETION>") == header
+    assert shape(ctx, header + "\nThis loops over the numbers.\n") == header
+    assert shape(ctx, header + "\n" + after.split("\n")[0] + "\n") == header  # the body is already there
+    assert CompletionShaper(ctx).partial == ""
+    shaper = CompletionShaper(ctx)
+    shaper.feed(header + "\n        for")
+    assert shaper.partial == header  # the header is shown while its body streams
+    # Not a header: the line alone, answered at its line break.
+    plain = ctx_of("    total = su", before=before, after="    return total")
+    result, stopped = char_stream(plain, "m(numbers)\n    total += 1\n")
+    assert (result, stopped) == ("m(numbers)", len("m(numbers)\n"))
+
+
+def test_a_line_that_only_repeats_the_text_after_the_cursor_may_start_a_span() -> None:
+    """HumanEval/4: the hole runs from one line into the next; its first line alone equals the text after
+    the cursor, which the hole's last line runs into."""
+    ctx = ctx_of("    mean = sum(numbers) /", "len(numbers)", before="def f(numbers):",
+                 after="\n\ndef g():\n    pass")
+    answer = " len(numbers)\n    return sum(abs(x - mean) for x in numbers) / "
+    assert shape(ctx, answer) == answer
+    assert shape(ctx, " len(numbers)") is None  # only the text after the cursor again
 
 
 def test_runaway_line_in_block_drops_answer() -> None:
@@ -865,8 +911,21 @@ def test_perfect_model_reproduces_the_line(hole, restate: bool, seed: int) -> No
     expected = rest or None
     stopped_at = check_stream(ctx, answer, expected, seed)
     assert prefix + (shape(ctx, answer) or "") == line
-    if following:  # the boundary is the newline that ends the hole's line
+    if following and not HEADER_RE.match(line):  # the boundary is the newline that ends the hole's line
         assert stopped_at == len(answer) - len(following) + 1
+    elif following:
+        # A block header goes on with its body: the answer is known to be the header alone once its next
+        # line of code is the code that already follows it (so, at that line's line break).
+        end = len(answer) - len(following)
+        body = next((i for i, x in enumerate(lines[row + 1 : row + 1 + more]) if x.strip()), None)
+        if body is not None and body + 1 < more:
+            end += sum(len(x) + 1 for x in lines[row + 1 : row + 2 + body])
+            assert stopped_at == end + 1
+        else:
+            assert stopped_at is None
+
+
+HEADER_RE = re.compile(r"\s*(?:async\s+)?(?:if|elif|else|for|while|with|try|except|finally|def|class)\b.*:\s*$")
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -80,6 +80,8 @@ class CompletionShaper:
         # on to the next line is offered as such (a line break, then the lines), not thrown away.
         self._next_lines = ctx.mode == "line" and not ctx.line_suffix.strip()
         self._breaks = 0  # line breaks before the first line of code, when the answer starts on a new line
+        # At the end of a line: the block header ("for x in xs:") the answer completed, its body to follow.
+        self._head = ""
         self._pending = ""  # the incomplete last line of the answer
         self._raw_lines = 0
         self._tag_stripped = False
@@ -91,6 +93,7 @@ class CompletionShaper:
         self._done = False
         self._drop: str | None = None
         self._prose = 0  # prose lines skipped before the first line of code ("Here is the code:")
+        self._echo = False  # the first line repeats the code after the cursor: dropped unless more follows
         self._result: object = _UNSET
 
     # --- public API ----------------------------------------------------------------------------------
@@ -141,9 +144,11 @@ class CompletionShaper:
         answer is dropped. finish() may still trim it (suffix overlap, repetition, boundary)."""
         if self._done:
             return self.finish() or ""
-        if self._drop:
+        if self._drop or self._echo:
             return ""
         if self._first is None:
+            if self._head:
+                return self._head
             # A trailing "<" may be the start of a tag: leave it out of the preview until it is known.
             return self._preview_first(_strip_partial_tag(self._pending, 1, (CLOSE_TAG, "<hole/>")))
         return self._lead + (self._block.preview() if self._block else self._first)
@@ -164,11 +169,18 @@ class CompletionShaper:
         result: str | None = None
         if self._drop is None:
             if self._first is None:
-                self._drop = "prose" if self._prose else "blank"
+                if self._head:
+                    result = self._head  # a header the model said nothing more after
+                else:
+                    self._drop = "prose" if self._prose else "blank"
             elif self._span is not None:
                 result = self._span.choose(self._fits, lambda: self._known) or self._first or None
                 if result is None:
-                    self._drop = "eol"  # it started a new line, and what followed fits nowhere
+                    # it started a new line (or only repeated the text after the cursor), and what
+                    # followed fits nowhere
+                    self._drop = "suffix" if self._echo else "eol"
+            elif self._echo and self._block is not None:
+                self._drop = "suffix"  # only the line that follows the hole, and nothing after it
             else:
                 result = self._block.final() if self._block else self._first
                 if not result.strip():
@@ -205,6 +217,11 @@ class CompletionShaper:
         if len(line) > self.ctx.max_line_chars:
             self._stop("long_line")
         elif self._block is not None:
+            if self._echo and line.strip():
+                self._echo = False
+                if line.rstrip() in (self._after[1], (self._block.prefix + line).rstrip()):
+                    self._stop("suffix")  # the model went on copying the code after the hole
+                    return
             if self._block.add(line):
                 self._stop()
         elif self._span is not None:
@@ -239,6 +256,9 @@ class CompletionShaper:
                     self._stop("eol")  # the answer starts a new line: nothing to add on this one
             return
         if not self._in_text and looks_like_prose(clean):
+            if self._head:
+                self._stop()  # an explanation after the header: the header is the answer
+                return
             # An introduction before the code is skipped, never the code after it; an answer that is
             # all prose is dropped.
             self._prose += 1
@@ -250,7 +270,16 @@ class CompletionShaper:
             fitted, reason = self._fit_line(clean)
             self._first = fitted
             whole = self._fit_line(clean, span=True)[0]  # the line without trimming the text after the cursor
-            if reason or not self._may_span(whole):
+            if reason is None and self._next_lines and self.ctx.max_lines > 1 and self._opens_block(fitted):
+                # A header completed at the end of its line: its body is part of the thought, as on an empty
+                # line below a header (the model's next lines are taken as a block, under the block rules).
+                self._first, self._head, self._breaks = None, fitted, 1
+            elif reason == "suffix" and self._may_span(whole):
+                # The line alone only repeats the text after the cursor; the answer's next lines may end
+                # inside it (a hole spanning lines): kept only when the code around parses with them.
+                self._first, self._echo = "", True
+                self._span = self._new_span(whole)
+            elif reason or not self._may_span(whole):
                 self._line_only = reason is None
                 self._stop(reason)
             else:
@@ -304,7 +333,13 @@ class CompletionShaper:
 
     @property
     def _lead(self) -> str:
-        return "\n" * self._breaks
+        return self._head + "\n" * self._breaks
+
+    def _opens_block(self, fitted: str) -> bool:
+        """The cursor's line completed with *fitted* is a block header (ends with ":" outside brackets)."""
+        scan = scan_line(self.ctx.line_prefix + fitted, self._line_start)
+        line = (self.ctx.line_prefix + fitted)[: scan.code_end].rstrip()
+        return scan.state.at_statement_start and line.endswith(":") and not scan.open_string
 
     @cached_property
     def _after(self) -> tuple[str, ...]:
@@ -424,16 +459,25 @@ class CompletionShaper:
     def _start_block(self, line: str, prefix: str | None = None) -> None:
         """Block mode from the first line of code on; *prefix* "": the block starts on a new line."""
         prefix = self.ctx.line_prefix if prefix is None else prefix
-        above = (self.ctx.line_prefix + self.ctx.line_suffix).rstrip() if self._breaks else self._prev_line
-        if above and (prefix + fit_first(prefix, line)[0]).rstrip() == above:
-            self._stop("repeat")
-            return
         ctx = self.ctx
-        self._block = BlockLayout(prefix, line, self._cursor.state, self._after, ctx.max_lines, self._fits)
-        self._first = self._block.first
-        if self._block.copies_target:
-            self._stop("suffix")
-        elif ctx.max_lines <= 1:
+        above = (ctx.line_prefix + self._head + ctx.line_suffix).rstrip() if self._breaks else self._prev_line
+        if above and (prefix + fit_first(prefix, line)[0]).rstrip() == above:
+            self._stop(None if self._head else "repeat")  # after a header: the header alone
+            return
+        state = scan_line(ctx.line_prefix + self._head, self._line_start).state if self._head else self._cursor.state
+        block = BlockLayout(prefix, line, state, self._after, ctx.max_lines, self._fits)
+        if block.copies_target:
+            if self._head:
+                self._stop()  # the body is the code after the cursor: the header alone
+            elif len(self._after) < 2:
+                self._stop("suffix")
+            else:
+                # Equal to the line after the hole: a copy of the code that follows only if the next line
+                # copies it too (the hole may end with a line equal to the one after it).
+                self._block, self._first, self._echo = block, block.first, True
+            return
+        self._block, self._first = block, block.first
+        if ctx.max_lines <= 1:
             self._stop()
 
 
