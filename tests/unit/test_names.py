@@ -108,7 +108,7 @@ async def test_a_refresh_resolves_the_imports_and_the_names_near_the_edits_once(
 # The adaptive debounce learns from how often suggestions are accepted (bookkeeping, no calls).
 def test_someone_who_rarely_accepts_waits_longer_before_a_request(tmp_path):
     from haiku_lsp.completion import CompletionEngine
-    from haiku_lsp.completion.engine import ACCEPTANCE_SAMPLE
+    from haiku_lsp.completion.debounce import ACCEPTANCE_SAMPLE
     from haiku_lsp.llm.cache import Cache
     from haiku_lsp.settings import Settings
 

@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import statistics
+import re
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from haiku_lsp.completion.breaker import Breaker, Episode
 from haiku_lsp.completion.context import build_context, cursor_context
+from haiku_lsp.completion.debounce import adaptive_debounce_s
+from haiku_lsp.completion.generation import DocState, Generation
 from haiku_lsp.completion.names import NameContext
 from haiku_lsp.completion.prompts import PROMPT_VERSION, completion_request
 from haiku_lsp.completion.query import CompletionQuery, Suggestion
-from haiku_lsp.completion.shaping import CompletionShaper, CursorContext
+from haiku_lsp.completion.shaping import CursorContext
 from haiku_lsp.completion.typed_ahead import Anchor, Shown, digest
 from haiku_lsp.errors import Abandoned, IncompleteAnswer, JediError, ProviderError, ProviderTimeout, Refusal
 from haiku_lsp.llm.cache import Cache, content_key
@@ -44,10 +45,8 @@ log = logging.getLogger(__name__)
 
 INVOKED_CONTEXT_WAIT_S = 0.5  # how long an Invoked request waits for jedi context (Automatic: the setting)
 MAX_PREFETCH_CHARS = 500_000  # documents larger than this are not resolved on open
-CANCEL_GRACE_S = 0.03  # a request following a cancel within this time may reuse the stream
-ACCEPTANCE_SAMPLE = 20  # suggestions shown before the acceptance rate changes the debounce
-ACCEPTANCE_LOW = 0.2  # an acceptance rate below this lengthens the debounce (up to twice, at 0)
 CHANGE_SETTLE_S = 0.5  # edits pause this long before the names near them are resolved in the background
+_HEADER_RE = re.compile(r"\s*(?:async\s+)?(?:if|elif|else|for|while|with|try|except|finally|def|class|match|case)\b")
 OFFLINE_DEADLINE_S = 5.0  # jedi's own completions (offline engine): the worker's deadline
 
 
@@ -66,53 +65,6 @@ class EngineStats:
     paused: int = 0  # requests answered without a call because the breaker was open
 
 
-class _Generation:
-    """One upstream stream shared by every request that agrees with it."""
-
-    def __init__(self, anchor: Anchor, cursor: CursorContext, key: str | None) -> None:
-        self.anchor, self.key = anchor, key  # key None: the lines after an answer, not a request's own
-        self.cursor = cursor
-        self.shaper = CompletionShaper(cursor)
-        self.result: str | None = None
-        self.error: ProviderError | None = None
-        self.done = asyncio.Event()
-        self.changed = asyncio.Event()
-        self.consumers = 0
-        self.task: asyncio.Task | None = None
-
-    def attach(self) -> None:
-        self.consumers += 1
-
-    def release(self) -> None:
-        self.consumers -= 1
-        if self.consumers <= 0 and not self.done.is_set():
-            asyncio.get_running_loop().call_later(CANCEL_GRACE_S, self._close_if_orphaned)
-
-    def _close_if_orphaned(self) -> None:
-        if self.consumers <= 0 and self.task is not None and not self.task.done():
-            self.task.cancel()
-
-    def agrees_with(self, typed: str) -> bool | None:
-        """True/False once decided; None while the stream has not said enough yet."""
-        if self.done.is_set():
-            return self.result is not None and self.result.startswith(typed) and len(self.result) > len(typed)
-        partial = self.shaper.partial
-        if len(partial) >= len(typed):
-            return True if partial.startswith(typed) else False
-        return None if typed.startswith(partial) else False
-
-
-@dataclass
-class _DocState:
-    gaps: deque = field(default_factory=lambda: deque(maxlen=30))
-    last_change: float = 0.0
-    pending: asyncio.Future | None = None
-    shown: deque = field(default_factory=lambda: deque(maxlen=8))
-    generation: _Generation | None = None
-    edited: deque = field(default_factory=lambda: deque(maxlen=16))  # lines edited since the last refresh
-    settle: asyncio.TimerHandle | None = None  # the refresh of the context once edits pause
-
-
 class CompletionEngine:
     def __init__(self, provider: Provider, cache: Cache, settings: Callable[[], Settings],
                  ignore: Callable[[], IgnoreRules],
@@ -126,7 +78,7 @@ class CompletionEngine:
         self._on_error = on_error
         self.on_episode = on_episode  # public: the language server sets it after building the session
         self.breaker = Breaker()
-        self._docs: dict[str, _DocState] = {}
+        self._docs: dict[str, DocState] = {}
         self.jedi = jedi or JediWorker()
         self.names = NameContext(self.jedi, ignore)
         self.stats = EngineStats()
@@ -140,7 +92,7 @@ class CompletionEngine:
         debounce. Once edits pause for CHANGE_SETTLE_S, what the document imports and the names near the
         lines edited are resolved in the background (`snapshot` then gives the document, or None once
         closed), so that the next completion there finds them ready."""
-        state = self._docs.setdefault(uri, _DocState())
+        state = self._docs.setdefault(uri, DocState())
         now = time.monotonic()
         if state.last_change and now - state.last_change < 2.0:
             state.gaps.append(now - state.last_change)
@@ -193,29 +145,16 @@ class CompletionEngine:
         self._shown, self._accepted = shown, accepted
 
     def debounce_s(self, uri: str) -> float:
-        s = self._settings()
         state = self._docs.get(uri)
-        if state is None or len(state.gaps) < 3:
-            delay = s.debounce_ms / 1000
-        else:
-            # A pause longer than this typist's usual gap means they are waiting for a suggestion.
-            delay = statistics.median(state.gaps) * 1.5
-        return min(max(delay * self._acceptance_factor(), s.debounce_min_ms / 1000), s.debounce_max_ms / 1000)
-
-    def _acceptance_factor(self) -> float:
-        """1 until ACCEPTANCE_SAMPLE suggestions were shown; then up to 2 for someone who accepts less than
-        one in ACCEPTANCE_LOW of them (fewer requests they would dismiss anyway)."""
-        if self._shown < ACCEPTANCE_SAMPLE:
-            return 1.0
-        rate = self._accepted / self._shown
-        return 1.0 if rate >= ACCEPTANCE_LOW else 2.0 - rate / ACCEPTANCE_LOW
+        return adaptive_debounce_s(state.gaps if state is not None else (), self._settings(), self._shown,
+                                   self._accepted)
 
     # --- requests ----------------------------------------------------------------------------
 
     async def complete(self, q: CompletionQuery) -> list[Suggestion]:
         """Suggestions for q; [] when superseded by a newer request for the same document."""
         self.stats.requests += 1
-        state = self._docs.setdefault(q.uri, _DocState())
+        state = self._docs.setdefault(q.uri, DocState())
         signal = asyncio.get_running_loop().create_future()
         previous, state.pending = state.pending, signal
         if previous is not None and not previous.done():
@@ -241,7 +180,7 @@ class CompletionEngine:
             if state.pending is signal:
                 state.pending = None
 
-    async def _complete(self, q: CompletionQuery, state: _DocState) -> list[Suggestion]:
+    async def _complete(self, q: CompletionQuery, state: DocState) -> list[Suggestion]:
         settings = self._settings()
         ignored = q.path is not None and self._ignore().is_ignored(q.path)
         if not settings.inline_enabled:
@@ -292,7 +231,7 @@ class CompletionEngine:
             self.stats.paused += 1
             return await self._offline(q) if q.invoked else []
         cursor = cursor_context(q.lines, q.line, q.col, settings.max_block_lines)
-        gen = _Generation(Anchor.of(before, after_hash), cursor, key)
+        gen = Generation(Anchor.of(before, after_hash), cursor, key)
         old, state.generation = state.generation, gen
         if old is not None and old.key is None and old.consumers <= 0 and old.task is not None:
             old.task.cancel()  # lines read on after an answer nobody accepted: no more tokens for them
@@ -305,11 +244,13 @@ class CompletionEngine:
             text = None
         if text:
             return [Suggestion(text, "model")]
+        if gen.error is None and gen.shaper.drop_reason in ("blank", "eol"):
+            return []  # the model found nothing to add here (on this line): a guess of jedi's would contradict it
         # Invoked and the model had nothing (or failed): the offline engine may still help. Not run in
         # parallel with the stream: its CPU time would slow the common case down.
         return await self._offline(q) if q.invoked else []
 
-    async def _follow(self, gen: _Generation, typed: str) -> str | None:
+    async def _follow(self, gen: Generation, typed: str) -> str | None:
         """Wait on a generation until it agrees or disagrees with `typed`; the rest, or None."""
         gen.attach()
         try:
@@ -326,7 +267,7 @@ class CompletionEngine:
         finally:
             gen.release()
 
-    async def _run(self, gen: _Generation, request: ModelRequest, state: _DocState,
+    async def _run(self, gen: Generation, request: ModelRequest, state: DocState,
                    settings: Settings, before: str, after_hash: int) -> None:
         """Stream one answer into *gen*. When it is a line that ended while the model went on (at the end of
         a line), the line is answered at once and the stream read on into a second generation: the lines
@@ -376,7 +317,7 @@ class CompletionEngine:
             current.changed.set()
             self._settle(gen, error if current is gen else None)
 
-    def _settle(self, gen: _Generation, error: ProviderError | None) -> None:
+    def _settle(self, gen: Generation, error: ProviderError | None) -> None:
         """Tell the breaker how the call for *gen* went (the lines read on after it do not count)."""
         if error is None and gen.result is not None:
             episode = self.breaker.success()
@@ -388,7 +329,7 @@ class CompletionEngine:
         if episode is not None:
             self.on_episode(episode)
 
-    def _lines_after(self, gen: _Generation, state: _DocState, before: str, after_hash: int) -> _Generation | None:
+    def _lines_after(self, gen: Generation, state: DocState, before: str, after_hash: int) -> Generation | None:
         """A generation for the lines after *gen*'s answer, at the end of its line once accepted; None when
         the answer is not a whole line the model went on after, or a newer request took over."""
         if gen.shaper.after_line is None or state.generation is not gen:
@@ -398,13 +339,13 @@ class CompletionEngine:
             return None
         c = gen.cursor
         cursor = CursorContext(c.line_prefix + line, "", c.lines_before, c.lines_after, c.max_lines, c.max_line_chars)
-        after = _Generation(Anchor.of(before + line, after_hash), cursor, None)
+        after = Generation(Anchor.of(before + line, after_hash), cursor, None)
         after.task = gen.task
         state.generation = after
         self.stats.read_on += 1
         return after
 
-    def _publish(self, gen: _Generation, state: _DocState) -> None:
+    def _publish(self, gen: Generation, state: DocState) -> None:
         """The answer is complete: answer those waiting, remember where it was shown, cache it."""
         gen.result = gen.shaper.finish()
         if gen.result:
@@ -428,8 +369,10 @@ class CompletionEngine:
         # At the end of a line the answer is that line (or, after an accepted suggestion, the next few
         # lines, within the same budget); in the middle of one it may be a span of several
         # lines ending inside the text after the cursor (kept only when the code around parses with it).
+        # A line that starts a block header ("for x in "), though, is answered with its body: a block's budget.
         end_of_line = ctx.cursor.mode == "line" and not ctx.cursor.line_suffix.strip()
-        max_tokens = settings.max_line_tokens if end_of_line else settings.max_block_tokens
+        header = _HEADER_RE.match(ctx.cursor.line_prefix) is not None
+        max_tokens = settings.max_line_tokens if end_of_line and not header else settings.max_block_tokens
         return completion_request(ctx, model=settings.fast_model, max_tokens=max_tokens)
 
     async def _offline(self, q: CompletionQuery) -> list[Suggestion]:
