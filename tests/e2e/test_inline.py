@@ -402,6 +402,38 @@ async def test_lines_read_on_that_nobody_accepts_stop_when_the_next_stream_start
     assert first.client_closed_at is not None and first.finished_at is None
 
 
+async def test_a_header_completed_at_the_end_of_its_line_comes_with_its_body(start_session, fake_anthropic):
+    # HumanEval-style: the user typed "for idx, e"; the model completes the header and writes its body. The
+    # body is part of the suggestion (one Tab), ended where the model starts copying the code after it.
+    text = ("def close(numbers, threshold):\n    for idx, e\n            if idx != idx2:\n"
+            "                return abs(elem - elem2) < threshold\n    return False\n")
+    body = "lem in enumerate(numbers):\n        for idx2, elem2 in enumerate(numbers):"
+    fake_anthropic.script(Reply(text=body + "\n            if idx != idx2:\n                return abs("))
+    s = await start_session()
+    uri = s.open("close.py", text)
+    items = items_of(await s.inline(uri, end_of(text, "for idx, e")))
+    assert [text_of(i) for i in items] == [body]
+    [req] = fake_anthropic.message_requests
+    assert req.body["max_tokens"] == 360  # a header is answered with its body: a block's budget
+    compile(apply_item(text, items[0]), "close.py", "exec")
+
+
+async def test_an_answer_that_nothing_goes_here_gets_no_jedi_guess(start_session, fake_anthropic):
+    # Invoked, the model answers with nothing: no suggestion, not jedi's completion of the word at the
+    # cursor (which would contradict the model). When the upstream fails, jedi still stands in.
+    text = "import math\n\n\ndef root(x):\n    return math.sqrt\n"
+    fake_anthropic.script(Reply(text=""), times=1)
+    fake_anthropic.script(Reply(fault=Fault.status(500)))
+    s = await start_session()
+    uri = s.open("root.py", text)
+    where = end_of(text, "math.sq")
+    assert items_of(await s.inline(uri, where, invoked=True)) == []
+    s.insert(uri, types.Position(line=0, character=0), "# root\n")  # a new prompt: no cache hit
+    where = types.Position(line=where.line + 1, character=where.character)
+    offline = items_of(await s.inline(uri, where, invoked=True))
+    assert offline and all(text_of(i).startswith("rt") for i in offline)
+
+
 async def test_what_a_document_imports_is_resolved_when_it_is_opened(start_session, fake_anthropic, workspace):
     """The first completion in a file that was opened a moment ago carries the callee's signature even
     when the request itself gives jedi no time: the imports were resolved in the background on didOpen."""
