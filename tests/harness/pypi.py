@@ -3,8 +3,11 @@ cache folder and unpacked into a workspace."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -12,19 +15,30 @@ from pathlib import Path
 INFLECTION = ("inflection", "0.5.1")
 
 
-def pinned_wheel(name: str, version: str, cache: Path) -> Path:
-    """The wheel of `name==version` in `cache`, downloaded by pip the first time."""
+def pinned_wheel(name: str, version: str, cache: Path, sha256: str | None = None) -> Path:
+    """The wheel of `name==version` in `cache`, downloaded by pip the first time. With `sha256`, a file whose
+    hash is not that one is never used (nor kept). The download lands in a temporary folder and is moved
+    in whole, so concurrent runs see the whole file or none."""
     stem = name.replace("-", "_")
-    found = sorted(cache.glob(f"{stem}-{version}-*.whl"))
-    if not found:
-        cache.mkdir(parents=True, exist_ok=True)
+    found = [p for p in sorted(cache.glob(f"{stem}-{version}-*.whl")) if sha256 is None or _sha256(p) == sha256]
+    if found:
+        return found[0]
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
         subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                        "--disable-pip-version-check", f"{name}=={version}", "-d", str(cache)],
-                       check=True, timeout=300)
-        found = sorted(cache.glob(f"{stem}-{version}-*.whl"))
-    if not found:
-        raise FileNotFoundError(f"pip downloaded no wheel of {name}=={version} into {cache}")
-    return found[0]
+                        "--disable-pip-version-check", f"{name}=={version}", "-d", tmp], check=True, timeout=300)
+        got = sorted(Path(tmp).glob(f"{stem}-{version}-*.whl"))
+        if not got:
+            raise FileNotFoundError(f"pip downloaded no wheel of {name}=={version} into {cache}")
+        if sha256 is not None and _sha256(got[0]) != sha256:
+            raise RuntimeError(f"{got[0].name}: its SHA-256 is not the pinned {sha256}")
+        target = cache / got[0].name
+        os.replace(got[0], target)
+    return target
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def unpack_package(wheel: Path, dest: Path) -> list[Path]:
