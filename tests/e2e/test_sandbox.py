@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -73,6 +74,20 @@ async def test_counts_and_summary_for_a_mixed_run(ws):
     assert result.output.startswith("=") and "ERRORS" in result.output.splitlines()[0]
     assert "assert 2 == 3" in result.output and "fixture exploded" in result.output
     assert "haiku-lsp-sandbox-" not in result.output
+
+
+async def test_paths_are_shown_relative_also_when_the_temporary_directory_is_a_link(ws, tmp_path, monkeypatch):
+    """As on macOS, where TMPDIR (/var/folders/...) is a link into /private and the run sees resolved
+    paths: both spellings of the copy are shown as relative paths."""
+    real = tmp_path / "real-tmp"
+    real.mkdir()
+    (tmp_path / "tmp-link").symlink_to(real, target_is_directory=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp-link"))
+    test = "import os\n\ndef test_where():\n    assert os.getcwd() == 'nowhere'\n"
+    result = await run_pytest(ws, {"tests/test_where.py": test}, ["tests/test_where.py"], python=PY,
+                              timeout_s=60, os_sandbox=False)
+    assert result.failed == 1 and "AssertionError" in result.output, result.output
+    assert str(real) not in result.output and "haiku-lsp-sandbox-" not in result.output, result.output
 
 
 async def test_passing_run_is_ok_and_the_workspace_is_untouched(ws):
