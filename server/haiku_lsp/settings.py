@@ -50,8 +50,9 @@ class Settings:
     # .venv, else the server's own Python), killed after this many seconds.
     test_python: str = field(default="", metadata={"allow_empty": True})
     test_timeout_s: float = field(default=120.0, metadata=_bounded(1, 3600))
-    # Code the model wrote runs confined by the OS (bubblewrap: no network, home hidden, writes only in
-    # the copy); where that is impossible it is not run. False: run it without OS isolation.
+    # Code the model wrote runs confined by the OS (bubblewrap on Linux, sandbox-exec on macOS: no network,
+    # home hidden, writes only in the copy); where that is impossible it is not run. False: run it without
+    # OS isolation.
     os_sandbox: bool = True
     # Refactor workers running at once (and isolated validation runs).
     refactor_concurrency: int = field(default=4, metadata=_bounded(1, 16))

@@ -1,10 +1,13 @@
 """End-to-end fixtures: LSP sessions against the real server in a subprocess, driven by the harness's
 Editor on pytest-lsp's client with VS Code's capabilities (so every request and response is checked
-against the spec), the server talking HTTP to the fake Anthropic API; and the environment for tests
-that run the sandboxed pytest in-process."""
+against the spec), the server talking HTTP to the fake Anthropic API; the environment for tests
+that run the sandboxed pytest in-process, and what a sandboxed test must not reach (a planted key in a
+home, a local port)."""
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -60,6 +63,48 @@ def sandbox_env(monkeypatch, tmp_path_factory):
     base = tmp_path_factory.getbasetemp()
     monkeypatch.setenv("HAIKU_LSP_CACHE_DIR", str(base / "haiku-lsp-cache"))
     monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(base.parent / "hypothesis"))
+
+
+# --- what a test the model wrote must not reach from the OS sandbox -----------------------------------------
+
+PLANTED = "PLANTED-SECRET-4a7c1e"  # not shaped like a key: redaction would not catch it, only the sandbox keeps it in
+KEY = Path(".ssh", "id_ed25519")
+
+
+@pytest.fixture
+def planted_home(tmp_path: Path) -> Path:
+    """A home directory whose private key (`home / KEY`) holds PLANTED."""
+    home = tmp_path / "home"
+    (home / KEY).parent.mkdir(parents=True)
+    (home / KEY).write_text(PLANTED + "\n")
+    return home
+
+
+class Listener:
+    """A listening local TCP port that accepts nothing on its own: `reached()` says whether anyone
+    connected since."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(5)
+        self.socket.setblocking(False)
+        self.port: int = self.socket.getsockname()[1]
+
+    def reached(self) -> bool:
+        try:
+            conn, _ = self.socket.accept()
+        except BlockingIOError:
+            return False
+        conn.close()
+        return True
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    server = Listener()
+    yield server
+    server.socket.close()
 
 
 # --- real projects: pinned sdists from PyPI, with their own tests ----------------------------------------

@@ -22,7 +22,8 @@ def test_doctor_pings_the_endpoint_once_and_prints_the_set_up(fake_anthropic, tm
     [req] = fake_anthropic.message_requests
     assert req.body["max_tokens"] == 1 and req.model == "claude-haiku-4-5"
     assert f"{fake_anthropic.base_url}" in out.stdout and " ms (" in out.stdout, out.stdout
-    for check in ("ok    key", "ok    endpoint", "ok    ruff", "ok    jedi", f"ok    cache      {tmp_path / 'cache'}"):
+    for check in ("ok    key", "ok    endpoint", "ok    ruff", "ok    jedi", "ok    sandbox    bubblewrap: ",
+                  f"ok    cache      {tmp_path / 'cache'}"):
         assert check in out.stdout, out.stdout
     assert 'vim.lsp.enable("haiku")' in out.stdout and '"haiku.serverCommand"' in out.stdout
     assert out.stdout.rstrip().endswith("all checks passed")

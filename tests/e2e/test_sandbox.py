@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from haiku_lsp.tools import (
     run_pytest,
 )
+from tests.e2e.conftest import KEY, PLANTED
 
 PY = sys.executable
 
@@ -72,6 +74,20 @@ async def test_counts_and_summary_for_a_mixed_run(ws):
     assert result.output.startswith("=") and "ERRORS" in result.output.splitlines()[0]
     assert "assert 2 == 3" in result.output and "fixture exploded" in result.output
     assert "haiku-lsp-sandbox-" not in result.output
+
+
+async def test_paths_are_shown_relative_also_when_the_temporary_directory_is_a_link(ws, tmp_path, monkeypatch):
+    """As on macOS, where TMPDIR (/var/folders/...) is a link into /private and the run sees resolved
+    paths: both spellings of the copy are shown as relative paths."""
+    real = tmp_path / "real-tmp"
+    real.mkdir()
+    (tmp_path / "tmp-link").symlink_to(real, target_is_directory=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp-link"))
+    test = "import os\n\ndef test_where():\n    assert os.getcwd() == 'nowhere'\n"
+    result = await run_pytest(ws, {"tests/test_where.py": test}, ["tests/test_where.py"], python=PY,
+                              timeout_s=60, os_sandbox=False)
+    assert result.failed == 1 and "AssertionError" in result.output, result.output
+    assert str(real) not in result.output and "haiku-lsp-sandbox-" not in result.output, result.output
 
 
 async def test_passing_run_is_ok_and_the_workspace_is_untouched(ws):
@@ -257,8 +273,6 @@ async def test_os_sandbox_run_is_killed_whole(ws, how):
 
 # --- the OS sandbox: what a test the model wrote can reach ---------------------------------------------
 
-PLANTED = "PLANTED-SECRET-4a7c1e"  # not shaped like a key: redaction would not catch it, the sandbox must
-
 ESCAPES = """
 import os, pathlib, socket
 
@@ -282,51 +296,27 @@ def test_the_copy_and_tmp_path_are_writable(tmp_path):
 
 
 @pytest.fixture
-def fake_home(tmp_path, monkeypatch) -> Path:
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True)
-    (home / ".ssh" / "id_ed25519").write_text(PLANTED + "\n")
-    monkeypatch.setenv("HOME", str(home))
-    return home
+def fake_home(planted_home, monkeypatch) -> Path:
+    monkeypatch.setenv("HOME", str(planted_home))  # the run starts from this process's environment
+    return planted_home
 
 
-@pytest.fixture
-def listener():
-    import socket
-
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    server.setblocking(False)
-    yield server
-    server.close()
-
-
-def _accepted(server) -> bool:
-    try:
-        conn, _ = server.accept()
-    except BlockingIOError:
-        return False
-    conn.close()
-    return True
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the OS sandbox is bubblewrap (Linux)")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux (bubblewrap); macOS: unit tests")
 async def test_a_generated_test_cannot_read_home_write_outside_or_connect(ws, tmp_path, fake_home, listener):
     outside = tmp_path / "outside.txt"
     visible = Path(__file__).parent / f"written-by-sandbox-{os.getpid()}.txt"
-    test = ESCAPES.format(key=str(fake_home / ".ssh" / "id_ed25519"), outside=str(outside), visible=str(visible),
-                          port=listener.getsockname()[1])
+    test = ESCAPES.format(key=str(fake_home / KEY), outside=str(outside), visible=str(visible),
+                          port=listener.port)
     result = await run_pytest(ws, {"tests/test_escape.py": test}, [], python=PY, timeout_s=60)
     assert result.summary == "4 failed, 1 passed", result.output
     assert "FileNotFoundError" in result.output and ".ssh/id_ed25519" in result.output  # home is empty
     assert "Read-only file system" in result.output
     assert "Network is unreachable" in result.output or "Connection refused" in result.output
     assert PLANTED not in result.output
-    assert not outside.exists() and not visible.exists() and not _accepted(listener)
+    assert not outside.exists() and not visible.exists() and not listener.reached()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the OS sandbox is bubblewrap (Linux)")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux (bubblewrap); macOS: unit tests")
 async def test_without_the_os_sandbox_only_by_choice(ws, tmp_path, fake_home, listener, monkeypatch):
     from haiku_lsp.errors import SandboxUnavailable
     from haiku_lsp.tools import os_sandbox_status
@@ -338,16 +328,16 @@ async def test_without_the_os_sandbox_only_by_choice(ws, tmp_path, fake_home, li
             await run_pytest(ws, {"tests/test_x.py": "def test_x():\n    pass\n"}, [], python=PY, timeout_s=60)
         # The user's explicit choice: the copy, timeout and scrubbed environment only.
         outside = tmp_path / "outside.txt"
-        test = ESCAPES.format(key=str(fake_home / ".ssh" / "id_ed25519"), outside=str(outside),
-                              visible=str(tmp_path / "visible.txt"), port=listener.getsockname()[1])
+        test = ESCAPES.format(key=str(fake_home / KEY), outside=str(outside),
+                              visible=str(tmp_path / "visible.txt"), port=listener.port)
         result = await run_pytest(ws, {"tests/test_escape.py": test}, [], python=PY, timeout_s=60, os_sandbox=False)
         assert result.summary == "5 passed", result.output
-        assert outside.exists() and _accepted(listener)
+        assert outside.exists() and listener.reached()
     finally:
         os_sandbox_status.cache_clear()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the OS sandbox is bubblewrap (Linux)")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux (bubblewrap); macOS: unit tests")
 async def test_the_sandboxed_home_is_a_fresh_writable_one(ws, fake_home):
     test = ("import os, pathlib\n\n"
             "def test_home():\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import real_workspace
+from tests.e2e.conftest import KEY, PLANTED, real_workspace
 from tests.fakes.anthropic_api import Reply
 
 MI = "more_itertools/more.py"
@@ -332,29 +332,6 @@ async def test_explain_stack_trace_on_a_long_pytest_report(start_session, fake_a
 
 # --- the OS sandbox, through the server -----------------------------------------------------------------
 
-PLANTED = "PLANTED-SECRET-9d2b7f"  # not shaped like a key: only the sandbox keeps it in
-
-
-@pytest.fixture
-def fake_home(tmp_path) -> Path:
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True)
-    (home / ".ssh" / "id_ed25519").write_text(PLANTED + "\n")
-    return home
-
-
-@pytest.fixture
-def listener():
-    import socket
-
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
-    server.setblocking(False)
-    yield server
-    server.close()
-
-
 def escaping_test(home: Path, outside: Path, port: int) -> dict:
     code = f'''import pathlib
 import socket
@@ -367,7 +344,7 @@ def test_take():
 
 
 def test_reads_a_key_in_home():
-    key = pathlib.Path({str(home / ".ssh" / "id_ed25519")!r}).read_text()
+    key = pathlib.Path({str(home / KEY)!r}).read_text()
     assert key == "", key
 
 
@@ -381,25 +358,21 @@ def test_connects_to_a_local_port():
     return {"test_path": "tests/test_take.py", "code": code, "command": "pytest", "notes": "Covers take."}
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the OS sandbox is bubblewrap (Linux)")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux (bubblewrap); macOS: unit tests")
 async def test_a_generated_test_cannot_reach_home_outside_or_the_network(start_session, fake_anthropic, workspace,
-                                                                           fake_home, listener, tmp_path):
+                                                                           planted_home, listener, tmp_path):
     outside = tmp_path / "escaped.txt"
-    answer = escaping_test(fake_home, outside, listener.getsockname()[1])
+    answer = escaping_test(planted_home, outside, listener.port)
     fake_anthropic.script(Reply(text=json.dumps(answer)), times=2)
-    s = await start_session(env={"HOME": str(fake_home)})
+    s = await start_session(env={"HOME": str(planted_home)})
     s.answer_message_request = ["Show failure", "Insert anyway"]
     uri = s.open("more_itertools/recipes.py", (workspace / "more_itertools" / "recipes.py").read_text())
     line = next(i for i, t in enumerate((workspace / "more_itertools/recipes.py").read_text().split("\n"))
                 if t.startswith("def take("))
     result = await s.command("haiku.generateTest", uri, {"line": line, "character": 4})
     assert result["status"] == "applied" and result["summary"] == "3 failed, 1 passed", result
-    assert not outside.exists() and (fake_home / ".ssh" / "id_ed25519").read_text() == PLANTED + "\n"
-    try:
-        listener.accept()
-        raise AssertionError("the sandboxed test reached a local port")
-    except BlockingIOError:
-        pass
+    assert not outside.exists() and (planted_home / KEY).read_text() == PLANTED + "\n"
+    assert not listener.reached(), "the sandboxed test reached a local port"
     # The repair prompt carried pytest's output, which says why each escape failed, and not the key.
     repair = fake_anthropic.message_requests[1].last_user_text
     assert "FileNotFoundError" in repair and "Read-only file system" in repair

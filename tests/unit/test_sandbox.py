@@ -107,8 +107,8 @@ def test_confine_never_shows_a_home_again(tmp_path):
     writable = tmp_path / "run"
     writable.mkdir()
     env = {"HOME": str(home), "HYPOTHESIS_STORAGE_DIRECTORY": str(home)}
-    argv = confine([str(home / ".venv" / "bin" / "python"), "-m", "pytest"], writable=writable, cwd=writable,
-                   env=env, readable=[str(home), str(tmp_path), "relative/entry"])
+    argv = confine([str(home / ".venv" / "bin" / "python"), "-m", "pytest"], backend="bubblewrap", writable=writable,
+                   cwd=writable, env=env, readable=[str(home), str(tmp_path), "relative/entry"])
     pairs = [(argv[i], argv[i + 1]) for i in range(len(argv) - 1)]
     assert ("--tmpfs", str(home)) in pairs and ("--remount-ro", str(home)) in pairs
     assert ("--ro-bind", str(home / ".venv")) in pairs  # a venv in the home: only it is shown, read-only

@@ -2,9 +2,9 @@
 
 Prints the provider, where its calls go, the model ids it is sent, what the environment lacks, the caches,
 then makes one tiny call (1 output token, with its latency; `--no-call` skips it; none without a key);
-then a checklist: `haiku-lsp` on PATH (what editors start), the key, the endpoint, ruff, jedi, the cache
-directory writable; and the editor set-up to paste. Exit 0 when nothing failed (warnings allowed), 1
-otherwise."""
+then a checklist: `haiku-lsp` on PATH (what editors start), the key, the endpoint, ruff, jedi, the OS
+sandbox for model-written code (bubblewrap, sandbox-exec), the cache directory writable; and the editor
+set-up to paste. Exit 0 when nothing failed (warnings allowed), 1 otherwise."""
 
 from __future__ import annotations
 
@@ -152,6 +152,12 @@ def _check_machine(checks: _Checklist, key: str | None, platform: str, cache_dir
     checks.line("ok" if ruff else "WARN", "ruff", f"ruff {ruff}" if ruff else
                 "not installed for this Python: no ruff diagnostics or checked fixes (`pipx inject haiku-lsp ruff`)")
     checks.line("ok" if jedi else "FAIL", "jedi", f"jedi {jedi}" if jedi else "not installed: reinstall haiku-lsp")
+    from haiku_lsp.tools import OPT_OUT, os_sandbox_status
+
+    confined, backend = os_sandbox_status()
+    checks.line("ok" if confined else "WARN", "sandbox", f"{backend}: generated tests and refactor validation run "
+                "confined" if confined else f"none ({backend}): generated tests and refactor validation will not "
+                f"run; {OPT_OUT}")
     folder = Path(str(cache_dir))
     try:
         folder.mkdir(parents=True, exist_ok=True)

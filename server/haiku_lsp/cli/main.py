@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="with --apply, write a result that failed nothing but was not fully checked "
                                "(e.g. no tests for the module); without it such a result exits 3")
     refactor.add_argument("--no-os-sandbox", action="store_true",
-                          help="run the validation tests without the OS sandbox (bubblewrap) when none is available")
+                          help="run the validation tests without the OS sandbox (bubblewrap, sandbox-exec) "
+                               "when none is available")
     stats = sub.add_parser("stats", help="usage and cost of today and the last 7 days (every server of this user)")
     stats.add_argument("--cache-dir", help="the cache directory to read (default: HAIKU_LSP_CACHE_DIR or the "
                                            "platform's user cache dir + /haiku-lsp)")

@@ -7,17 +7,15 @@ whole process group is killed first). Nothing here knows about LSP.
 
 The code run may have been written by the model (generated tests, a refactor's validation run), and a
 workspace's comments can steer the model, so by default the run is also confined by the OS
-(`os_sandbox=True`): on Linux with bubblewrap, it has no network (an empty network namespace), sees
-the file system read-only, with the home directories, /tmp and /run replaced by empty ones, and can
-write only in its temporary directory (the copy, its TMPDIR and a fresh HOME). Where no OS sandbox can be had, the
-run is refused with `SandboxUnavailable` saying why; `os_sandbox=False` (the user's explicit choice)
-runs without it.
+(`os_sandbox=True`, see `tools.os_sandbox`): no network, the home and temporary directories hidden,
+writes only in its temporary directory (the copy, its TMPDIR and a fresh HOME); bubblewrap on Linux,
+sandbox-exec on macOS. Where no OS sandbox can be had, the run is refused with `SandboxUnavailable`
+saying why; `os_sandbox=False` (the user's explicit choice) runs without it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import re
@@ -32,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from haiku_lsp.errors import SandboxUnavailable
 from haiku_lsp.llm.cache import default_cache_dir
 from haiku_lsp.privacy import IgnoreRules, redact
 from haiku_lsp.python import relative_to_root, source_roots
+from haiku_lsp.tools.os_sandbox import confine, require_os_sandbox
 from haiku_lsp.tools.pytest_result import RunResult, pytest_result
 
 log = logging.getLogger(__name__)
@@ -200,107 +198,6 @@ def project_python(root: Path | None, configured: str | None = None) -> str:
     return sys.executable
 
 
-# --- the OS sandbox --------------------------------------------------------------------------------
-
-OPT_OUT = "set the osSandbox setting to false to run it without OS isolation"
-
-
-@functools.cache
-def os_sandbox_status() -> tuple[bool, str]:
-    """(True, "bubblewrap") when runs can be confined by the OS here, else (False, why not). Probed
-    once per process: bwrap must exist and be able to make its namespaces (unprivileged user
-    namespaces may be disabled, or a container may forbid them)."""
-    if not sys.platform.startswith("linux"):
-        return False, f"no OS sandbox is implemented for {sys.platform} (only bubblewrap on Linux)"
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        return False, "bubblewrap (bwrap) is not installed; install it (Debian/Ubuntu: apt install bubblewrap)"
-    import subprocess
-
-    probe = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all",
-             "--die-with-parent", "--", sys.executable, "-c", "pass"]
-    try:
-        done = subprocess.run(probe, stdin=subprocess.DEVNULL, capture_output=True, timeout=20, check=False)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return False, f"bubblewrap could not run: {err}"
-    if done.returncode != 0:
-        why = done.stderr.decode(errors="replace").strip().splitlines()
-        return False, f"bubblewrap cannot create its sandbox here ({why[-1] if why else done.returncode})"
-    return True, "bubblewrap"
-
-
-async def require_os_sandbox() -> None:
-    """Raise SandboxUnavailable (saying why and how to opt out) when runs cannot be confined here: for
-    flows that would otherwise pay for a model answer they cannot run."""
-    available, why = await asyncio.to_thread(os_sandbox_status)
-    if not available:
-        raise SandboxUnavailable(f"code the model wrote was not run: no OS sandbox ({why}); {OPT_OUT}")
-
-
-def _hidden_dirs(env: Mapping[str, str]) -> list[str]:
-    """Directories whose content a sandboxed run must not see: the home directories (keys, tokens,
-    shell history), temporary directories (other programs' files, the real workspace when it lives
-    there) and /run (agent sockets, container secrets)."""
-    found = {"/tmp", "/var/tmp", "/run", "/root", "/home"}
-    for home in (env.get("HOME"), os.path.expanduser("~")):
-        if home and os.path.isabs(home):
-            found.add(os.path.normpath(home))
-    return sorted(d for d in found if os.path.isdir(d) and d != "/")
-
-
-def _interpreter_dirs(python: str) -> list[str]:
-    """The directories an interpreter needs to start (its prefix, a venv's base interpreter), to be
-    shown read-only again when they live under a hidden directory (a venv in the workspace or home)."""
-    dirs: set[str] = set()
-    for exe in {python, os.path.realpath(python)}:
-        if not os.path.isabs(exe):
-            continue
-        prefix = os.path.dirname(os.path.dirname(exe))
-        dirs.add(prefix)
-        cfg = os.path.join(prefix, "pyvenv.cfg")
-        try:
-            for line in Path(cfg).read_text(encoding="utf-8", errors="replace").splitlines():
-                key, _, value = line.partition("=")
-                if key.strip() == "home" and value.strip():
-                    dirs.add(os.path.dirname(os.path.realpath(value.strip())))
-        except OSError:
-            pass
-    return sorted(d for d in dirs if os.path.isdir(d) and d != "/")
-
-
-def confine(argv: Sequence[str], *, writable: Path, cwd: Path, env: Mapping[str, str],
-            readable: Sequence[str] = ()) -> list[str]:
-    """`argv` wrapped in bubblewrap: no network, new PID/IPC/UTS namespaces, every capability dropped,
-    / read-only, the hidden directories empty and read-only, `writable` (the run's temporary directory) the one
-    place it can write, `readable` shown read-only (the interpreter, PYTHONPATH entries outside the
-    copy), the caches in `HYPOTHESIS_STORAGE_DIRECTORY` writable. Call only when os_sandbox_status()
-    says it is available."""
-    bwrap = shutil.which("bwrap") or "bwrap"
-    out = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    hidden = _hidden_dirs(env)
-    for path in hidden:
-        out += ["--tmpfs", path]
-
-    def exposes_hidden(path: str) -> bool:  # a home itself, or a directory above one (~, /home)
-        return any(Path(h).is_relative_to(path) for h in hidden)
-
-    python = argv[0] if argv else ""
-    shown = {*(_interpreter_dirs(python) if python else []), *readable}
-    for path in sorted(shown):
-        if os.path.isabs(path) and os.path.exists(path) and not exposes_hidden(path) \
-                and not Path(path).is_relative_to(writable):
-            out += ["--ro-bind", path, path]
-    out += ["--bind", str(writable), str(writable)]
-    cache = env.get("HYPOTHESIS_STORAGE_DIRECTORY")
-    if cache and os.path.isabs(cache) and not exposes_hidden(cache):
-        os.makedirs(cache, exist_ok=True)
-        out += ["--bind", cache, cache]
-    for path in hidden:  # last: the mount points above are made in them first
-        out += ["--remount-ro", path]
-    out += ["--unshare-all", "--die-with-parent", "--cap-drop", "ALL", "--chdir", str(cwd), "--", *argv]
-    return out
-
-
 # --- running ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -343,7 +240,7 @@ async def run_in_sandbox(root: Path, overlay: Mapping[str, str], argv: Sequence[
         env.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(default_cache_dir() / "hypothesis"))
         command = list(argv)
         if os_sandbox and argv and shutil.which(argv[0], path=env.get("PATH")) is None:
-            # Said as a direct start would say it, not as bwrap's own failure.
+            # Said as a direct start would say it, not as the sandbox's own failure.
             return ProcessResult(None, "", f"could not start {argv[0]}: not found or not executable", False, 0.0)
         if os_sandbox:
             outside = [e for e in env["PYTHONPATH"].split(os.pathsep) if e and not Path(e).is_relative_to(tmp)]
@@ -470,8 +367,12 @@ async def _run(argv: Sequence[str], cwd: Path, env: dict[str, str], timeout_s: f
     duration = time.monotonic() - started
 
     def clean(text: str) -> str:
-        text = text.replace(str(cwd) + os.sep, "").replace(str(cwd), ".")
-        return text.replace(str(shown), "<sandbox>") if shown is not None else text
+        # Both spellings: the run sees resolved paths (on macOS /var/folders is /private/var/folders).
+        for copy in sorted({os.path.realpath(cwd), str(cwd)}, key=len, reverse=True):  # the longer contains the other
+            text = text.replace(copy + os.sep, "").replace(copy, ".")
+        for tmp in sorted({os.path.realpath(shown), str(shown)} if shown is not None else (), key=len, reverse=True):
+            text = text.replace(tmp, "<sandbox>")
+        return text
 
     code = None if timed_out else proc.returncode
     return ProcessResult(code, clean(out.text()), clean(err.text()), timed_out, duration)
