@@ -203,6 +203,9 @@ async def test_timeout_kills_the_run(ws, tmp_path):
     assert result.timed_out and not result.ok and result.exit_code is None
     assert result.summary == "timed out after 3 s"
     info = json.loads(marker.read_text())
+    deadline = time.monotonic() + 5  # killed: its processes are gone once the kernel has reaped them
+    while _group_alive(info["pgid"]) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
     assert not _group_alive(info["pgid"]) and not Path(info["cwd"]).exists()
 
 
