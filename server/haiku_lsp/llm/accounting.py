@@ -105,9 +105,10 @@ class Ledger:
         """Why no model call may be made now (a cap is reached), for people; None when calls may go."""
         if self.budget_usd > 0 and self.total_usd >= self.budget_usd:
             return (f"the session budget of ${self.budget_usd:.2f} is used up (${self.total_usd:.4f} spent); "
-                    "raise the budgetUsd setting to continue")
+                    "model features pause until budgetUsd is raised; offline suggestions, ruff fixes, "
+                    "tests and explanations keep working")
         if self.daily_budget_usd > 0 and (today := self.spent_today()) >= self.daily_budget_usd:
             return (f"the daily budget of ${self.daily_budget_usd:.2f} is used up (${today:.4f} spent today by "
                     "every haiku-lsp server of this user); model features pause until local midnight or until "
-                    "dailyBudgetUsd is raised; offline suggestions keep working")
+                    "dailyBudgetUsd is raised; offline suggestions, ruff fixes, tests and explanations keep working")
         return None

@@ -112,9 +112,11 @@ class Status:
         error = self._error
         if error is not None and calls > error[2]:
             error = self._error = None  # a call went through since
+        problem = session.budget_problem()
+        ls.note_budget(problem)
         if not session.provider.available:
             state, message = "offline", "no ANTHROPIC_API_KEY: offline suggestions (jedi) only"
-        elif (problem := ledger.budget_problem()) is not None:
+        elif problem is not None:
             state, message = "budget", problem
         elif self._episode is not None:
             state, message, retry = self._episode
