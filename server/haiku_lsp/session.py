@@ -52,9 +52,9 @@ class Session:
         self.usage = UsageStore(self.cache.directory / "usage")
         self.audit = AuditLog(self.cache.directory / "audit", enabled=self.settings.audit_log,
                               max_bytes=self.settings.audit_log_max_mib * 1024 * 1024)
-        self.provider: Provider = GuardedProvider(self.upstream, self.usage, self.audit,
-                                                  should_redact=lambda: self.settings.redact_secrets,
-                                                  on_call=self.flush_counts)
+        self.guard = GuardedProvider(self.upstream, self.usage, self.audit,
+                                     should_redact=lambda: self.settings.redact_secrets, on_call=self.flush_counts)
+        self.provider: Provider = self.guard  # batch calls use the guard's own `prepare` / `record_batch`
         self.ledger = self.provider.ledger
         self.ignore_rules = IgnoreRules()
         self.jedi = JediWorker()  # jedi runs in worker processes, started on first use (or `jedi.start()`)

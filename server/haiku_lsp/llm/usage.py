@@ -2,8 +2,9 @@
 
 `<cache dir>/usage/<YYYY-MM-DD>.jsonl` (the local date) holds one JSON object a line: a model call
 (`{"kind": "call", "feature", "model", "input", "output", "cache_write", "cache_read", "usd", "ms",
-"outcome"}`) or counters a server adds up between calls (`{"kind": "counts", ...}`). No prompt and no
-answer is kept here (that is the audit log's business), so the store stays small and is kept 35 days.
+"outcome"}`, plus `"batch": true` for a Message Batches answer, priced at the batch price) or counters a
+server adds up between calls (`{"kind": "counts", ...}`). No prompt and no answer is kept here (that is
+the audit log's business), so the store stays small and is kept 35 days.
 
 Several servers (one per editor window) share a cache dir: every append takes an exclusive `flock` on
 the day's file and writes one whole line with `O_APPEND`; readers take a shared lock and read only whole
