@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import signal
@@ -70,7 +71,7 @@ class Upstream:
 async def snapshot(pid: int, folder: Path, n: int) -> None:
     """Ask the server for its `n`-th tracemalloc snapshot (haiku_lsp/lsp/memtrace.py) and wait until written."""
     os.kill(pid, signal.SIGUSR1)
-    path = folder / f"snapshot-{pid}-{n:02d}.tracemalloc"
+    path = folder / f"snapshot-{pid}-{n:02d}.json"  # written last
     for _ in range(600):
         await asyncio.sleep(0.1)
         if path.exists() and path.stat().st_size and time.time() - path.stat().st_mtime > 0.3:
@@ -81,13 +82,23 @@ def growth_report(folder: Path, top: int = 25) -> str:
     """The biggest growths between the second snapshot (10 %: warm) and the last, by line and by traceback."""
     import tracemalloc
 
-    paths = sorted(folder.glob("snapshot-*.tracemalloc"))
-    if len(paths) < 3:
-        return "too few snapshots"
-    first, last = tracemalloc.Snapshot.load(str(paths[1])), tracemalloc.Snapshot.load(str(paths[-1]))
+    paths = sorted(folder.glob("snapshot-*.json"))
+    rows = []
+    for path in paths:  # what tracemalloc cannot see: malloc's own figures, pymalloc's arenas
+        f = json.loads(path.read_text())
+        m, p = f.get("mallinfo2") or {}, f.get("pymalloc") or {}
+        rows.append([path.stem.rsplit("-", 1)[-1], f"{f.get('traced', 0) / 2**20:.1f}", f.get("objects", "?"),
+                     f"{m.get('uordblks', 0) / 2**20:.1f}", f"{m.get('fordblks', 0) / 2**20:.1f}",
+                     f"{m.get('hblkhd', 0) / 2**20:.1f}", p.get("arenas allocated current", "?")])
+    figures = table(["Snapshot", "traced MiB", "objects", "malloc in use MiB", "malloc free MiB", "malloc mmapped MiB",
+                     "pymalloc arenas"], rows)
+    traces = sorted(folder.glob("snapshot-*.tracemalloc"))
+    if len(traces) < 3:
+        return figures
+    first, last = tracemalloc.Snapshot.load(str(traces[1])), tracemalloc.Snapshot.load(str(traces[-1]))
     skip = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
     first, last = first.filter_traces(skip), last.filter_traces(skip)
-    out = [f"traced: {sum(s.size for s in first.statistics('filename')) / 2**20:.1f} MiB at 10 % -> "
+    out = [figures, "", f"traced: {sum(s.size for s in first.statistics('filename')) / 2**20:.1f} MiB at 10 % -> "
            f"{sum(s.size for s in last.statistics('filename')) / 2**20:.1f} MiB at the end", "", "by line:"]
     out += [str(d) for d in last.compare_to(first, "lineno")[:top]]
     out += ["", "by traceback (the 8 biggest):"]

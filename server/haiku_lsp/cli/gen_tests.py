@@ -163,6 +163,8 @@ async def _generate(args: argparse.Namespace, report: object) -> None:
                         "ok" if answer.kind == "succeeded" else answer.kind, ms),
                     **common)
             except ProviderError as err:
+                if err.kind == "budget":  # nothing was sent: not the API's failure
+                    raise _CannotRun(f"no batch sent: {err}") from err
                 raise _CannotRun(f"the batch API failed: {err.kind}: {err}") from err
             finally:
                 await client.aclose()
