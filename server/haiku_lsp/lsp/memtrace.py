@@ -96,5 +96,11 @@ def _pymalloc() -> dict[str, Any]:
         text = f.read().decode("utf-8", "replace")
     keep = ("arenas allocated current", "arenas highwater", "bytes in allocated blocks", "bytes in available blocks",
             "unused pools", "bytes lost to", "Total")
-    return {line.split("=")[0].strip("# ").strip(): line.split("=")[-1].strip().replace(",", "")
-            for line in text.splitlines() if "=" in line and any(k in line for k in keep)}
+    figures: dict[str, Any] = {line.split("=")[0].strip("# ").strip(): line.split("=")[-1].strip().replace(",", "")
+                               for line in text.splitlines() if "=" in line and any(k in line for k in keep)}
+    # size class -> [pools, blocks in use, blocks free in those pools]: a class whose pools grow while its
+    # blocks in use do not is one fragmenting the arenas
+    figures["classes"] = {int(row[1]): [int(row[2]), int(row[3]), int(row[4])]
+                          for row in (line.split() for line in text.splitlines())
+                          if len(row) == 5 and all(c.isdigit() for c in "".join(row))}
+    return figures
