@@ -53,13 +53,14 @@ def register(server: HaikuLanguageServer) -> None:
             actions.append(types.CodeAction(title=title, kind=KIND_FIX, is_preferred=True, command=types.Command(
                 title=title, command="haiku.applySuggestedFix", arguments=[uri])))
 
+        from haiku_lsp.quickfix import has_offline_fix  # not on the start-up path
+
         # Without the model (no key, a budget reached, an ignored file) only ruff's own fixes exist.
         offline = ls.session.offline_for(document.path)
         for diagnostic in params.context.diagnostics:
             if not _wanted(KIND_FIX, only):
                 break
-            ruff = str(diagnostic.source or "").lower().startswith("ruff") and diagnostic.code not in (None, "")
-            if offline and not ruff:
+            if offline and not has_offline_fix({"source": diagnostic.source, "code": diagnostic.code}):
                 continue
             title = f"Fix with {'ruff' if offline else 'Haiku'}: {diagnostic.message.splitlines()[0][:80]}"
             actions.append(types.CodeAction(
