@@ -180,3 +180,22 @@ def test_with_redaction_off_the_secret_goes_out_but_the_audit_log_keeps_it_redac
     assert secret in json.dumps(inner.sent[0].payload())
     logged = audit.path.read_text()
     assert secret not in logged and "<REDACTED:AWS_KEY>" in logged
+
+
+def test_the_disk_stores_sqlite_page_cache_is_kept_small(tmp_path):
+    """diskcache's default page cache (8,192 pages, 32 MiB a connection) fills as the store grows and stays
+    resident: the server's memory grew with every answer written."""
+    import contextlib
+    import sqlite3
+
+    from haiku_lsp.llm import Cache
+    from haiku_lsp.llm.cache import SQLITE_CACHE_PAGES
+
+    cache = Cache(tmp_path)
+    cache.set("inline", "k", "v")
+    try:
+        with contextlib.closing(sqlite3.connect(tmp_path / "store" / "cache.db")) as db:
+            [(pages,)] = db.execute("SELECT value FROM Settings WHERE key = 'sqlite_cache_size'").fetchall()
+        assert pages == SQLITE_CACHE_PAGES <= 1024
+    finally:
+        cache.close()
