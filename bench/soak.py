@@ -7,14 +7,18 @@ waits), and checks that every request got exactly one response.
     python bench/soak.py            # 5,000 requests, writes its section of BENCHMARKS.md
     python bench/soak.py --quick    # 500 requests, a smoke run
     python bench/soak.py --no-write # leave BENCHMARKS.md alone
+    python bench/soak.py --tracemalloc DIR  # the server traces its allocations: a snapshot at each
+                                    # tenth into DIR, then the biggest growths from 10 % to the end
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -64,7 +68,47 @@ class Upstream:
         return Reply(text="i * r ** 2\n\n\ndef other():\n    pass", chunk_chars=6)
 
 
-async def soak(requests: int, seed: int, cache: bool = True) -> dict:
+async def snapshot(pid: int, folder: Path, n: int) -> None:
+    """Ask the server for its `n`-th tracemalloc snapshot (haiku_lsp/lsp/memtrace.py) and wait until written."""
+    os.kill(pid, signal.SIGUSR1)
+    path = folder / f"snapshot-{pid}-{n:02d}.json"  # written last
+    for _ in range(600):
+        await asyncio.sleep(0.1)
+        if path.exists() and path.stat().st_size and time.time() - path.stat().st_mtime > 0.3:
+            return
+
+
+def growth_report(folder: Path, top: int = 25) -> str:
+    """The biggest growths between the second snapshot (10 %: warm) and the last, by line and by traceback."""
+    import tracemalloc
+
+    paths = sorted(folder.glob("snapshot-*.json"))
+    rows = []
+    for path in paths:  # what tracemalloc cannot see: malloc's own figures, pymalloc's arenas
+        f = json.loads(path.read_text())
+        m, p = f.get("mallinfo2") or {}, f.get("pymalloc") or {}
+        rows.append([path.stem.rsplit("-", 1)[-1], f"{f.get('traced', 0) / 2**20:.1f}", f.get("objects", "?"),
+                     f"{m.get('uordblks', 0) / 2**20:.1f}", f"{m.get('fordblks', 0) / 2**20:.1f}",
+                     f"{m.get('hblkhd', 0) / 2**20:.1f}", p.get("arenas allocated current", "?")])
+    figures = table(["Snapshot", "traced MiB", "objects", "malloc in use MiB", "malloc free MiB", "malloc mmapped MiB",
+                     "pymalloc arenas"], rows)
+    traces = sorted(folder.glob("snapshot-*.tracemalloc"))
+    if len(traces) < 3:
+        return figures
+    first, last = tracemalloc.Snapshot.load(str(traces[1])), tracemalloc.Snapshot.load(str(traces[-1]))
+    skip = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
+    first, last = first.filter_traces(skip), last.filter_traces(skip)
+    out = [figures, "", f"traced: {sum(s.size for s in first.statistics('filename')) / 2**20:.1f} MiB at 10 % -> "
+           f"{sum(s.size for s in last.statistics('filename')) / 2**20:.1f} MiB at the end", "", "by line:"]
+    out += [str(d) for d in last.compare_to(first, "lineno")[:top]]
+    out += ["", "by traceback (the 8 biggest):"]
+    for d in last.compare_to(first, "traceback")[:8]:
+        out += [f"{d.size_diff / 1024:+.1f} KiB in {d.count_diff:+d} blocks", *("    " + line for line in
+                                                                                   d.traceback.format()[-16:])]
+    return "\n".join(out)
+
+
+async def soak(requests: int, seed: int, cache: bool = True, trace: Path | None = None) -> dict:
     rng = random.Random(seed)
     upstream = Upstream()
     fake = FakeAnthropic().start()
@@ -74,7 +118,8 @@ async def soak(requests: int, seed: int, cache: bool = True) -> dict:
     ws.mkdir()
     # The server runs this checkout's code also when the venv has another checkout installed (a worktree).
     path = os.pathsep.join(p for p in (str(ROOT / "server"), os.environ.get("PYTHONPATH")) if p)
-    env = server_env(fake.base_url, tmp / "cache", api_key=API_KEY, extra={"PYTHONPATH": path})
+    extra = {"PYTHONPATH": path, **({"HAIKU_LSP_TRACEMALLOC": str(trace)} if trace else {})}
+    env = server_env(fake.base_url, tmp / "cache", api_key=API_KEY, extra=extra)
     editor = Editor(haiku_command(), env, name="soak")
     await editor.start(ws, {"debounceMs": 0, "debounceMinMs": 0, "debounceMaxMs": 0, "inlineTimeoutMs": 2000,
                         "cacheEnabled": cache})
@@ -83,6 +128,8 @@ async def soak(requests: int, seed: int, cache: bool = True) -> dict:
     await editor.hover(other, types.Position(line=2, character=10)).wait(60)  # jedi warm
     await editor.inline(uris[0], types.Position(line=5, character=17), invoked=True).wait(60)  # the SDK warm
     samples = [("start", 0, *process_figures(editor.pid))]
+    if trace:
+        await snapshot(editor.pid, trace, 0)
     marks = {requests * k // 10: f"{k * 10} %" for k in range(1, 10)}
     pending, cancelled, hovers = [], 0, []
     with_items = 0
@@ -111,10 +158,14 @@ async def soak(requests: int, seed: int, cache: bool = True) -> dict:
             hovers.append(h.seconds)
         if n in marks:
             samples.append((marks[n], n, *process_figures(editor.pid)))
+            if trace:
+                await snapshot(editor.pid, trace, len(samples) - 1)
     results = await asyncio.gather(*(p.wait(60) for p in pending), return_exceptions=True)
     elapsed = time.monotonic() - t0
     await asyncio.sleep(1.0)  # late answers would show up as second responses
     samples.append(("end", requests, *process_figures(editor.pid)))
+    if trace:
+        await snapshot(editor.pid, trace, len(samples) - 1)
     responses = editor.protocol.responses
     ids = [p.msg_id for p in pending]
     answered_once = sum(1 for i in ids if responses.get(i) == 1)
@@ -165,15 +216,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--no-cache", action="store_true", help="with the cache off (cacheEnabled false)")
     parser.add_argument("--no-write", action="store_true", help="do not write BENCHMARKS.md")
+    parser.add_argument("--tracemalloc", metavar="DIR", type=Path,
+                        help="trace the server's allocations: snapshots into DIR, the growths printed (no write)")
     args = parser.parse_args()
     requests = args.requests or (500 if args.quick else 5000)
     t0 = time.monotonic()
-    result = asyncio.run(soak(requests, args.seed, cache=not args.no_cache))
+    result = asyncio.run(soak(requests, args.seed, cache=not args.no_cache, trace=args.tracemalloc))
     body = render(result)
     print(body)
+    if args.tracemalloc:
+        print("\n" + growth_report(args.tracemalloc))
     ok = result["answered_once"] == requests
     print("every request answered exactly once:", "yes" if ok else "NO")
-    if not args.no_write and not args.quick and not args.no_cache:
+    if not args.no_write and not args.quick and not args.no_cache and not args.tracemalloc:
         command = "python bench/soak.py" + (f" --requests {requests}" if args.requests else "")
         lines = header(START, "Soak: inline requests with cancels and upstream faults", command,
                        time.monotonic() - t0)

@@ -52,9 +52,9 @@ class Session:
         self.usage = UsageStore(self.cache.directory / "usage")
         self.audit = AuditLog(self.cache.directory / "audit", enabled=self.settings.audit_log,
                               max_bytes=self.settings.audit_log_max_mib * 1024 * 1024)
-        self.provider: Provider = GuardedProvider(self.upstream, self.usage, self.audit,
-                                                  should_redact=lambda: self.settings.redact_secrets,
-                                                  on_call=self.flush_counts)
+        self.guard = GuardedProvider(self.upstream, self.usage, self.audit,
+                                     should_redact=lambda: self.settings.redact_secrets, on_call=self.flush_counts)
+        self.provider: Provider = self.guard  # batch calls use the guard's own `prepare` / `record_batch`
         self.ledger = self.provider.ledger
         self.ignore_rules = IgnoreRules()
         self.jedi = JediWorker()  # jedi runs in worker processes, started on first use (or `jedi.start()`)
@@ -103,8 +103,15 @@ class Session:
             "spentTodayUsd": round(self.usage.spent_today(), 6), "exhausted": self.ledger.budget_problem()}}
 
     def offline_for(self, path: str | None) -> bool:
-        """True when nothing of this file may go upstream (no key, or an ignore rule matches)."""
-        return not self.provider.available or (path is not None and self.ignore_rules.is_ignored(path))
+        """True when the model is not to be asked about this file (`path`; None: about no file in
+        particular): no key, a reached budget (`budget_problem`), or an ignore rule matches. The
+        features then take their offline path (jedi, ruff, doctest, hypothesis, the plain explanation)."""
+        return (not self.provider.available or self.budget_problem() is not None
+                or (path is not None and self.ignore_rules.is_ignored(path)))
+
+    def budget_problem(self) -> str | None:
+        """Why the model may not be called now (a budget reached), for people; None when it may."""
+        return self.ledger.budget_problem() if self.provider.available else None
 
     def fast(self) -> ModelAccess:
         """The fast tier (completions' model, quick fixes, tests, explanations, refactor workers)."""

@@ -192,11 +192,11 @@ async def test_the_daily_budget_is_shared_kept_across_restarts_and_offline_still
         text_document=types.TextDocumentIdentifier(uri=ub), position=end_of(CALC, "def ad")))
     assert "add(a, b)" in hover.contents.value and "Haiku" not in hover.contents.value
     result = await b.command("haiku.fixDiagnostic", ub, UNUSED_X)
-    assert result["status"] == "error" and "daily budget" in result["message"]
+    assert result["status"] == "applied" and result["origin"] == "ruff", result  # the offline fix
     assert len(fake_anthropic.message_requests) == 1
     await asyncio.sleep(0.3)
     told = [m.message for m in b.client.messages if "daily budget of $0.04 is used up" in m.message]
-    assert len(told) == 2, told  # once for the completions, once for the fix the user asked for
+    assert len(told) == 1, told  # one message for the episode, not one for the completions and one for the fix
     stats = await usage_stats(b)
     assert "daily budget" in stats["budget"]["exhausted"] and stats["budget"]["spentTodayUsd"] >= 0.05
     assert stats["today"]["usd"] >= 0.05 and stats["last7Days"]["usd"] >= 100
@@ -216,25 +216,105 @@ async def test_the_daily_budget_is_shared_kept_across_restarts_and_offline_still
     assert len(fake_anthropic.message_requests) == 2
 
 
-async def test_the_session_budget_holds_on_every_path(start_session, fake_anthropic, workspace):
+DOCTESTED = '''import math
+
+
+def add(a, b):
+    """Add two numbers.
+
+    >>> add(2, 3)
+    5
+    """
+    return a + b
+
+
+def unused():
+    x = 1
+    return 2
+
+
+def root(v):
+    return math.sq
+'''
+X_LINE = DOCTESTED.split("\n").index("    x = 1")
+X_RANGE = {"start": {"line": X_LINE, "character": 4}, "end": {"line": X_LINE, "character": 5}}
+UNUSED_X_DOCTESTED = {**UNUSED_X, "range": X_RANGE}
+PYRIGHT_X = {**UNUSED_X_DOCTESTED, "source": "Pylance", "code": "reportUnusedVariable",
+             "message": "Variable \"x\" is not accessed"}
+
+
+async def wait_for_state(s, state: str) -> dict:
+    for _ in range(200):
+        if s.statuses and s.statuses[-1]["state"] == state:
+            return s.statuses[-1]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {state!r} status: {s.statuses[-1:]}")
+
+
+async def test_under_a_reached_budget_every_feature_takes_its_offline_path(start_session, fake_anthropic, workspace):
     fake_anthropic.script(Reply(text="rt(v)", usage={"input_tokens": 50_000}), match=lambda b: "output_config" not in b)
     script(fake_anthropic)
     s = await start_session(init_options={"budgetUsd": 0.04, "hoverBudgetMs": 5000})
-    uri = s.open("calc.py", CALC)
-    await s.inline(uri, end_of(CALC, "math.sq"), invoked=True)  # $0.05 and more (the cached prompt)
+    (workspace / "calc.py").write_text(DOCTESTED)
+    uri = s.open("calc.py", DOCTESTED)
+    where = end_of(DOCTESTED, "math.sq")
+    await s.inline(uri, where, invoked=True)  # $0.05 and more (the cached prompt): the cap is reached
     n = len(fake_anthropic.message_requests)
+    assert n == 1
+    assert "session budget of $0.04 is used up" in (await wait_for_state(s, "budget"))["message"]
+
+    # Completions: automatic ones answer nothing, an invoked one jedi's; no error.
+    s.set_line(uri, X_LINE + 6, "    return math.sqr")
+    assert list((await s.inline(uri, end_of(s.text(uri), "math.sqr"))).items) == []
+    assert "t(" in [i.insert_text for i in (await s.inline(uri, end_of(s.text(uri), "math.sqr"), invoked=True)).items]
+    s.set_line(uri, X_LINE + 6, "    return math.sq")
     hover = await s.client.text_document_hover_async(types.HoverParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), position=end_of(CALC, "def ad")))
+        text_document=types.TextDocumentIdentifier(uri=uri), position=end_of(DOCTESTED, "def ad")))
     assert "add(a, b)" in hover.contents.value and "Haiku" not in hover.contents.value
-    (workspace / "calc.py").write_text(CALC)
+
+    # The listing still works; the fixes listed are ruff's (a diagnostic ruff cannot fix has none).
+    params = types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(start=types.Position(line=X_LINE, character=4), end=types.Position(line=X_LINE, character=4)),
+        context=types.CodeActionContext(diagnostics=[types.Diagnostic(
+            range=types.Range(start=types.Position(line=X_LINE, character=4),
+                              end=types.Position(line=X_LINE, character=5)),
+            message=d["message"], source=d["source"], code=d["code"]) for d in (UNUSED_X_DOCTESTED, PYRIGHT_X)]))
+    titles = [a.title for a in await s.client.text_document_code_action_async(params)]
+    assert "Fix with ruff: Local variable `x` is assigned to but never used" in titles, titles
+    assert not any("not accessed" in t or t.startswith("Fix with Haiku") for t in titles), titles
+    assert "Generate a unit test for `unused` with Haiku" in titles
+
+    result = await s.command("haiku.fixDiagnostic", uri, UNUSED_X_DOCTESTED)
+    assert result["status"] == "applied" and result["origin"] == "ruff", result
+    assert (await s.command("haiku.fixDiagnostic", uri, PYRIGHT_X))["status"] == "no-fix"
+    result = await s.command("haiku.generateTest", uri, {"line": 3, "character": 4})
+    assert result["status"] == "applied" and result["origin"] == "doctest", result
     log = s.open("crash.log", TRACEBACK.format(ws=workspace), language="log")
-    explain = (log, {"start": {"line": 1, "character": 0}, "end": {"line": 1, "character": 0}})
-    for command, args in (("haiku.fixDiagnostic", (uri, UNUSED_X)), ("haiku.refactorFile", (uri, "add type hints")),
-                          ("haiku.generateTest", (uri, {"line": 3, "character": 4})),
-                          ("haiku.explainStackTrace", explain)):
-        result = await s.command(command, *args)
-        assert result["status"] == "error" and "session budget" in result["message"], (command, result)
+    result = await s.command("haiku.explainStackTrace", log, {"start": {"line": 1, "character": 0},
+                                                               "end": {"line": 1, "character": 0}})
+    assert result["status"] == "ok" and result["origin"] == "offline", result
     assert len(fake_anthropic.message_requests) == n
+    await asyncio.sleep(0.3)
+    told = [m for m in s.client.messages if "session budget of $0.04 is used up" in m.message]
+    assert len(told) == 1, [m.message for m in s.client.messages]  # one message for the episode
+
+    # The refactor has no offline path: it says why, and sends nothing.
+    result = await s.command("haiku.refactorFile", uri, "add type hints")
+    assert result["status"] == "error" and "session budget" in result["message"], result
+    assert len(fake_anthropic.message_requests) == n
+
+    # Raised, the model is back (and a fix is Haiku's again); reached again, a new episode is told again.
+    s.configure({"budgetUsd": 1.0})
+    await wait_for_state(s, "ready")
+    titles = [a.title for a in await s.client.text_document_code_action_async(params)]
+    assert any(t.startswith("Fix with Haiku: Variable") for t in titles), titles
+    s.configure({"budgetUsd": 0.04})
+    await wait_for_state(s, "budget")
+    await s.inline(uri, end_of(s.text(uri), "math.sq"), invoked=True)
+    await asyncio.sleep(0.3)
+    told = [m for m in s.client.messages if "session budget of $0.04 is used up" in m.message]
+    assert len(told) == 3 and len(fake_anthropic.message_requests) == n, [m.message for m in told]
 
 
 async def test_two_servers_writing_at_once_lose_no_record(start_session, fake_anthropic, tmp_path):

@@ -54,6 +54,12 @@ def gen_tests(fake: FakeAnthropic, cache: Path, *args: str, cwd: Path | None = N
                           capture_output=True, text=True, timeout=timeout)
 
 
+def batch_audit(cache: Path) -> list[dict]:
+    """The audit log's records of batch calls."""
+    records = [json.loads(line) for line in (cache / "audit" / "audit.jsonl").read_text().splitlines()]
+    return [r for r in records if r["feature"] == "testgen-batch"]
+
+
 def by_id(report: dict) -> dict[str, dict]:
     return {f["id"]: f for f in report["functions"]}
 
@@ -136,8 +142,22 @@ def test_batch_mode_costs_half_validates_each_result_and_resumes(fake_anthropic,
     # What the batches cost is in the user's usage store (haiku-lsp stats), once per answer, at the batch price.
     stats = subprocess.run([sys.executable, "-m", "haiku_lsp", "stats", "--json", "--cache-dir", str(tmp_path / "c2")],
                            capture_output=True, text=True, timeout=60)
-    paid = json.loads(stats.stdout)["today"]["features"]["testgen-batch"]
+    today = json.loads(stats.stdout)["today"]
+    paid = today["features"]["testgen-batch"]
     assert paid["calls"] == len(expected_ids()) + 2 and paid["usd"] == pytest.approx(report["usd"], rel=1e-3)
+    assert today["latencyMs"]["all"]["p50"] is None  # a batch's turnaround is no interactive latency
+    assert today["latencyMs"]["testgen-batch"]["p50"] > 0
+    # ... and in the audit log: each request as sent, its answer, usage, the batch price, latency, outcome.
+    audit = batch_audit(tmp_path / "c2")
+    assert len(audit) == len(expected_ids()) + 2 and {r["outcome"] for r in audit} == {"ok"}
+    sent = {json.dumps(params["messages"]) for b in fake_anthropic.batches.created for _, params in b.requests}
+    assert {json.dumps(r["prompt"]["messages"]) for r in audit} == sent
+    for r in audit:
+        u = r["usage"]
+        assert r["batch"] is True and r["model"] == "claude-haiku-4-5" and r["output"] and u["output"] > 0
+        standard_usd = (u["input"] * 1 + u["output"] * 5 + u["cache_write"] * 1.25 + u["cache_read"] * 0.1) / 1e6
+        assert r["usd"] == pytest.approx(standard_usd / 2, abs=1e-8) and r["latency_ms"] > 0
+    assert sum(r["usd"] for r in audit) == pytest.approx(report["usd"], rel=1e-3)
 
     # A run stopped while its batch is in flight: the next run picks the batch up instead of paying again.
     fake_anthropic.batches.batch_seconds = 3600
@@ -187,6 +207,16 @@ def test_batch_errored_and_expired_entries(fake_anthropic, inflection_ws, tmp_pa
     assert human["status"] == "error" and "expired" in human["reason"]
     # The expired request was sent once more, in a batch of its own, before giving up.
     assert [len(b.requests) for b in fake_anthropic.batches.created] == [3, 1]
+    # Every answer is in the audit log, the failed ones too (nothing paid for them).
+    audit = batch_audit(tmp_path / "cache")
+
+    def outcomes(name: str) -> list[str]:
+        asked = f"Write tests for the function `{name}`"
+        return sorted(r["outcome"] for r in audit if asked in json.dumps(r["prompt"]))
+
+    assert outcomes("dasherize") == ["errored"] and outcomes("humanize") == ["expired", "expired"]
+    assert outcomes("titleize") == ["ok"]
+    assert all(r["usd"] == 0 and r["output"] == "" for r in audit if r["outcome"] != "ok")
 
 
 def test_shards_split_the_work_and_merge_back(fake_anthropic, inflection_ws, tmp_path):

@@ -27,3 +27,14 @@ def test_overrides_and_budget():
     ledger.record(Usage("claude-haiku-4-5", input=1000, output=0), feature="action")
     assert ledger.over_budget()
     assert ledger.by_model["claude-haiku-4-5"].calls == 2 and set(ledger.by_feature) == {"inline", "action"}
+
+
+def test_a_batch_call_costs_half_of_every_token_kind_also_with_overridden_prices():
+    usage = Usage("claude-sonnet-4-6", input=1000, output=200, cache_write=4000, cache_read=10_000)
+    standard = (1000 * 3 + 200 * 15 + 4000 * 3.75 + 10_000 * 0.3) / 1e6
+    assert cost_usd(usage, batch=True) == pytest.approx(standard / 2)
+    prices = {"claude-sonnet-4-6": {"input": 6, "output": 30, "cache_read": 1}}
+    assert cost_usd(usage, prices, batch=True) == pytest.approx((1000 * 6 + 200 * 30 + 4000 * 7.5 + 10_000) / 1e6 / 2)
+    ledger = Ledger(budget_usd=standard)
+    ledger.record(usage, "testgen-batch", batch=True)
+    assert ledger.total_usd == pytest.approx(standard / 2) and not ledger.over_budget()

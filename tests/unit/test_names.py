@@ -126,3 +126,24 @@ def test_someone_who_rarely_accepts_waits_longer_before_a_request(tmp_path):
         assert engine.debounce_s("file:///a.py") >= slower  # never accepts: the longest wait
     finally:
         engine.close()
+
+
+async def test_a_documents_remembered_names_are_bounded_the_least_recently_resolved_dropped(monkeypatch):
+    """Every half-typed word is a name to resolve: a long session must not remember them all."""
+    def resolve(source, path, root, line, col, missing, ignore, positions=None):
+        return {n: None for n in missing}
+
+    monkeypatch.setattr(names_module, "resolve_names", resolve)
+    monkeypatch.setattr(names_module, "MAX_NAMES", 20)
+    worker = JediWorker(ThreadChannel.start)
+    context = names_module.NameContext(worker, IgnoreRules)
+    try:
+        for i in range(60):
+            q = CompletionQuery("file:///m.py", ["import os", f"os.path{i}"], 1, len(f"os.path{i}"), invoked=False,
+                                path="/ws/m.py")
+            await context._resolve(q, context._known_for(q.uri), ["os", f"path{i}"])
+        known = context._known_for("file:///m.py")
+        assert len(known) == 20
+        assert "os" in known and "path59" in known and "path0" not in known  # "os", resolved again each time, stays
+    finally:
+        await worker.aclose()

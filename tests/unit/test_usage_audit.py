@@ -33,6 +33,23 @@ def test_today_is_read_incrementally_and_half_lines_wait(tmp_path):
     assert store.spent_today() == pytest.approx(9.75)
 
 
+def test_todays_totals_for_the_status_read_each_record_once(tmp_path, monkeypatch):
+    """The status asks twice a second: re-reading the whole day (a record per call) each time made every look
+    cost more than the last, and its bursts of parsed records fragmented the server's memory."""
+    from haiku_lsp.llm import usage as usage_module
+
+    parsed = []
+    real = usage_module._parse
+    monkeypatch.setattr(usage_module, "_parse", lambda data: [parsed.append(r) or r for r in real(data)])
+    store, other = UsageStore(tmp_path), UsageStore(tmp_path)
+    for i in range(50):
+        (store if i % 2 else other).append({"kind": "call", "usd": 0.01, "input": 10, "cache_read": 5, "output": 2})
+        store.append({"kind": "counts", "inline": {"requests": 1}})
+        totals = store.today_totals()
+    assert totals == {"usd": pytest.approx(0.5), "calls": 50, "inputTokens": 750, "outputTokens": 100}
+    assert len(parsed) == 100 and store.spent_today() == pytest.approx(0.5)
+
+
 def test_a_new_day_starts_from_nothing_and_old_days_are_dropped(tmp_path):
     store = UsageStore(tmp_path)
     yesterday = time.time() - 86_400
@@ -163,3 +180,22 @@ def test_with_redaction_off_the_secret_goes_out_but_the_audit_log_keeps_it_redac
     assert secret in json.dumps(inner.sent[0].payload())
     logged = audit.path.read_text()
     assert secret not in logged and "<REDACTED:AWS_KEY>" in logged
+
+
+def test_the_disk_stores_sqlite_page_cache_is_kept_small(tmp_path):
+    """diskcache's default page cache (8,192 pages, 32 MiB a connection) fills as the store grows and stays
+    resident: the server's memory grew with every answer written."""
+    import contextlib
+    import sqlite3
+
+    from haiku_lsp.llm import Cache
+    from haiku_lsp.llm.cache import SQLITE_CACHE_PAGES
+
+    cache = Cache(tmp_path)
+    cache.set("inline", "k", "v")
+    try:
+        with contextlib.closing(sqlite3.connect(tmp_path / "store" / "cache.db")) as db:
+            [(pages,)] = db.execute("SELECT value FROM Settings WHERE key = 'sqlite_cache_size'").fetchall()
+        assert pages == SQLITE_CACHE_PAGES <= 1024
+    finally:
+        cache.close()

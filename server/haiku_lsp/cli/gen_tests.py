@@ -18,11 +18,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from haiku_lsp.llm import ModelRequest, Usage
-    from haiku_lsp.session import Session
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -97,24 +92,7 @@ def run(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _prepared(session: Session, request: ModelRequest) -> ModelRequest:
-    """What the session's guard does before a call, for a batch request: the budget check, redaction."""
-    from haiku_lsp.errors import BudgetExceeded
-    from haiku_lsp.llm import redact_request
-
-    if (problem := session.ledger.budget_problem()) is not None:
-        raise BudgetExceeded(problem)
-    return redact_request(request)[0] if session.settings.redact_secrets else request
-
-
-def _paid(session: Session, usage: Usage) -> None:
-    """A batch answer received: into the usage store (today's spend, `haiku-lsp stats`) at the batch price."""
-    from haiku_lsp.llm import BATCH_DISCOUNT, cost_usd
-
-    session.usage.append({"kind": "call", "feature": "testgen-batch", "model": usage.model, "input": usage.input,
-                          "output": usage.output, "cache_write": usage.cache_write, "cache_read": usage.cache_read,
-                          "usd": round(cost_usd(usage, session.ledger.prices) * BATCH_DISCOUNT, 8), "ms": 0,
-                          "outcome": "ok"})
+BATCH_FEATURE = "testgen-batch"  # the feature batch calls are accounted under (usage store, audit log)
 
 
 class _CannotRun(Exception):
@@ -179,9 +157,14 @@ async def _generate(args: argparse.Namespace, report: object) -> None:
             try:
                 report.outcomes, report.batches = await run_batch(
                     llm, targets, client=client, state=state, poll_interval=args.poll_interval,
-                    prepare=lambda request: _prepared(session, request), on_answer=lambda u: _paid(session, u),
+                    prepare=lambda request: session.guard.prepare(request, BATCH_FEATURE),
+                    on_answer=lambda request, answer, ms: session.guard.record_batch(
+                        request, BATCH_FEATURE, answer.completion,
+                        "ok" if answer.kind == "succeeded" else answer.kind, ms),
                     **common)
             except ProviderError as err:
+                if err.kind == "budget":  # nothing was sent: not the API's failure
+                    raise _CannotRun(f"no batch sent: {err}") from err
                 raise _CannotRun(f"the batch API failed: {err.kind}: {err}") from err
             finally:
                 await client.aclose()

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 NAME_TTL_S = 120.0  # a remembered resolution is refreshed after this long
 MAX_DOCUMENTS = 64  # documents whose resolutions are remembered (kept when a document is closed)
+MAX_NAMES = 512  # resolutions remembered per document: every half-typed word is a name; the oldest go first
 MAX_CONTEXT_CHARS = 500_000  # larger documents get no jedi context (jedi: ~10 s a megabyte, cold)
 REFRESH_LINES = 3  # edited lines whose names are resolved after an edit (the latest, in document order)
 RESOLVE_DEADLINE_S = 10.0  # a resolution still running after this long is stopped (its names stay unresolved)
@@ -139,12 +140,22 @@ class NameContext:
             stamp = time.monotonic()
             err = f.exception()
             if err is None:
-                known.update({n: (r, stamp) for n, r in f.result().items()})
+                _remember(known, {n: (r, stamp) for n, r in f.result().items()})
             elif isinstance(err, JediError) and err.kind == "timeout":
-                known.update({n: (None, stamp) for n in missing})
+                _remember(known, {n: (None, stamp) for n in missing})
 
         fut.add_done_callback(remember)
         return fut
+
+
+def _remember(known: dict, new: dict) -> None:
+    """Add `new` resolutions to a document's `known` ones (refreshed ones move to the end), keeping at most
+    MAX_NAMES: the least recently resolved are dropped."""
+    for name in new:
+        known.pop(name, None)
+    known.update(new)
+    while len(known) > MAX_NAMES:
+        known.pop(next(iter(known)))
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

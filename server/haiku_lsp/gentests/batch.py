@@ -171,11 +171,13 @@ async def run_batch(llm: ModelAccess, targets: list[Target], *, root: Path, clie
                     python: str | None, prices: dict[str, dict[str, float]],
                     progress: Callable[[str], None],
                     prepare: Callable[[ModelRequest], ModelRequest] = lambda request: request,
-                    on_answer: Callable[[Usage], None] = lambda usage: None,
+                    on_answer: Callable[[ModelRequest, BatchAnswer, int], None] = lambda request, answer, ms: None,
                     os_sandbox: bool = True) -> tuple[list[Outcome], list[str]]:
     """Every target's outcome (in the targets' order) and the ids of the batches this run waited on.
     `prepare` turns a request into what is sent (the session's budget check and redaction: batch calls do
-    not pass the session's provider); `on_answer` is told the usage of each answer received, once."""
+    not pass the session's provider); `on_answer(request, answer, ms)` is told of each answer received,
+    once, errors and expiries included (`ms`: since the batch was created), for accounting and the audit
+    log (`GuardedProvider.record_batch`)."""
     outcomes: dict[str, Outcome] = {}
     batch_ids: list[str] = []
     gate = asyncio.Semaphore(max(1, concurrency))  # sandboxed pytest runs at once
@@ -221,7 +223,7 @@ async def run_batch(llm: ModelAccess, targets: list[Target], *, root: Path, clie
         for batch_id in sorted({state.pending[key] for key in wanted}):
             if batch_id not in batch_ids:
                 batch_ids.append(batch_id)
-            await _collect(client, batch_id, state, poll_interval, progress, on_answer)
+            await _collect(client, batch_id, state, poll_interval, progress, on_answer, wanted)
     for target in todo:
         outcomes[target.id] = Outcome(target.id, "error",
                                       reason=f"no answer after {MAX_ROUNDS} batch rounds")
@@ -229,8 +231,10 @@ async def run_batch(llm: ModelAccess, targets: list[Target], *, root: Path, clie
 
 
 async def _collect(client: BatchClient, batch_id: str, state: BatchState, poll_interval: float,
-                   progress: Callable[[str], None], on_answer: Callable[[Usage], None]) -> None:
-    """Wait for the batch to end (progress on each poll), then take in its answers."""
+                   progress: Callable[[str], None], on_answer: Callable[[ModelRequest, BatchAnswer, int], None],
+                   requests: dict[str, ModelRequest]) -> None:
+    """Wait for the batch to end (progress on each poll), then take in its answers (`requests`: this
+    round's, by key: also those of a batch an earlier run sent, since the replay asks them again)."""
     started = time.monotonic()
     last = ""
     while True:
@@ -252,17 +256,19 @@ async def _collect(client: BatchClient, batch_id: str, state: BatchState, poll_i
             break
         await asyncio.sleep(poll_interval)
     answers = await client.results(batch_id)
+    created = (state.batches.get(batch_id) or {}).get("created")
+    ms = round((time.time() - created) * 1000) if isinstance(created, (int, float)) else 0
     for key in [k for k, b in state.pending.items() if b == batch_id]:
         del state.pending[key]
         answer = answers.get(key)
         if answer is None:
             continue  # not in the results: asked again next round
+        model = answer.completion.usage.model if answer.completion is not None else ""
+        on_answer(requests.get(key) or ModelRequest(model, (), 0), answer, ms)
         if answer.kind in ("expired", "canceled") and key not in state.resent:
             state.resent.add(key)  # sent again once in the next batch
             continue
         state.answers[key] = _stored(answer)
-        if answer.completion is not None:
-            on_answer(answer.completion.usage)
     state.save()
     counts = status.counts
     progress(f"batch {batch_id}: ended: {counts['succeeded']} succeeded, {counts['errored']} errored, "

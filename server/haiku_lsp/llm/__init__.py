@@ -10,15 +10,16 @@ with a team tier on Redis behind it when `shared_cache_url()` names one.
 `GuardedProvider` is the one door every model call of a session goes through (budgets, redaction,
 accounting, audit); `UsageStore` is the per-day record of calls shared by a user's servers, `AuditLog`
 the JSONL log of every call, `usage_stats`/`render_stats` the figures of `haiku-lsp stats`; `BatchClient`
-sends requests through the Message Batches API (`BATCH_DISCOUNT` off the price). Errors are
+sends requests through the Message Batches API (priced at `BATCH_DISCOUNT` of the standard price; the guard's
+`record_batch` accounts and audits each answer). Errors are
 `haiku_lsp.errors.ProviderError` subclasses.
 """
 
 from haiku_lsp.llm.access import ModelAccess
-from haiku_lsp.llm.accounting import Ledger, Usage, cost_usd, price_of
+from haiku_lsp.llm.accounting import BATCH_DISCOUNT, Ledger, Usage, cost_usd, price_of
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.llm.audit import AuditLog
-from haiku_lsp.llm.batches import BATCH_DISCOUNT, BatchAnswer, BatchClient, BatchStatus
+from haiku_lsp.llm.batches import BatchAnswer, BatchClient, BatchStatus
 from haiku_lsp.llm.cache import Cache, content_key, default_cache_dir, shared_cache_url
 from haiku_lsp.llm.guard import GuardedProvider, redact_request
 from haiku_lsp.llm.provider import Completion, ModelRequest, Provider, TextStream, model_version, supports_prefill

@@ -1,8 +1,14 @@
 """Tokens and dollars: usage per call priced per model, totals per model, an optional budget cap.
 
 Prices are USD per million tokens. Cache writes cost 1.25x input and cache reads 0.1x input unless
-the table gives them explicitly. Unknown models are priced as the fast tier would be, and say so in
-`priced_as`, so a typo in a model id cannot make calls look free.
+the table gives them explicitly. Unknown models are priced as the fast tier would be, so a typo in a
+model id cannot make calls look free.
+
+The table (and a `prices` override) holds the standard price. A call through the Message Batches API
+costs `BATCH_DISCOUNT` (0.5) of it, every token kind alike: the batch discount stacks with the prompt
+caching multipliers, as Anthropic bills them (a batch cache read costs 0.5 x 0.1 x input).
+`cost_usd(usage, prices, batch=True)` and `Ledger.record(..., batch=True)` apply it; there is no
+separate batch column to keep in step.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ PRICES: dict[str, dict[str, float]] = {
     "claude-sonnet-4-6": {"input": 3.0, "output": 15.0},
 }
 FALLBACK_MODEL = "claude-haiku-4-5"
+BATCH_DISCOUNT = 0.5  # the Message Batches API: half the standard price of every token kind
 
 
 @dataclass(frozen=True)
@@ -45,14 +52,15 @@ def price_of(model: str, overrides: dict[str, dict[str, float]] | None = None) -
     return price
 
 
-def cost_usd(usage: Usage, overrides: dict[str, dict[str, float]] | None = None) -> float:
+def cost_usd(usage: Usage, overrides: dict[str, dict[str, float]] | None = None, *, batch: bool = False) -> float:
+    """USD of `usage` at the table's price (with `overrides`); `batch`: through the Message Batches API."""
     p = price_of(usage.model, overrides)
     return (
         usage.input * p["input"]
         + usage.output * p["output"]
         + usage.cache_write * p["cache_write"]
         + usage.cache_read * p["cache_read"]
-    ) / 1_000_000
+    ) / 1_000_000 * (BATCH_DISCOUNT if batch else 1.0)
 
 
 @dataclass
@@ -82,8 +90,8 @@ class Ledger:
     daily_budget_usd: float = 0.0
     spent_today: Callable[[], float] = _nothing_spent
 
-    def record(self, usage: Usage, feature: str = "inline") -> float:
-        usd = cost_usd(usage, self.prices)
+    def record(self, usage: Usage, feature: str = "inline", *, batch: bool = False) -> float:
+        usd = cost_usd(usage, self.prices, batch=batch)
         t = self.by_model.setdefault(usage.model, ModelTotals())
         t.calls += 1
         t.input += usage.input
@@ -105,9 +113,10 @@ class Ledger:
         """Why no model call may be made now (a cap is reached), for people; None when calls may go."""
         if self.budget_usd > 0 and self.total_usd >= self.budget_usd:
             return (f"the session budget of ${self.budget_usd:.2f} is used up (${self.total_usd:.4f} spent); "
-                    "raise the budgetUsd setting to continue")
+                    "model features pause until budgetUsd is raised; offline suggestions, ruff fixes, "
+                    "tests and explanations keep working")
         if self.daily_budget_usd > 0 and (today := self.spent_today()) >= self.daily_budget_usd:
             return (f"the daily budget of ${self.daily_budget_usd:.2f} is used up (${today:.4f} spent today by "
                     "every haiku-lsp server of this user); model features pause until local midnight or until "
-                    "dailyBudgetUsd is raised; offline suggestions keep working")
+                    "dailyBudgetUsd is raised; offline suggestions, ruff fixes, tests and explanations keep working")
         return None

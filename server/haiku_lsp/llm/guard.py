@@ -18,6 +18,11 @@ For each call, in order:
 4. accounting: tokens (input, output, cache write, cache read) and dollars by model and feature into
    the usage store, and the whole exchange -- the prompt as sent, the answer, usage, cost, latency,
    outcome -- into the audit log.
+
+Calls through the Message Batches API (`gen-tests --batch`) do not pass `stream`/`complete`: their
+requests go through `prepare` (steps 1 and 2) before they are submitted, and each answer, once the batch
+has ended, through `record_batch` (step 4, at the batch price; the latency is the batch's turnaround,
+marked `"batch": true` so that the interactive latency figures leave it out).
 """
 
 from __future__ import annotations
@@ -118,7 +123,8 @@ class GuardedProvider:
     async def ready(self) -> None:
         await self.inner.ready()
 
-    def _prepare(self, request: ModelRequest, feature: str) -> ModelRequest:
+    def prepare(self, request: ModelRequest, feature: str) -> ModelRequest:
+        """`request` as it may be sent (redacted), or `BudgetExceeded` when a budget is reached."""
         if (problem := self.ledger.budget_problem()) is not None:
             raise BudgetExceeded(problem)
         if not self._should_redact():
@@ -135,7 +141,7 @@ class GuardedProvider:
     @contextlib.asynccontextmanager
     async def _stream(self, request: ModelRequest, *, timeout: float, inline: bool,
                       feature: str) -> AsyncIterator[TextStream]:
-        sent = self._prepare(request, feature)
+        sent = self.prepare(request, feature)
         started = time.monotonic()
         watched: _Watched | None = None
         outcome = "ok"
@@ -158,11 +164,11 @@ class GuardedProvider:
             usage = watched.usage if watched is not None else Usage(sent.model)
             text = "".join(watched.parts) if watched is not None else ""
             stop = watched.inner.stop_reason if watched is not None else None
-            self._record(sent, feature, usage, text, stop, started, outcome)
+            self._record(sent, feature, usage, text, stop, _ms_since(started), outcome)
 
     async def complete(self, request: ModelRequest, *, timeout: float, feature: str = "action",
                        retries: bool = True) -> Completion:
-        sent = self._prepare(request, feature)
+        sent = self.prepare(request, feature)
         started = time.monotonic()
         try:
             completion = await self.inner.complete(sent, timeout=timeout, feature=feature, retries=retries)
@@ -171,20 +177,33 @@ class GuardedProvider:
             outcome = "cancelled" if cancelled else getattr(err, "kind", type(err).__name__)
             usage = getattr(err, "usage", None)
             self._record(sent, feature, usage if isinstance(usage, Usage) else Usage(sent.model), "", None,
-                         started, outcome)
+                         _ms_since(started), outcome)
             raise
-        self._record(sent, feature, completion.usage, completion.text, completion.stop_reason, started, "ok")
+        self._record(sent, feature, completion.usage, completion.text, completion.stop_reason, _ms_since(started),
+                     "ok")
         return completion
 
+    def record_batch(self, sent: ModelRequest, feature: str, completion: Completion | None, outcome: str,
+                     ms: int) -> None:
+        """One answer of a Message Batch (`completion`, or None when the request `outcome` was `errored`,
+        `expired` or `canceled`) for the request `sent` (as `prepare` made it): into the ledger (the session
+        budget), the usage store (the daily budget, `haiku-lsp stats`) and the audit log, at the batch price.
+        `ms`: from the batch's creation to its answers."""
+        usage = completion.usage if completion is not None else Usage(sent.model)
+        if completion is not None:
+            self.ledger.record(usage, feature, batch=True)
+        self._record(sent, feature, usage, completion.text if completion else "",
+                     completion.stop_reason if completion else None, ms, outcome, batch=True)
+
     def _record(self, sent: ModelRequest, feature: str, usage: Usage, text: str, stop: str | None,
-                started: float, outcome: str) -> None:
-        ms = round((time.monotonic() - started) * 1000)
-        usd = cost_usd(usage, self.ledger.prices)
+                ms: int, outcome: str, batch: bool = False) -> None:
+        usd = cost_usd(usage, self.ledger.prices, batch=batch)
         tokens = {"input": usage.input, "output": usage.output, "cache_write": usage.cache_write,
                   "cache_read": usage.cache_read}
+        marks = {"batch": True} if batch else {}
         try:
             self.store.append({"kind": "call", "feature": feature, "model": usage.model or sent.model, **tokens,
-                               "usd": round(usd, 8), "ms": ms, "outcome": outcome})
+                               "usd": round(usd, 8), "ms": ms, "outcome": outcome, **marks})
             # Redacted even when `redactSecrets` let the secrets go out: the log is a second copy.
             payload = redact_request(sent)[0].payload() if self.audit.enabled else {}
             self.audit.write({
@@ -192,7 +211,11 @@ class GuardedProvider:
                 "pid": os.getpid(), "feature": feature, "model": sent.model,
                 "prompt": {k: payload[k] for k in ("system", "messages") if k in payload},
                 "output": redact(text)[0], "stop_reason": stop, "usage": tokens, "usd": round(usd, 8), "latency_ms": ms,
-                "outcome": outcome})
+                "outcome": outcome, **marks})
             self._on_call()
         except Exception as err:  # accounting must never break a feature
             log.warning("could not record a model call: %s", err)
+
+
+def _ms_since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)

@@ -39,6 +39,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     features: dict[str, dict[str, Any]] = {}
     outcomes: dict[str, int] = defaultdict(int)
     latencies: dict[str, list[float]] = defaultdict(list)
+    every: list[float] = []
     for r in calls:
         model = models.setdefault(str(r.get("model")), {"calls": 0, **dict.fromkeys(TOKEN_KINDS, 0), "usd": 0.0})
         feature = features.setdefault(str(r.get("feature")), {"calls": 0, "usd": 0.0})
@@ -51,6 +52,8 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         outcomes[outcome] += 1
         if outcome in ("ok", "stopped") and isinstance(r.get("ms"), (int, float)):
             latencies[str(r.get("feature"))].append(float(r["ms"]))
+            if not r.get("batch"):  # a batch's turnaround (minutes to hours) is no interactive latency
+                every.append(float(r["ms"]))
     for row in (*models.values(), *features.values()):
         row["usd"] = round(row["usd"], 6)
     tokens = {kind: sum(m[kind] for m in models.values()) for kind in TOKEN_KINDS}
@@ -70,7 +73,6 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             for k in ("passed", "failed"):
                 validation[action][k] += int(counts.get(k) or 0)
 
-    every = [ms for values in latencies.values() for ms in values]
     prompt_tokens = tokens["input"] + tokens["cache_write"] + tokens["cache_read"]
     return {
         "requests": len(calls),

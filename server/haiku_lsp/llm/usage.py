@@ -2,14 +2,16 @@
 
 `<cache dir>/usage/<YYYY-MM-DD>.jsonl` (the local date) holds one JSON object a line: a model call
 (`{"kind": "call", "feature", "model", "input", "output", "cache_write", "cache_read", "usd", "ms",
-"outcome"}`) or counters a server adds up between calls (`{"kind": "counts", ...}`). No prompt and no
-answer is kept here (that is the audit log's business), so the store stays small and is kept 35 days.
+"outcome"}`, plus `"batch": true` for a Message Batches answer, priced at the batch price) or counters a
+server adds up between calls (`{"kind": "counts", ...}`). No prompt and no answer is kept here (that is
+the audit log's business), so the store stays small and is kept 35 days.
 
 Several servers (one per editor window) share a cache dir: every append takes an exclusive `flock` on
 the day's file and writes one whole line with `O_APPEND`; readers take a shared lock and read only whole
-lines, so a reader never sees half a record. Today's dollars are read incrementally (only the bytes
-added since the last look), cheap enough to check before every model call. A day's file starts afresh
-at local midnight, which is what resets the daily budget.
+lines, so a reader never sees half a record. Today's totals (dollars, calls, tokens: `today_totals`) are
+read incrementally (only the bytes added since the last look), cheap enough to check before every model
+call and twice a second for the status: never the whole day's file again, which grows with every call.
+A day's file starts afresh at local midnight, which is what resets the daily budget.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ except ImportError:  # pragma: no cover - Windows: appends of one line stay whol
 log = logging.getLogger(__name__)
 
 KEEP_DAYS = 35
+PROMPT_KINDS = ("input", "cache_write", "cache_read")  # the token kinds of a prompt
 
 
 @contextlib.contextmanager
@@ -58,7 +61,7 @@ class UsageStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._lock = threading.Lock()
-        self._today: tuple[datetime.date, int, float] | None = None  # day, bytes read, USD in them
+        self._today: tuple[datetime.date, int, dict[str, Any]] | None = None  # day, bytes read, their totals
         self._pruned: datetime.date | None = None
 
     def path(self, day: datetime.date) -> Path:
@@ -90,9 +93,17 @@ class UsageStore:
 
     def spent_today(self) -> float:
         """USD of every call recorded today, by any server using this folder."""
+        return float(self.today_totals()["usd"])
+
+    def today_totals(self) -> dict[str, Any]:
+        """Today's calls by any server using this folder: `{"usd", "calls", "inputTokens" (input, cache writes
+        and reads), "outputTokens"}` (a copy)."""
         today = local_day()
         with self._lock:
-            day, offset, usd = self._today if self._today and self._today[0] == today else (today, 0, 0.0)
+            if self._today and self._today[0] == today:
+                day, offset, totals = self._today
+            else:
+                day, offset, totals = today, 0, {"usd": 0.0, "calls": 0, "inputTokens": 0, "outputTokens": 0}
             try:
                 with open(self.path(today), "rb") as f, locked(f, exclusive=False):
                     f.seek(offset)
@@ -105,9 +116,12 @@ class UsageStore:
             whole = data[: data.rfind(b"\n") + 1]  # a line still being written is read next time
             for record in _parse(whole):
                 if record.get("kind") == "call":
-                    usd += float(record.get("usd") or 0.0)
-            self._today = (day, offset + len(whole), usd)
-            return usd
+                    totals["usd"] += float(record.get("usd") or 0.0)
+                    totals["calls"] += 1
+                    totals["inputTokens"] += sum(int(record.get(k) or 0) for k in PROMPT_KINDS)
+                    totals["outputTokens"] += int(record.get("output") or 0)
+            self._today = (day, offset + len(whole), totals)
+            return dict(totals)
 
     def read_days(self, days: int, today: datetime.date | None = None) -> dict[datetime.date, list[dict[str, Any]]]:
         """The records of the last `days` days (today included), by day; days without a file are empty."""

@@ -1,5 +1,7 @@
 """textDocument/codeAction: listing is instant and makes no model call. Every action carries a
-command (`haiku.*`); the work happens when the editor runs it (see `commands/`)."""
+command (`haiku.*`); the work happens when the editor runs it (see `commands/`). Without the model for
+the file (no key, a reached budget, an ignore rule) a diagnostic's fix is listed only when ruff has one
+("Fix with ruff: ...")."""
 
 from __future__ import annotations
 
@@ -51,10 +53,16 @@ def register(server: HaikuLanguageServer) -> None:
             actions.append(types.CodeAction(title=title, kind=KIND_FIX, is_preferred=True, command=types.Command(
                 title=title, command="haiku.applySuggestedFix", arguments=[uri])))
 
+        from haiku_lsp.quickfix import has_offline_fix  # not on the start-up path
+
+        # Without the model (no key, a budget reached, an ignored file) only ruff's own fixes exist.
+        offline = ls.session.offline_for(document.path)
         for diagnostic in params.context.diagnostics:
             if not _wanted(KIND_FIX, only):
                 break
-            title = f"Fix with Haiku: {diagnostic.message.splitlines()[0][:80]}"
+            if offline and not has_offline_fix({"source": diagnostic.source, "code": diagnostic.code}):
+                continue
+            title = f"Fix with {'ruff' if offline else 'Haiku'}: {diagnostic.message.splitlines()[0][:80]}"
             actions.append(types.CodeAction(
                 title=title, kind=KIND_FIX, diagnostics=[diagnostic],
                 command=types.Command(title=title, command="haiku.fixDiagnostic",

@@ -16,7 +16,7 @@ from pygls.lsp.server import LanguageServer
 
 from haiku_lsp import __version__
 from haiku_lsp.completion import CompletionQuery
-from haiku_lsp.errors import ProviderError
+from haiku_lsp.errors import BudgetExceeded, ProviderError
 from haiku_lsp.llm.anthropic import AnthropicProvider
 from haiku_lsp.lsp import compat
 from haiku_lsp.lsp.acceptance import Acceptance
@@ -168,6 +168,19 @@ class HaikuLanguageServer(LanguageServer):
                 "completions for it come from the offline engine only.")))
         return True
 
+    def offline_for(self, path: str | None) -> bool:
+        """`session.offline_for(path)` for a feature about to choose between the model and its offline path;
+        when a reached budget is why, the user is told (once per episode, like the completions' own)."""
+        if (problem := self.session.budget_problem()) is not None:
+            self.report_provider_error(BudgetExceeded(problem))
+        return self.session.offline_for(path)
+
+    def note_budget(self, problem: str | None) -> None:
+        """The budgets as the status saw them: once no cap is reached, the episode is over, and the next one
+        is told again."""
+        if problem is None:
+            self._reported.discard("budget")
+
     def report_provider_error(self, err: ProviderError, action: bool = False) -> None:
         """Tell the user once per kind of lasting problem (always for an action they asked for);
         log the passing ones."""
@@ -178,9 +191,10 @@ class HaikuLanguageServer(LanguageServer):
         if action:
             self.show(f"Haiku: {lasting.get(err.kind) or describe(err)}; nothing was changed.",
                       types.MessageType.Error)
-        elif err.kind in lasting and err.kind not in self._reported:
-            self._reported.add(err.kind)
-            self.show(f"haiku-lsp: {lasting[err.kind]}", types.MessageType.Error)
+        elif err.kind in lasting:  # told once (per episode, for a budget), not once per keystroke
+            if err.kind not in self._reported:
+                self._reported.add(err.kind)
+                self.show(f"haiku-lsp: {lasting[err.kind]}", types.MessageType.Error)
         else:
             self.window_log_message(types.LogMessageParams(
                 type=types.MessageType.Warning, message=f"haiku-lsp: completion failed: {err}"))
@@ -264,8 +278,9 @@ def describe(err: ProviderError) -> str:
 
 
 def create_server() -> HaikuLanguageServer:
-    from haiku_lsp.lsp import acceptance, code_actions, commands, hover, inline_completion
+    from haiku_lsp.lsp import acceptance, code_actions, commands, hover, inline_completion, memtrace
 
+    memtrace.install()  # only with HAIKU_LSP_TRACEMALLOC set (a diagnostic for memory growth)
     server = HaikuLanguageServer()
 
     @server.feature(types.INITIALIZE)

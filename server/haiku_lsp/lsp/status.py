@@ -14,13 +14,11 @@ Params (sent when they change, checked twice a second, so at most two a second):
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from haiku_lsp.errors import ProviderError
-from haiku_lsp.llm import UsageStore
 
 if TYPE_CHECKING:
     from haiku_lsp.lsp.server import HaikuLanguageServer
@@ -34,27 +32,6 @@ LASTING = {"auth": "the API key was rejected (401): check ANTHROPIC_API_KEY",
            "bad_request": "the model API refused a request"}
 
 
-class TodaysUsage:
-    """Today's totals of every server sharing the cache directory, from the session's usage store (read
-    again only when today's dollars changed: `spent_today` reads just the bytes added since last time)."""
-
-    def __init__(self, store: UsageStore) -> None:
-        self.store = store
-        self._seen: tuple[datetime.date, float] | None = None
-        self._totals: dict[str, Any] = {"usd": 0.0, "inputTokens": 0, "outputTokens": 0, "calls": 0}
-
-    def totals(self) -> dict[str, Any]:
-        seen = (datetime.date.today(), self.store.spent_today())
-        if seen != self._seen:
-            self._seen = seen
-            calls = [r for records in self.store.read_days(1).values() for r in records if r.get("kind") == "call"]
-            self._totals = {
-                "usd": round(seen[1], 6),
-                "inputTokens": sum(int(r.get(k) or 0) for r in calls for k in ("input", "cache_write", "cache_read")),
-                "outputTokens": sum(int(r.get("output") or 0) for r in calls), "calls": len(calls)}
-        return self._totals
-
-
 class Status:
     """Computes the status and notifies the client of changes."""
 
@@ -63,7 +40,6 @@ class Status:
         self._error: tuple[ProviderError, float, int] | None = None  # the error, when, calls made before it
         self._sent: dict[str, Any] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._today: TodaysUsage | None = None
         self._episode: tuple[str, str, float] | None = None  # state, message, retry in s: inline paused
 
     def note_episode(self, ls: HaikuLanguageServer, state: str, message: str, retry_in_s: float) -> None:
@@ -105,16 +81,18 @@ class Status:
         session = ls.session
         ledger, settings = session.ledger, session.settings
         calls = sum(t.calls for t in ledger.by_model.values())
-        if self._today is None or self._today.store is not session.usage:
-            self._today = TodaysUsage(session.usage)
-        today = self._today.totals()
+        totals = session.usage.today_totals()  # incremental: only the records added since the last look
+        today = {"usd": round(totals["usd"], 6), "inputTokens": totals["inputTokens"],
+                 "outputTokens": totals["outputTokens"], "calls": totals["calls"]}
         state, message, retry = "ready", f"Haiku ready ({settings.fast_model})", 0.0
         error = self._error
         if error is not None and calls > error[2]:
             error = self._error = None  # a call went through since
+        problem = session.budget_problem()
+        ls.note_budget(problem)
         if not session.provider.available:
             state, message = "offline", "no ANTHROPIC_API_KEY: offline suggestions (jedi) only"
-        elif (problem := ledger.budget_problem()) is not None:
+        elif problem is not None:
             state, message = "budget", problem
         elif self._episode is not None:
             state, message, retry = self._episode

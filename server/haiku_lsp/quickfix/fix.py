@@ -107,6 +107,11 @@ def diagnostic_code(diagnostic: dict[str, Any]) -> str | None:
     return str(code) if code not in (None, "") else None
 
 
+def has_offline_fix(diagnostic: dict[str, Any]) -> bool:
+    """Whether `propose_fix(offline=True)` can try one: a ruff diagnostic with its rule code (`ruff --fix`)."""
+    return is_ruff(diagnostic) and diagnostic_code(diagnostic) is not None
+
+
 @dataclass(frozen=True)
 class FixCheck:
     """What the check of a fix established, and what it did not, in the user's words."""
@@ -190,7 +195,7 @@ async def offline_fix(lines: list[str], path: Path, root: Path | None, diagnosti
                       scope: Scope) -> FixProposal | None:
     """`ruff --fix` for ruff diagnostics: only when it changes just this scope."""
     code = diagnostic_code(diagnostic)
-    if not is_ruff(diagnostic) or not code:
+    if not has_offline_fix(diagnostic) or not code:
         return None
     original = "\n".join(lines)
     _, fixed = await ruff_check(original, path, root, fix_code=code)

@@ -32,7 +32,7 @@ async def explain_stack_trace(ls: HaikuLanguageServer, *args: Any) -> dict:
     async def work(reporter: Reporter) -> dict:
         resolved = resolve_frames(tb, root, ls.session.ignore_rules)
         reporter.report(f"Explaining {resolved.exc_type}")
-        result = await explain(resolved, ls.session.fast(), root=root, offline=not ls.session.provider.available,
+        result = await explain(resolved, ls.session.fast(), root=root, offline=ls.offline_for(None),
                                read_text=lambda p: read_text(ls, p))
         doc_uri = ls.write_doc(f"explain-{result.key[:12]}.md", result.markdown)
         await ls.open_doc(doc_uri)

@@ -29,7 +29,7 @@ async def fix_diagnostic(ls: HaikuLanguageServer, *args: Any) -> dict:
     message = str(diagnostic.get("message", ""))[:60]
 
     async def work(reporter: Reporter) -> dict:
-        offline = ls.session.offline_for(document.path)
+        offline = ls.offline_for(document.path)
         reporter.report("Asking Haiku for a fix" if not offline else "Trying ruff's own fix")
         proposal = await quickfix.propose_fix(
             ls.session.fast(), lines=lines, path=path, root=root,

@@ -40,7 +40,7 @@ async def generate_test(ls: HaikuLanguageServer, *args: Any) -> dict:
 
         proposal = await propose_test(
             ls.session.fast(), root=root, path=path, source=document.source, line=line,
-            offline=ls.session.offline_for(document.path), read_text=lambda p: read_text(ls, p),
+            offline=ls.offline_for(document.path), read_text=lambda p: read_text(ls, p),
             test_timeout=ls.session.settings.test_timeout_s, python=ls.session.test_python(),
             os_sandbox=ls.session.os_sandbox(),
             report=reporter.report)  # no `ignore`: the sandbox is local, it gets all files

@@ -32,6 +32,10 @@ async def refactor_file(ls: HaikuLanguageServer, *args: Any) -> dict:
     document = open_document(ls, uri)
     if document.language_id != "python" or not document.path:
         raise ActionError("whole-file refactors work on Python files")
+    if (problem := ls.session.budget_problem()) is not None:
+        raise ActionError(f"refactors need the model, and {problem}")
+    if ls.session.offline_for(document.path):
+        raise ActionError("refactors need the model: set ANTHROPIC_API_KEY (and the file must not be ignored)")
     if not instruction or not instruction.strip():
         choice = await ls.window_show_message_request_async(types.ShowMessageRequestParams(
             type=types.MessageType.Info, message="Haiku: how should this file be refactored?",
@@ -39,8 +43,6 @@ async def refactor_file(ls: HaikuLanguageServer, *args: Any) -> dict:
         if choice is None:
             return {"status": "cancelled"}
         instruction = PRESETS[choice.title]
-    if ls.session.offline_for(document.path):
-        raise ActionError("refactors need the model: set ANTHROPIC_API_KEY (and the file must not be ignored)")
     version, text = document.version, document.source
     root = ls.root_dir()
 
