@@ -59,7 +59,8 @@ class Session:
         self.ignore_rules = IgnoreRules()
         self.jedi = JediWorker()  # jedi runs in worker processes, started on first use (or `jedi.start()`)
         self.completions = CompletionEngine(self.provider, self.cache, lambda: self.settings,
-                                            lambda: self.ignore_rules, on_error=on_error, jedi=self.jedi)
+                                            lambda: self.ignore_rules, on_error=on_error, jedi=self.jedi,
+                                            budget_problem=self.budget_problem)
         self.hover = HoverExplainer(self.provider, self.cache)
         self.validation: dict[str, dict[str, int]] = {}
         self._flushed: dict[str, Any] = {}

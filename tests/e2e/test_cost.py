@@ -263,10 +263,13 @@ async def test_under_a_reached_budget_every_feature_takes_its_offline_path(start
     assert n == 1
     assert "session budget of $0.04 is used up" in (await wait_for_state(s, "budget"))["message"]
 
-    # Completions: automatic ones answer nothing, an invoked one jedi's; no error.
+    # Completions: automatic ones answer nothing, an invoked one jedi's; no error; no context resolved for a
+    # prompt that cannot be sent.
+    resolutions = (await s.command("haiku.showStats"))["inline"]["jedi_resolutions"]
     s.set_line(uri, X_LINE + 6, "    return math.sqr")
     assert list((await s.inline(uri, end_of(s.text(uri), "math.sqr"))).items) == []
     assert "t(" in [i.insert_text for i in (await s.inline(uri, end_of(s.text(uri), "math.sqr"), invoked=True)).items]
+    assert (await s.command("haiku.showStats"))["inline"]["jedi_resolutions"] == resolutions
     s.set_line(uri, X_LINE + 6, "    return math.sq")
     hover = await s.client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=end_of(DOCTESTED, "def ad")))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from haiku_lsp.completion.context import Snippet, build_context, windows
-from haiku_lsp.completion.prompts import HOLE, completion_request
+from haiku_lsp.completion.prompts import HOLE, answer_tokens, completion_request
 from haiku_lsp.llm.provider import ModelRequest, supports_prefill
 
 LINES = ["import math", "", "def f(x):", "    return math.sq", "", "print(f(2))"]
@@ -82,3 +82,23 @@ def test_imported_names_are_found_with_where_they_are_named():
     assert list(found) == ["scale", "turn", "thing", "secho", "echo", "late"]
     assert found["scale"] == (1, lines[1].index("scale")) and found["turn"] == (2, lines[2].index("turn"))
     assert found["echo"] == (6, lines[6].index(" echo") + 1) and found["late"] == (9, 11)
+
+
+def test_what_the_answer_may_be_follows_the_cursor_line():
+    """The task sentence and max_tokens: the line (or, when it is complete, the next lines) at the end of a
+    line; a block header's body with the header; the rest of the line mid-line; a block on an empty line."""
+    def at(line: str, col: int | None = None):
+        lines = ["def f(xs):", line, "    return xs"]
+        c = build_context(lines=lines, line=1, col=len(line) if col is None else col, path="f.py",
+                          language="python", max_prefix_tokens=500, max_suffix_tokens=100, max_lines=40)
+        return completion_request(c, model="claude-haiku-4-5", max_tokens=1).messages[0]["content"], \
+            answer_tokens(c, 96, 360)
+
+    user, tokens = at("    total = su")
+    assert "if that line is already complete" in user and tokens == 96
+    user, tokens = at("    for x in x")
+    assert "go on with the block's body" in user and tokens == 360
+    user, tokens = at("    if x", col=6)  # mid-line ("if| x"): the rest of the line, which may span lines
+    assert user.count("Complete the rest of the cursor's line.") == 1 and tokens == 360
+    user, tokens = at("    ")
+    assert "empty line" in user and tokens == 360

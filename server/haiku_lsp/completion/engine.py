@@ -5,8 +5,9 @@ For each request, in order, the first that answers wins:
    the answer is the rest of it, no upstream request;
 2. cache: the same prompt (content hash) was answered before, in memory or on disk;
 3. debounce (automatic triggers only, adaptive to typing speed), then one upstream stream, shaped
-   as it arrives and closed at the first useful boundary -- unless the circuit breaker is open after
-   upstream failures (:mod:`haiku_lsp.completion.breaker`): then no call, and no items (Invoked: offline).
+   as it arrives and closed at the first useful boundary -- unless a budget is reached (then not even the
+   context is gathered) or the circuit breaker is open after upstream failures
+   (:mod:`haiku_lsp.completion.breaker`): then no call, and no items (Invoked: offline).
 
 A newer request for the same document supersedes the older one, which is answered at once with no
 items. A stream nobody waits for any more is closed after a short grace (a request arriving just
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,11 +29,19 @@ from haiku_lsp.completion.context import build_context, cursor_context
 from haiku_lsp.completion.debounce import adaptive_debounce_s
 from haiku_lsp.completion.generation import DocState, Generation
 from haiku_lsp.completion.names import NameContext
-from haiku_lsp.completion.prompts import PROMPT_VERSION, completion_request
+from haiku_lsp.completion.prompts import PROMPT_VERSION, answer_tokens, completion_request
 from haiku_lsp.completion.query import CompletionQuery, Suggestion
 from haiku_lsp.completion.shaping import CursorContext
 from haiku_lsp.completion.typed_ahead import Anchor, Shown, digest
-from haiku_lsp.errors import Abandoned, IncompleteAnswer, JediError, ProviderError, ProviderTimeout, Refusal
+from haiku_lsp.errors import (
+    Abandoned,
+    BudgetExceeded,
+    IncompleteAnswer,
+    JediError,
+    ProviderError,
+    ProviderTimeout,
+    Refusal,
+)
 from haiku_lsp.llm.cache import Cache, content_key
 from haiku_lsp.llm.provider import ModelRequest, Provider
 from haiku_lsp.privacy import IgnoreRules
@@ -46,7 +54,6 @@ log = logging.getLogger(__name__)
 INVOKED_CONTEXT_WAIT_S = 0.5  # how long an Invoked request waits for jedi context (Automatic: the setting)
 MAX_PREFETCH_CHARS = 500_000  # documents larger than this are not resolved on open
 CHANGE_SETTLE_S = 0.5  # edits pause this long before the names near them are resolved in the background
-_HEADER_RE = re.compile(r"\s*(?:async\s+)?(?:if|elif|else|for|while|with|try|except|finally|def|class|match|case)\b")
 OFFLINE_DEADLINE_S = 5.0  # jedi's own completions (offline engine): the worker's deadline
 
 
@@ -70,12 +77,14 @@ class CompletionEngine:
                  ignore: Callable[[], IgnoreRules],
                  on_error: Callable[[ProviderError], None] = lambda err: None,
                  on_episode: Callable[[Episode], None] = lambda episode: None,
-                 jedi: JediWorker | None = None) -> None:
+                 jedi: JediWorker | None = None,
+                 budget_problem: Callable[[], str | None] = lambda: None) -> None:
         self.provider = provider
         self.cache = cache
         self._settings = settings
         self._ignore = ignore
         self._on_error = on_error
+        self._budget_problem = budget_problem  # why the model may not be called now (a budget reached), or None
         self.on_episode = on_episode  # public: the language server sets it after building the session
         self.breaker = Breaker()
         self._docs: dict[str, DocState] = {}
@@ -191,12 +200,9 @@ class CompletionEngine:
 
         # 1. typed-ahead into a suggestion already shown here
         memo: dict[int, int] = {}
-        for shown in reversed(state.shown):
-            typed = shown.anchor.typed(before, after_hash, memo)
-            if typed is not None:
-                if shown.text.startswith(typed) and len(shown.text) > len(typed):
-                    self.stats.typed_ahead += 1
-                    return [Suggestion(shown.text[len(typed):], "typed-ahead")]
+        if (rest := state.rest_shown(before, after_hash, memo)) is not None:
+            self.stats.typed_ahead += 1
+            return [Suggestion(rest, "typed-ahead")]
         # ... or into one still streaming
         gen = state.generation
         typed = gen.anchor.typed(before, after_hash, memo) if gen is not None and not gen.done.is_set() else None
@@ -208,6 +214,10 @@ class CompletionEngine:
             if text is not None:
                 self.stats.inflight_reuse += 1
                 return [Suggestion(text, "in-flight")]
+
+        if (problem := self._budget_problem()) is not None:  # no context gathered for a call that cannot be made
+            self._on_error(BudgetExceeded(problem))
+            return await self._offline(q) if q.invoked else []
 
         # 2. cache (the context must be built first: the key is the hash of what would be sent)
         debounce = 0.0 if q.invoked else self.debounce_s(q.uri)
@@ -366,13 +376,7 @@ class CompletionEngine:
             lines=q.lines, line=q.line, col=q.col, path=shown_path, language=q.language,
             max_prefix_tokens=settings.max_prefix_tokens, max_suffix_tokens=settings.max_suffix_tokens,
             max_lines=settings.max_block_lines, snippets=snippets, redact_secrets=settings.redact_secrets)
-        # At the end of a line the answer is that line (or, after an accepted suggestion, the next few
-        # lines, within the same budget); in the middle of one it may be a span of several
-        # lines ending inside the text after the cursor (kept only when the code around parses with it).
-        # A line that starts a block header ("for x in "), though, is answered with its body: a block's budget.
-        end_of_line = ctx.cursor.mode == "line" and not ctx.cursor.line_suffix.strip()
-        header = _HEADER_RE.match(ctx.cursor.line_prefix) is not None
-        max_tokens = settings.max_line_tokens if end_of_line and not header else settings.max_block_tokens
+        max_tokens = answer_tokens(ctx, settings.max_line_tokens, settings.max_block_tokens)
         return completion_request(ctx, model=settings.fast_model, max_tokens=max_tokens)
 
     async def _offline(self, q: CompletionQuery) -> list[Suggestion]:

@@ -64,3 +64,11 @@ class DocState:
     generation: Generation | None = None
     edited: deque = field(default_factory=lambda: deque(maxlen=16))  # lines edited since the last refresh
     settle: asyncio.TimerHandle | None = None  # the refresh of the context once edits pause
+
+    def rest_shown(self, before: str, after_hash: int, memo: dict[int, int]) -> str | None:
+        """The rest of a suggestion shown here whose start the user has typed since (typed-ahead), or None."""
+        for shown in reversed(self.shown):
+            typed = shown.anchor.typed(before, after_hash, memo)
+            if typed is not None and shown.text.startswith(typed) and len(shown.text) > len(typed):
+                return str(shown.text[len(typed):])
+        return None

@@ -8,10 +8,12 @@ bump PROMPT_VERSION: cache keys include it.
 
 from __future__ import annotations
 
+import re
+
 from haiku_lsp.completion.context import CompletionContext, estimate_tokens
 from haiku_lsp.llm.provider import ModelRequest, supports_prefill
 
-PROMPT_VERSION = "inline-3"
+PROMPT_VERSION = "inline-4"
 HOLE = "<HOLE/>"
 OPEN, CLOSE = "<COMPLETION>", "</COMPLETION>"
 
@@ -28,6 +30,24 @@ function body) and stop where that block ends.
 - If nothing should be inserted, answer {OPEN}{CLOSE}."""
 
 
+# A line that starts a compound statement: its answer is a header whose body belongs with it.
+_HEADER_RE = re.compile(r"\s*(?:async\s+)?(?:if|elif|else|for|while|with|try|except|finally|def|class|match|case)\b")
+
+
+def starts_header(ctx: CompletionContext) -> bool:
+    """The cursor is at the end of a line that starts a block header ("for x in ")."""
+    cursor = ctx.cursor
+    return cursor.mode == "line" and not cursor.line_suffix.strip() and _HEADER_RE.match(cursor.line_prefix) is not None
+
+
+def answer_tokens(ctx: CompletionContext, line_tokens: int, block_tokens: int) -> int:
+    """`max_tokens` for the answer: at the end of a line that line (or, after an accepted suggestion, the next
+    few lines, within the same budget); a block header with its body, a block, or a span of several lines
+    ending inside the text after the cursor (mid-line): a block's."""
+    end_of_line = ctx.cursor.mode == "line" and not ctx.cursor.line_suffix.strip()
+    return line_tokens if end_of_line and not starts_header(ctx) else block_tokens
+
+
 def min_cacheable_tokens(model: str) -> int:
     return 4096 if "haiku" in model else 1024
 
@@ -42,7 +62,10 @@ def completion_request(ctx: CompletionContext, *, model: str, max_tokens: int) -
         if estimate_tokens(SYSTEM + ctx_text) >= min_cacheable_tokens(model):
             block["cache_control"] = {"type": "ephemeral"}
         system.append(block)
-    if ctx.cursor.mode == "line" and not ctx.cursor.line_suffix.strip():
+    if starts_header(ctx):
+        task = ("Complete the rest of the cursor's line; when it is a block header, go on with the block's body "
+                "on the next lines and stop where that block ends.")
+    elif ctx.cursor.mode == "line" and not ctx.cursor.line_suffix.strip():
         task = ("Complete the rest of the cursor's line; if that line is already complete, answer with a line "
                 "break followed by the code of the next line(s).")
     elif ctx.cursor.mode == "line":
