@@ -286,7 +286,7 @@ async def test_under_a_reached_budget_every_feature_takes_its_offline_path(start
     titles = [a.title for a in await s.client.text_document_code_action_async(params)]
     assert "Fix with ruff: Local variable `x` is assigned to but never used" in titles, titles
     assert not any("not accessed" in t or t.startswith("Fix with Haiku") for t in titles), titles
-    assert "Generate a unit test for `unused` with Haiku" in titles
+    assert "Generate a unit test for `unused` from its doctests or hypothesis" in titles
 
     result = await s.command("haiku.fixDiagnostic", uri, UNUSED_X_DOCTESTED)
     assert result["status"] == "applied" and result["origin"] == "ruff", result

@@ -71,7 +71,7 @@ def register(server: HaikuLanguageServer) -> None:
         from haiku_lsp.tracebacks import find_traceback  # imported in the background after start-up
 
         if _wanted(KIND_EXPLAIN, only) and find_traceback(lines, start[0], end[0]) is not None:
-            title = "Explain this stack trace with Haiku"
+            title = "Explain this stack trace" + (" (offline)" if offline else " with Haiku")
             actions.append(types.CodeAction(title=title, kind=KIND_EXPLAIN, command=types.Command(
                 title=title, command="haiku.explainStackTrace",
                 arguments=[uri, unstructure(ls, params.range)])))
@@ -79,7 +79,8 @@ def register(server: HaikuLanguageServer) -> None:
         if document.language_id == "python" and _wanted(KIND_TEST, only):
             qualname = enclosing_definition(lines, start[0])
             if qualname is not None:
-                title = f"Generate a unit test for `{qualname}` with Haiku"
+                how = "from its doctests or hypothesis" if offline else "with Haiku"
+                title = f"Generate a unit test for `{qualname}` {how}"
                 actions.append(types.CodeAction(title=title, kind=KIND_TEST, command=types.Command(
                     title=title, command="haiku.generateTest",
                     arguments=[uri, unstructure(ls, params.range.start)])))
