@@ -147,3 +147,27 @@ async def test_a_documents_remembered_names_are_bounded_the_least_recently_resol
         assert "os" in known and "path59" in known and "path0" not in known  # "os", resolved again each time, stays
     finally:
         await worker.aclose()
+
+
+async def test_builtins_and_standard_library_imports_are_never_resolved(monkeypatch):
+    """The model knows `len` and `os.path`, and their definitions are never sent: jedi is not asked about
+    them, so the names it is asked about at a request are the project's. A builtin name the module imports
+    from the project (`from .compat import open`) is resolved like any other."""
+    asked: list[list[str]] = []
+
+    def resolve(source, path, root, line, col, missing, ignore, positions=None):
+        asked.append(sorted(missing))
+        return {n: None for n in missing}
+
+    monkeypatch.setattr(names_module, "resolve_names", resolve)
+    worker = JediWorker(ThreadChannel.start)
+    context = names_module.NameContext(worker, IgnoreRules)
+    lines = ["import os", "from typing import cast as c", "from .compat import open", "from .shop import Cart", "",
+             "def total(items):", "    n = len(os.listdir(c(str, open(Cart(items)))))", "    return n"]
+    try:
+        q = CompletionQuery("file:///m.py", lines, 7, len(lines[7]), invoked=True, path="/ws/m.py")
+        await context.snippets(q, 500, 5.0)
+        # (`listdir` is an attribute and `compat`, `shop` the project's modules: names as jedi sees them.)
+        assert asked == [["Cart", "compat", "items", "listdir", "n", "open", "shop", "total"]]
+    finally:
+        await worker.aclose()

@@ -7,11 +7,13 @@ Positions here are code points (the LSP boundary converted them). Token counts a
 
 from __future__ import annotations
 
+import builtins
 import functools
 import keyword
 import logging
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,6 +144,33 @@ def imported_names(lines: list[str], max_lines: int = MAX_IMPORT_SCAN, limit: in
     library are left out (the model knows them, and they would use up *limit*)."""
     top: dict[str, tuple[int, int]] = {}
     nested: dict[str, tuple[int, int]] = {}
+    for name, stdlib, nested_import, where in _import_bindings(lines, max_lines):
+        if not stdlib and name not in top and name not in nested and where is not None:
+            (nested if nested_import else top)[name] = where
+    return dict(list({**top, **nested}.items())[:limit])
+
+
+def known_to_the_model(lines: list[str], max_lines: int = MAX_IMPORT_SCAN) -> frozenset[str]:
+    """Names in a module that need no definition in the prompt: the builtins and what it imports from the
+    standard library (resolving them would only cost jedi time: their definitions are never sent), except
+    a name the module also imports from elsewhere (`from .compat import open`)."""
+    stdlib: set[str] = set()
+    project: set[str] = set()
+    for name, from_stdlib, _, _ in _import_bindings(lines, max_lines):
+        (stdlib if from_stdlib else project).add(name)
+    for i in range(min(len(lines), max_lines)):  # the statements' own words: `typing`, `cast` in `... as c`
+        if (m := _IMPORT.match(lines[i])) is not None and (m.group("module") or "").split(".")[0] in _STDLIB:
+            stdlib.update(_IDENT.findall(m.group("module") + " " + m.group("names")))
+    return frozenset((stdlib | _BUILTIN_NAMES) - project - set(keyword.kwlist))
+
+
+_BUILTIN_NAMES = frozenset(n for n in dir(builtins) if not n.startswith("_"))
+_STDLIB = frozenset(sys.stdlib_module_names)
+
+
+def _import_bindings(lines: list[str], max_lines: int) -> Iterator[tuple[str, bool, bool, tuple[int, int] | None]]:
+    """Each name an import statement binds: whether it comes from the standard library, whether the import
+    is indented (inside a function), and where the name is written as a whole word (None: not found)."""
     i, end = 0, min(len(lines), max_lines)
     while i < end:
         m = _IMPORT.match(lines[i])
@@ -154,7 +183,6 @@ def imported_names(lines: list[str], max_lines: int = MAX_IMPORT_SCAN, limit: in
             while i < end and ")" not in lines[i - 1].split("#", 1)[0]:
                 rows.append((i, 0))
                 i += 1
-        found = nested if m.group("indent") else top
         for row, start in rows:
             code = lines[row].split("#", 1)[0]
             for part in code[start:].replace("(", " ").replace(")", " ").split(","):
@@ -162,14 +190,12 @@ def imported_names(lines: list[str], max_lines: int = MAX_IMPORT_SCAN, limit: in
                 if not words or words[0] == "*":
                     continue
                 name = words[-1] if len(words) == 3 and words[1] == "as" else words[0].split(".")[0]
-                source = module or words[0]
-                if not name.isidentifier() or name in top or name in nested or (
-                        not source.startswith(".") and source.split(".")[0] in sys.stdlib_module_names):
+                if not name.isidentifier():
                     continue
+                source = module or words[0]
+                stdlib = not source.startswith(".") and source.split(".")[0] in sys.stdlib_module_names
                 hit = re.compile(rf"(?<![\w.]){re.escape(name)}\b").search(code, start)
-                if hit is not None:
-                    found[name] = (row, hit.start())
-    return dict(list({**top, **nested}.items())[:limit])
+                yield name, stdlib, bool(m.group("indent")), (row, hit.start()) if hit is not None else None
 
 
 def names_near(lines: list[str], line: int, col: int, above: int = 8) -> list[str]:

@@ -16,7 +16,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from haiku_lsp.completion.context import imported_names, names_near, resolve_names, select_snippets
+from haiku_lsp.completion.context import (
+    imported_names,
+    known_to_the_model,
+    names_near,
+    resolve_names,
+    select_snippets,
+)
 from haiku_lsp.errors import JediError
 from haiku_lsp.privacy import IgnoreRules
 from haiku_lsp.python import JediWorker
@@ -40,6 +46,8 @@ class NameContext:
         self._ignore = ignore
         # uri -> name -> (Resolved | None, monotonic time of the resolution)
         self._known: dict[str, dict] = {}
+        # uri -> names needing no definition (builtins, standard-library imports): never resolved
+        self._skip: dict[str, frozenset[str]] = {}
         # uri -> (names, future) of the resolutions running for that document
         self._running: dict[str, list[tuple[frozenset, asyncio.Future]]] = {}
         self.jobs = 0  # resolutions sent to the jedi worker
@@ -54,7 +62,10 @@ class NameContext:
         otherwise fill in for the next request."""
         if max_tokens <= 0 or q.language != "python":
             return ()
-        names = names_near(q.lines, q.line, q.col)[:10]
+        skip = self._skip.get(q.uri)
+        if skip is None:
+            skip = self._skip_for(q)
+        names = [n for n in names_near(q.lines, q.line, q.col) if n not in skip][:10]
         now = time.monotonic()
         known = self._known_for(q.uri)
         missing = [n for n in names if n not in known or now - known[n][1] > NAME_TTL_S]
@@ -82,6 +93,7 @@ class NameContext:
         """Resolve what the document imports, in the background (after it is opened): the first
         completion in it then finds the definitions of the names it calls ready."""
         if _size(q.lines) <= MAX_CONTEXT_CHARS:
+            self._skip_for(q)
             self._background(q, imported_names(q.lines))
 
     def refresh(self, q: CompletionQuery, edited: list[int]) -> None:
@@ -90,6 +102,7 @@ class NameContext:
         completion near them finds their definitions ready. Known names cost nothing."""
         if _size(q.lines) > MAX_CONTEXT_CHARS:
             return
+        self._skip_for(q)
         positions = imported_names(q.lines)
         for line in sorted(set(edited))[-REFRESH_LINES:]:
             if 0 <= line < len(q.lines):
@@ -108,6 +121,14 @@ class NameContext:
             token = self._latest_prefetch = object()
             fut = self._resolve(q, known, missing, positions, lambda: self._latest_prefetch is not token)
             fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    def _skip_for(self, q: CompletionQuery) -> frozenset[str]:
+        """The names of `q`'s document that are never resolved, found afresh (on open, after edits settle,
+        and at the first request); kept for as many documents as resolutions are."""
+        skip = self._skip[q.uri] = known_to_the_model(q.lines)
+        while len(self._skip) > MAX_DOCUMENTS:
+            self._skip.pop(next(iter(self._skip)))
+        return skip
 
     def _known_for(self, uri: str) -> dict:
         known = self._known.get(uri)
