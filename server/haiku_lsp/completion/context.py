@@ -134,6 +134,7 @@ def build_context(*, lines: list[str], line: int, col: int, path: str, language:
 
 _IMPORT = re.compile(r"^(?P<indent>[ \t]*)(?:from\s+(?P<module>[\w.]+)\s+)?import\s+(?P<names>[^#]+)")
 MAX_IMPORT_SCAN = 5000  # lines read for imports (function-level imports too)
+_WORD = re.compile(r"(?<![\w.])\w+")  # a whole word, not an attribute (`x.name`)
 
 
 def imported_names(lines: list[str], max_lines: int = MAX_IMPORT_SCAN, limit: int = 24
@@ -194,7 +195,9 @@ def _import_bindings(lines: list[str], max_lines: int) -> Iterator[tuple[str, bo
                     continue
                 source = module or words[0]
                 stdlib = not source.startswith(".") and source.split(".")[0] in sys.stdlib_module_names
-                hit = re.compile(rf"(?<![\w.]){re.escape(name)}\b").search(code, start)
+                # One pattern for every name (not one compiled per name: those would churn re's cache, whose
+                # entries outlive the call and keep freed memory from going back to the system).
+                hit = next((w for w in _WORD.finditer(code, start) if w.group(0) == name), None)
                 yield name, stdlib, bool(m.group("indent")), (row, hit.start()) if hit is not None else None
 
 
