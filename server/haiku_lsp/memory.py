@@ -11,26 +11,28 @@ than what it holds.
 from __future__ import annotations
 
 import asyncio
-import ctypes
+import functools
 import gc
 import logging
 from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 IDLE_TIDY_S = 1.0  # the server tidies up once no work has come for this long
 
 
-def _load_libc() -> ctypes.CDLL | None:
+@functools.cache
+def _libc() -> Any:
+    """glibc, or None (ctypes imported here: not on the server's start-up path)."""
+    import ctypes
+
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.malloc_trim  # noqa: B018  (glibc only)
         return libc
     except (OSError, AttributeError):
         return None
-
-
-_libc = _load_libc()
 
 
 releases = 0  # calls of release_memory in this process
@@ -41,8 +43,9 @@ def release_memory() -> None:
     global releases
     releases += 1
     gc.collect()
-    if _libc is not None:
-        _libc.malloc_trim(0)
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 class IdleTidy:

@@ -238,6 +238,7 @@ class HaikuLanguageServer(LanguageServer):
 
         def work() -> None:
             try:
+                from haiku_lsp import tools  # noqa: F401  (ruff diagnostics on didOpen need it)
                 from haiku_lsp.tracebacks import parse as traceback  # noqa: F401  (code action listing needs it)
 
                 cache.warm()
