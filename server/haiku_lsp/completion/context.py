@@ -134,6 +134,9 @@ _IMPORT = re.compile(r"^(?P<indent>[ \t]*)(?:from\s+(?P<module>[\w.]+)\s+)?impor
 MAX_IMPORT_SCAN = 5000  # lines read for imports (function-level imports too)
 
 
+_WORD = re.compile(r"(?<![\w.])\w+")  # a whole word, not an attribute (`x.name`)
+
+
 def imported_names(lines: list[str], max_lines: int = MAX_IMPORT_SCAN, limit: int = 24
                    ) -> dict[str, tuple[int, int]]:
     """The names a module imports, with where each is named (line, column of the name as a whole word):
@@ -166,7 +169,9 @@ def imported_names(lines: list[str], max_lines: int = MAX_IMPORT_SCAN, limit: in
                 if not name.isidentifier() or name in top or name in nested or (
                         not source.startswith(".") and source.split(".")[0] in sys.stdlib_module_names):
                     continue
-                hit = re.compile(rf"(?<![\w.]){re.escape(name)}\b").search(code, start)
+                # One pattern for every name (not one compiled per name: those would churn re's cache, whose
+                # entries outlive the call and keep freed memory from going back to the system).
+                hit = next((w for w in _WORD.finditer(code, start) if w.group(0) == name), None)
                 if hit is not None:
                     found[name] = (row, hit.start())
     return dict(list({**top, **nested}.items())[:limit])
