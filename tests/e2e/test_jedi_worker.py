@@ -165,7 +165,7 @@ async def test_the_workers_end_when_the_server_is_killed_in_the_middle_of_their_
     await wait_gone(pids)
 
 
-async def test_the_worker_runs_on_malloc_tidies_up_once_idle_and_drops_closed_documents(tmp_path):
+async def test_the_worker_tidies_up_once_idle_and_drops_closed_documents(tmp_path):
     from haiku_lsp.python import JediWorker, hover_info
     from haiku_lsp.python.jedi_process import IDLE_TIDY_S, worker_stats
 
@@ -174,7 +174,6 @@ async def test_the_worker_runs_on_malloc_tidies_up_once_idle_and_drops_closed_do
     worker = JediWorker()
     try:
         first = await worker.call(worker_stats, size=0, timeout=60)
-        assert first["allocator"] == "malloc"  # freed memory can go back to the system
         markdown, _ = await worker.call(hover_info, SMALL, str(path), str(tmp_path), 4, len("    return os.path.jo"),
                                         False, size=len(SMALL), timeout=60)
         assert markdown and "join(" in markdown

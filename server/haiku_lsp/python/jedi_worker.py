@@ -55,7 +55,6 @@ T = TypeVar("T")
 SMALL_LANE_CHARS = 200_000  # documents above this go to the large lane (jedi: ~3 s for 200 kB, cold)
 LARGE_IDLE_S = 10.0  # the large lane's worker ends after this long without calls
 FORGET_TIMEOUT_S = 5.0  # dropping a closed document's parse tree (a dict lookup; the rest is the queue)
-WORKER_MALLOC = "malloc"  # the worker's PYTHONMALLOC (see ProcessChannel.start)
 STARTUP_TIMEOUT_S = 60.0  # a worker not ready (jedi imported, builtins parsed) after this long is given up
 
 
@@ -98,10 +97,6 @@ class ProcessChannel:
         # The worker imports haiku_lsp from where this process did (a checkout run with PYTHONPATH, an install).
         here = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
-        # glibc's malloc for every object, not Python's arenas: memory freed by dropped parse trees can then
-        # be given back to the system (`jedi_process._tidy`); in Python's arenas it stays pinned by the few
-        # objects that outlive each call (worker RSS after a completion in each of 50 documents: ~100 MiB).
-        env["PYTHONMALLOC"] = WORKER_MALLOC
         popen = subprocess.Popen([sys.executable, "-m", "haiku_lsp.python.jedi_process"], stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE, env=env)
         assert popen.stdin is not None and popen.stdout is not None
