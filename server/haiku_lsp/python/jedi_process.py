@@ -101,6 +101,7 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         del body, fn, args, reply
         if calls.empty() and _rss_mib() > TIDY_ABOVE_MIB:
             _tidy()
+            worked = False
 
 
 IDLE_TIDY_S = 1.0  # the worker tidies up once no call has come for this long after some work
