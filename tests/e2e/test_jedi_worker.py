@@ -163,3 +163,26 @@ async def test_the_workers_end_when_the_server_is_killed_in_the_middle_of_their_
     pids = [st["small"]["pid"], st["large"]["pid"]]
     await s.kill()
     await wait_gone(pids)
+
+
+async def test_the_worker_tidies_up_once_idle_and_drops_closed_documents(tmp_path):
+    from haiku_lsp.python import JediWorker, hover_info
+    from haiku_lsp.python.jedi_process import IDLE_TIDY_S, worker_stats
+
+    path = tmp_path / "small.py"
+    path.write_text(SMALL)
+    worker = JediWorker()
+    try:
+        first = await worker.call(worker_stats, size=0, timeout=60)
+        markdown, _ = await worker.call(hover_info, SMALL, str(path), str(tmp_path), 4, len("    return os.path.jo"),
+                                        False, size=len(SMALL), timeout=60)
+        assert markdown and "join(" in markdown
+        deadline = time.monotonic() + 60
+        while (now := await worker.call(worker_stats, size=0, timeout=60))["tidies"] <= first["tidies"]:
+            assert time.monotonic() < deadline, "the worker never tidied up while idle"
+            await asyncio.sleep(IDLE_TIDY_S * 2)
+        assert str(path) in now["parsed"]
+        worker.forget(str(path))
+        assert str(path) not in (await worker.call(worker_stats, size=0, timeout=60))["parsed"]
+    finally:
+        await worker.aclose()

@@ -224,3 +224,18 @@ async def test_urgent_calls_go_before_queued_background_work(worker):
     gate.opened.set()
     await asyncio.gather(running, urgent, *background)
     assert order == ["urgent", "background", "background", "background"]
+
+
+async def test_forgetting_a_closed_document_starts_no_worker_and_reaches_a_running_one(worker):
+    worker.forget("/w/closed.py")
+    await asyncio.sleep(0.05)
+    assert worker.small.starts == 0 and worker.small.channel is None  # nothing to forget in no worker
+    assert await worker.call(double, 2, size=10, timeout=5) == 4
+    channel = worker.small.channel
+    assert isinstance(channel, ThreadChannel)
+    worker.forget("/w/closed.py")
+    deadline = asyncio.get_running_loop().time() + 5
+    while "forget_documents" not in channel.calls:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
+    assert worker.large.starts == 0  # the large lane had no worker: left alone

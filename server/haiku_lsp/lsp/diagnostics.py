@@ -17,10 +17,10 @@ from pygls.workspace import TextDocument
 
 from haiku_lsp.lsp.convert import client_position
 from haiku_lsp.text import split_lines
-from haiku_lsp.tools import LintIssue, ruff_available, ruff_check
 
 if TYPE_CHECKING:
     from haiku_lsp.lsp.server import HaikuLanguageServer
+    from haiku_lsp.tools import LintIssue
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,8 @@ class RuffDiagnostics:
         self._published: set[str] = set()
 
     def schedule(self, ls: HaikuLanguageServer, uri: str, *, typing: bool = False) -> None:
+        from haiku_lsp.tools import ruff_available  # not on the start-up path (the warm-up imports it)
+
         if not ls.session.settings.ruff_diagnostics or not ruff_available():
             return
         document = ls.workspace.text_documents.get(uri)
@@ -72,6 +74,8 @@ class RuffDiagnostics:
         version, source = document.version, document.source
         path = Path(document.path) if document.path else Path("untitled.py")
         try:
+            from haiku_lsp.tools import ruff_check
+
             issues, _ = await ruff_check(source, path, ls.root_dir())
         except Exception as err:  # ruff missing or broken: the editor keeps working without these
             log.warning("ruff diagnostics for %s failed: %s", uri, err)

@@ -45,6 +45,7 @@ def register(server: HaikuLanguageServer) -> None:
         )
         ls.tell_ignored(document.path)  # the engine answers offline for it; the editor learns why, once
         suggestions = await ls.session.completions.complete(query)
+        ls.tidy.note_work()  # a completion's prompt, context and stream are garbage now
         # The item's range is the (empty) range at the cursor, in the client's own units.
         at = types.Range(start=params.position, end=params.position)
         if suggestions:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
 
 from haiku_lsp import __version__
 from haiku_lsp.completion import CompletionQuery
@@ -22,6 +23,7 @@ from haiku_lsp.lsp import compat
 from haiku_lsp.lsp.acceptance import Acceptance
 from haiku_lsp.lsp.diagnostics import RuffDiagnostics
 from haiku_lsp.lsp.status import Status
+from haiku_lsp.memory import IdleTidy
 from haiku_lsp.python import relative_to_root, rss_mib
 from haiku_lsp.session import Session
 from haiku_lsp.settings import load_settings
@@ -63,6 +65,8 @@ class HaikuLanguageServer(LanguageServer):
         self.diagnostics = RuffDiagnostics()
         self.status = Status()
         self.acceptance = Acceptance()
+        # Once idle after documents came and went and completions ran: garbage collected, freed heap returned.
+        self.tidy = IdleTidy()
 
     def root_path(self) -> str | None:
         try:
@@ -132,7 +136,7 @@ class HaikuLanguageServer(LanguageServer):
             "cache": {"memoryHits": c.memory_hits, "diskHits": c.disk_hits, "sharedHits": c.shared_hits,
                       "misses": c.misses, "writes": c.writes},
             "process": {"pid": os.getpid(), "rssMiB": rss_mib(os.getpid()), "gcFrozenObjects": gc.get_freeze_count(),
-                        "gcCollections": [g["collections"] for g in gc.get_stats()]},
+                        "gcCollections": [g["collections"] for g in gc.get_stats()], "idleTidies": self.tidy.runs},
             "jedi": session.jedi.stats(),
         }
 
@@ -248,6 +252,7 @@ class HaikuLanguageServer(LanguageServer):
 
         def work() -> None:
             try:
+                from haiku_lsp import tools  # noqa: F401  (ruff diagnostics on didOpen need it)
                 from haiku_lsp.tracebacks import parse as traceback  # noqa: F401  (code action listing needs it)
 
                 cache.warm()
@@ -309,6 +314,7 @@ def create_server() -> HaikuLanguageServer:
         ls.session.completions.note_open(document.uri, document.source, document.path, ls.root_path(),
                                          document.language_id or "python")
         ls.diagnostics.schedule(ls, document.uri)
+        ls.tidy.note_work()
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: HaikuLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -319,6 +325,7 @@ def create_server() -> HaikuLanguageServer:
         ls.session.completions.note_change(uri, edited, lambda: ls.document_query(uri))
         ls.diagnostics.schedule(ls, uri, typing=True)
         compat.drop_finished_notifications(ls)  # pygls keeps them otherwise: memory grows with every keystroke
+        ls.tidy.note_work()
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: HaikuLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -329,6 +336,10 @@ def create_server() -> HaikuLanguageServer:
     def did_close(ls: HaikuLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.session.completions.forget(params.text_document.uri)
         ls.diagnostics.clear(ls, params.text_document.uri)
+        path = to_fs_path(params.text_document.uri)
+        if path:
+            ls.session.jedi.forget(path)  # its parse tree, in the jedi workers
+        ls.tidy.note_work()
 
     @server.feature(STATS_METHOD)
     def usage_stats(ls: HaikuLanguageServer, params: object) -> dict:
@@ -338,6 +349,7 @@ def create_server() -> HaikuLanguageServer:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HaikuLanguageServer, params: None) -> None:
         ls.status.stop()
+        ls.tidy.cancel()
         ls.session.close()
 
     inline_completion.register(server)

@@ -185,3 +185,19 @@ def trim_parser_cache(documents: int = 2, library: int = 2, stubs: int = 8) -> N
             if len(keys) > keep:
                 for key in sorted(keys, key=lambda k: items[k].last_used)[: len(keys) - keep]:
                     del items[key]
+
+
+def forget_documents(paths: list[str]) -> int:
+    """Drop the parse trees parso keeps of these files (documents the editor closed: their next use, if
+    any, parses them afresh); how many were dropped."""
+    try:
+        from parso.cache import parser_cache
+    except ImportError:  # pragma: no cover
+        return 0
+    wanted = set(paths)
+    dropped = 0
+    for items in parser_cache.values():
+        for key in [k for k in items if str(k) in wanted]:
+            del items[key]
+            dropped += 1
+    return dropped

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from haiku_lsp.errors import JediError
+from haiku_lsp.python.jedi_service import forget_documents
 from haiku_lsp.python.jedi_wire import HEADER, frame
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ T = TypeVar("T")
 
 SMALL_LANE_CHARS = 200_000  # documents above this go to the large lane (jedi: ~3 s for 200 kB, cold)
 LARGE_IDLE_S = 10.0  # the large lane's worker ends after this long without calls
+FORGET_TIMEOUT_S = 5.0  # dropping a closed document's parse tree (a dict lookup; the rest is the queue)
 STARTUP_TIMEOUT_S = 60.0  # a worker not ready (jedi imported, builtins parsed) after this long is given up
 
 
@@ -386,6 +388,16 @@ class JediWorker:
                 log.warning("the jedi worker did not start: %s", t.exception())
 
         task.add_done_callback(started)
+
+    def forget(self, path: str) -> None:
+        """The editor closed the document at `path`: the running workers drop what they keep of it (its parse
+        tree), after the calls queued before. A lane with no worker running is left alone (none is started
+        for this). Needs a running event loop."""
+        for lane in (self.small, self.large):
+            if lane.channel is not None and lane.channel.alive():
+                future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+                future.add_done_callback(lambda f: f.cancelled() or f.exception())  # a failure here is moot
+                lane.submit(_Call(forget_documents, ([path],), future, FORGET_TIMEOUT_S, None, time.monotonic()))
 
     def pids(self) -> list[int]:
         return [c.pid for c in (self.small.channel, self.large.channel) if c is not None and c.pid and c.alive()]

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from haiku_lsp import quickfix
 from haiku_lsp.errors import ActionError
 from haiku_lsp.lsp.commands.shared import argument, changed, open_document, run_action, tell_changed
 from haiku_lsp.lsp.progress import Reporter, apply_document_changes, text_edit
@@ -29,6 +28,8 @@ async def fix_diagnostic(ls: HaikuLanguageServer, *args: Any) -> dict:
     message = str(diagnostic.get("message", ""))[:60]
 
     async def work(reporter: Reporter) -> dict:
+        from haiku_lsp import quickfix  # not on the start-up path
+
         offline = ls.offline_for(document.path)
         reporter.report("Asking Haiku for a fix" if not offline else "Trying ruff's own fix")
         proposal = await quickfix.propose_fix(

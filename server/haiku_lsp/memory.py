@@ -1,0 +1,76 @@
+"""Giving freed memory back to the system: a full garbage collection, then glibc's `malloc_trim(0)`
+(skipped where there is no glibc). Python keeps the heap memory it freed, so without it a process's
+resident memory follows its high-water mark (the parse of a large document, a burst of requests) rather
+than what it holds.
+
+- `release_memory()`: do it now (the jedi worker calls it once it goes idle).
+- `IdleTidy`: do it once a process has been idle for a while after work that churned memory (the server:
+  after opening, editing, closing documents and completions), never while work comes in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import logging
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+IDLE_TIDY_S = 1.0  # the server tidies up once no work has come for this long
+
+
+@functools.cache
+def _libc() -> Any:
+    """glibc, or None (ctypes imported here: not on the server's start-up path)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018  (glibc only)
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+releases = 0  # calls of release_memory in this process
+
+
+def release_memory() -> None:
+    """Collect garbage (parse trees and other cycles), then return free heap pages to the system."""
+    global releases
+    releases += 1
+    gc.collect()
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+class IdleTidy:
+    """`note_work()` after work that allocated and freed much (needs a running event loop); `release` runs
+    once `delay_s` has passed without another `note_work()`."""
+
+    def __init__(self, delay_s: float = IDLE_TIDY_S, release: Callable[[], None] = release_memory) -> None:
+        self.delay_s, self._release = delay_s, release
+        self._timer: asyncio.TimerHandle | None = None
+        self.runs = 0
+
+    def note_work(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(self.delay_s, self._run)
+
+    def _run(self) -> None:
+        self._timer = None
+        self.runs += 1
+        try:
+            self._release()
+        except Exception as err:  # pragma: no cover - housekeeping must never break the server
+            log.warning("releasing memory failed: %s", err)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
