@@ -243,7 +243,7 @@ def _describe(name: Any, *, full: bool) -> str | None:
                 head += ":"
         elif name.type == "function":
             sigs = name.get_signatures()
-            if not sigs:
+            if not sigs or sigs[0].name == "NoneType":  # jedi's stand-in for a value that may be None
                 return None
             head = f"def {sigs[0].to_string()}: ..."
         elif name.type in ("statement", "instance"):
