@@ -216,26 +216,9 @@ async def test_the_daily_budget_is_shared_kept_across_restarts_and_offline_still
     assert len(fake_anthropic.message_requests) == 2
 
 
-DOCTESTED = '''import math
-
-
-def add(a, b):
-    """Add two numbers.
-
-    >>> add(2, 3)
-    5
-    """
-    return a + b
-
-
-def unused():
-    x = 1
-    return 2
-
-
-def root(v):
-    return math.sq
-'''
+# CALC with a doctest in `add` (which the offline test generator turns into a test).
+DOCTESTED = CALC.replace("def add(a, b):\n",
+                         'def add(a, b):\n    """Add two numbers.\n\n    >>> add(2, 3)\n    5\n    """\n')
 X_LINE = DOCTESTED.split("\n").index("    x = 1")
 X_RANGE = {"start": {"line": X_LINE, "character": 4}, "end": {"line": X_LINE, "character": 5}}
 UNUSED_X_DOCTESTED = {**UNUSED_X, "range": X_RANGE}
