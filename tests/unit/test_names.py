@@ -171,3 +171,42 @@ async def test_builtins_and_standard_library_imports_are_never_resolved(monkeypa
         assert asked == [["Cart", "compat", "items", "listdir", "n", "open", "shop", "total"]]
     finally:
         await worker.aclose()
+
+
+async def test_names_whose_resolution_overran_are_retried_soon_not_after_the_ttl(monkeypatch):
+    """On a busy machine a cold jedi may overrun the deadline: those names are left unresolved for a short
+    while (a request would only overrun again), then resolved again, not only after NAME_TTL_S."""
+    asked: list[list[str]] = []
+    slow = threading.Event()
+
+    def resolve(source, path, root, line, col, missing, ignore, positions=None):
+        asked.append(sorted(missing))
+        if len(asked) == 1:
+            slow.wait(5)  # the first resolution overruns its deadline
+        return {n: None for n in missing}
+
+    class Clock:  # the name context's clock, moved by hand (the worker keeps the real one)
+        now = 1000.0
+
+        @classmethod
+        def monotonic(cls) -> float:
+            return cls.now
+
+    monkeypatch.setattr(names_module, "resolve_names", resolve)
+    monkeypatch.setattr(names_module, "RESOLVE_DEADLINE_S", 0.2)
+    monkeypatch.setattr(names_module, "time", Clock)
+    worker = JediWorker(ThreadChannel.start)
+    context = names_module.NameContext(worker, IgnoreRules)
+    q = CompletionQuery("file:///m.py", ["from .shop import Cart", "Cart("], 1, 5, invoked=True, path="/ws/m.py")
+    try:
+        await context.snippets(q, 500, 5.0)  # overruns: Cart is marked unresolved
+        slow.set()
+        Clock.now += names_module.RETRY_AFTER_TIMEOUT_S - 1
+        await context.snippets(q, 500, 5.0)
+        assert len(asked) == 1  # not retried at once: it would only overrun again
+        Clock.now += 2  # past the retry time, long before NAME_TTL_S
+        await context.snippets(q, 500, 5.0)
+        assert asked == [["Cart", "shop"], ["Cart", "shop"]]
+    finally:
+        slow.set()
+        await worker.aclose()

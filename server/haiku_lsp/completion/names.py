@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NAME_TTL_S = 120.0  # a remembered resolution is refreshed after this long
+RETRY_AFTER_TIMEOUT_S = 15.0  # names whose resolution overran its deadline (a cold jedi on a busy machine)
 MAX_DOCUMENTS = 64  # documents whose resolutions are remembered (kept when a document is closed)
 MAX_NAMES = 512  # resolutions remembered per document: every half-typed word is a name; the oldest go first
 MAX_CONTEXT_CHARS = 500_000  # larger documents get no jedi context (jedi: ~10 s a megabyte, cold)
@@ -142,7 +143,8 @@ class NameContext:
                  positions: dict[str, tuple[int, int]] | None = None,
                  stale: Callable[[], bool] | None = None) -> asyncio.Future:
         """Start resolving `missing` in the jedi worker; the results land in `known` when done. A
-        resolution that overran its deadline marks its names unresolved (not retried before NAME_TTL_S)."""
+        resolution that overran its deadline marks its names unresolved, retried after RETRY_AFTER_TIMEOUT_S
+        (jedi is warm by then; not at once: a request would only overrun again)."""
         self.jobs += 1
         source = "\n".join(q.lines)
         fut = self._jedi.call(resolve_names, source, q.path, q.root, q.line, q.col, missing, self._ignore(),
@@ -163,7 +165,8 @@ class NameContext:
             if err is None:
                 _remember(known, {n: (r, stamp) for n, r in f.result().items()})
             elif isinstance(err, JediError) and err.kind == "timeout":
-                _remember(known, {n: (None, stamp) for n in missing})
+                aged = stamp - NAME_TTL_S + RETRY_AFTER_TIMEOUT_S  # counts as stale RETRY_AFTER_TIMEOUT_S from now
+                _remember(known, {n: (None, aged) for n in missing})
 
         fut.add_done_callback(remember)
         return fut
