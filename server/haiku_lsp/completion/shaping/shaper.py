@@ -19,52 +19,24 @@ Guarantees callers may rely on:
 
 from __future__ import annotations
 
-import ast
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Literal
-
 from haiku_lsp.completion.shaping.block_layout import STOP, BlockLayout, fit_first
-from haiku_lsp.completion.shaping.excerpt import dedent, excerpt_bounds, leaves_dead_code
 from haiku_lsp.completion.shaping.filters import (
     CLOSE_TAG,
     HOLE_RE,
     OPEN_TAG_RE,
     SCAFFOLD_LINE_RE,
-    LexState,
-    LineScan,
-    carried_state,
     leading_identifier,
     looks_like_prose,
     needs_glue_space,
     scan_line,
     strip_restated_prefix,
     trim_suffix_overlap,
-    words,
 )
 from haiku_lsp.completion.shaping.span import SpanTail
-
-
-@dataclass(frozen=True)
-class CursorContext:
-    """The text around the cursor, as the shaper needs it."""
-
-    line_prefix: str  # text on the cursor line before the cursor
-    line_suffix: str  # text on the cursor line after the cursor
-    lines_before: tuple[str, ...] = ()  # lines above the cursor line, in file order
-    lines_after: tuple[str, ...] = ()  # lines below the cursor line, in file order
-    max_lines: int = 40  # hard cap on lines in a block completion
-    max_line_chars: int = 400  # hard cap per line (runaway guard)
-
-    @property
-    def mode(self) -> Literal["line", "block"]:
-        """Line mode when line_prefix has non-whitespace, else block mode."""
-        return "line" if self.line_prefix.strip() else "block"
-
+from haiku_lsp.completion.shaping.surroundings import CursorContext, Surroundings
 
 _UNSET = object()
 UNSURE_SPAN_LINES = 8  # lines a span is waited for where the code around is broken anyway
-MAX_PARSE_LINES = 600  # around the cursor: more, and a parse cannot decide how an answer fits
 MAX_PROSE_LINES = 2  # prose lines skipped before the code; more and the answer is an explanation
 
 
@@ -73,6 +45,7 @@ class CompletionShaper:
 
     def __init__(self, ctx: CursorContext) -> None:
         self.ctx = ctx
+        self._around = Surroundings(ctx)
         # A whitespace-only line with code after the cursor: the insertion lands in front of that code,
         # so only a single line makes sense there.
         self._single = ctx.mode == "line" or bool(ctx.line_suffix.strip())
@@ -174,7 +147,7 @@ class CompletionShaper:
                 else:
                     self._drop = "prose" if self._prose else "blank"
             elif self._span is not None:
-                result = self._span.choose(self._fits, lambda: self._known) or self._first or None
+                result = self._span.choose(self._fits, lambda: self._around.known) or self._first or None
                 if result is None:
                     # it started a new line (or only repeated the text after the cursor), and what
                     # followed fits nowhere
@@ -219,7 +192,7 @@ class CompletionShaper:
         elif self._block is not None:
             if self._echo and line.strip():
                 self._echo = False
-                if line.rstrip() in (self._after[1], (self._block.prefix + line).rstrip()):
+                if line.rstrip() in (self._around.after[1], (self._block.prefix + line).rstrip()):
                     self._stop("suffix")  # the model went on copying the code after the hole
                     return
             if self._block.add(line):
@@ -255,7 +228,7 @@ class CompletionShaper:
                 else:
                     self._stop("eol")  # the answer starts a new line: nothing to add on this one
             return
-        if not self._in_text and looks_like_prose(clean):
+        if not self._around.in_text and looks_like_prose(clean):
             if self._head:
                 self._stop()  # an explanation after the header: the header is the answer
                 return
@@ -270,7 +243,7 @@ class CompletionShaper:
             fitted, reason = self._fit_line(clean)
             self._first = fitted
             whole = self._fit_line(clean, span=True)[0]  # the line without trimming the text after the cursor
-            if reason is None and self._next_lines and self.ctx.max_lines > 1 and self._opens_block(fitted):
+            if reason is None and self._next_lines and self.ctx.max_lines > 1 and self._around.opens_block(fitted):
                 # A header completed at the end of its line: its body is part of the thought, as on an empty
                 # line below a header (the model's next lines are taken as a block, under the block rules).
                 self._first, self._head, self._breaks = None, fitted, 1
@@ -287,69 +260,9 @@ class CompletionShaper:
         else:
             self._start_block(clean)
 
-    # --- context ---------------------------------------------------------------------------------------
-
-    @cached_property
-    def _line_start(self) -> LexState:
-        return carried_state(self.ctx.lines_before)
-
-    @cached_property
-    def _cursor(self) -> LineScan:
-        return scan_line(self.ctx.line_prefix, self._line_start)
-
-    @cached_property
-    def _in_string(self) -> bool:
-        return bool(self._cursor.state.quote) or self._cursor.open_string
-
-    @cached_property
-    def _in_text(self) -> bool:
-        """The cursor is inside a string or comment (prose there is legitimate)."""
-        return self._in_string or self._cursor.in_comment
-
-    @cached_property
-    def _excerpt(self) -> tuple[tuple[str, ...], tuple[str, ...], int] | None:
-        """(lines before, lines after, columns removed): whole statements around the cursor that parse on
-        their own once the insertion is in, dedented to column 0; None when the window holds none or they
-        are too long to parse on every answer."""
-        found = excerpt_bounds(self.ctx)
-        if found is None:
-            return None
-        start, end, base = found
-        ctx = self.ctx
-        if len(ctx.lines_before) - start + end > MAX_PARSE_LINES:
-            return None
-        return (tuple(dedent(x, base) for x in ctx.lines_before[start:]),
-                tuple(dedent(x, base) for x in ctx.lines_after[:end]), base)
-
-    @cached_property
-    def _prev_line(self) -> str:
-        """The last non-blank line above, with its indentation: a repeat is the whole line again."""
-        return next((x.rstrip() for x in reversed(self.ctx.lines_before) if x.strip()), "")
-
-    @cached_property
-    def _target(self) -> str | None:
-        """The first non-blank line after the cursor line: the model copying it means the hole is done."""
-        return next((x.rstrip() for x in self.ctx.lines_after if x.strip()), None)
-
     @property
     def _lead(self) -> str:
         return self._head + "\n" * self._breaks
-
-    def _opens_block(self, fitted: str) -> bool:
-        """The cursor's line completed with *fitted* is a block header (ends with ":" outside brackets)."""
-        scan = scan_line(self.ctx.line_prefix + fitted, self._line_start)
-        line = (self.ctx.line_prefix + fitted)[: scan.code_end].rstrip()
-        return scan.state.at_statement_start and line.endswith(":") and not scan.open_string
-
-    @cached_property
-    def _after(self) -> tuple[str, ...]:
-        """The first non-blank lines after the cursor line (for telling a copy of them from new code)."""
-        return tuple(x.rstrip() for x in self.ctx.lines_after if x.strip())[:4]
-
-    @cached_property
-    def _known(self) -> set[str]:
-        ctx = self.ctx
-        return words("\n".join((*ctx.lines_before, *ctx.lines_after, ctx.line_suffix)))
 
     # --- line mode -----------------------------------------------------------------------------------
 
@@ -372,9 +285,9 @@ class CompletionShaper:
         """Where the code around the cursor is broken apart from the cursor's line (as it often is while
         typing), no parse can confirm a span until the answer has ended: the line is then only held back
         for a few lines of it, not for an answer that runs on."""
-        if self._surroundings_parse:
-            return SpanTail(first, self.ctx.line_suffix, self._after, self.ctx.max_lines)
-        return SpanTail(first, self.ctx.line_suffix, self._after, min(self.ctx.max_lines, UNSURE_SPAN_LINES),
+        if self._around.parse_decides:
+            return SpanTail(first, self.ctx.line_suffix, self._around.after, self.ctx.max_lines)
+        return SpanTail(first, self.ctx.line_suffix, self._around.after, min(self.ctx.max_lines, UNSURE_SPAN_LINES),
                         give_up=True)
 
     def _fit_line(self, answer: str, preview: bool = False, span: bool = False) -> tuple[str, str | None]:
@@ -389,16 +302,17 @@ class CompletionShaper:
         after_word = prefix[-1:].isalnum() or prefix.endswith("_")
         if preview and after_word and not leading_identifier(text)[1]:
             return "", None  # the first word is still arriving: whether it needs a space is unknown
-        if after_word and not self._in_string and needs_glue_space(prefix, text, lambda: self._known):
+        if after_word and not self._around.in_string and needs_glue_space(prefix, text, lambda: self._around.known):
             text = " " + text
         if span:
             return text, None
-        text = trim_suffix_overlap(prefix, text, suffix, self._line_start)
+        text = trim_suffix_overlap(prefix, text, suffix, self._around.line_start)
         if not text.strip():
             return "", "suffix"
         if not suffix.strip():
             text = text.rstrip()
-        if self._prev_line and self._prev_line in ((prefix + text).rstrip(), (prefix + text + suffix).rstrip()):
+        prev = self._around.prev_line
+        if prev and prev in ((prefix + text).rstrip(), (prefix + text + suffix).rstrip()):
             return "", "repeat"
         return text, None
 
@@ -412,9 +326,9 @@ class CompletionShaper:
                 return ""
         clean = HOLE_RE.sub("", line)
         stripped = clean.strip()
-        if not stripped or stripped[0] in "`<" or (not self._in_text and looks_like_prose(clean)):
+        if not stripped or stripped[0] in "`<" or (not self._around.in_text and looks_like_prose(clean)):
             return ""
-        if not self._in_text and stripped[0].isupper():
+        if not self._around.in_text and stripped[0].isupper():
             return ""  # may be an introduction in prose ("Here is ..."), which is skipped: wait for the line
         if self._single:
             text, reason = self._fit_line(clean, preview=True)
@@ -424,52 +338,24 @@ class CompletionShaper:
     # --- block mode ----------------------------------------------------------------------------------
 
     def _fits(self, insertion: str) -> bool | None:
-        """Does the code around the cursor parse with *insertion* at the cursor, without a return/raise/...
-        of the insertion leaving statements after it dead? None: cannot tell."""
-        ctx = self.ctx
-        tree = self._parse(ctx.line_prefix + self._lead + insertion + ctx.line_suffix)
-        if tree is None:
-            return None
-        if tree is False:
-            return False
-        first = len(self._excerpt[0]) + 1 if self._excerpt else 1  # 1-based lines of the insertion in the excerpt
-        return not leaves_dead_code(tree, first, first + self._lead.count("\n") + insertion.count("\n"))
-
-    def _parse(self, cursor_line: str) -> ast.Module | Literal[False] | None:
-        """The excerpt around the cursor parsed with *cursor_line* (possibly several lines) in place of the
-        cursor's line: its tree, False when it does not parse, None when there is no excerpt."""
-        excerpt = self._excerpt
-        if excerpt is None:
-            return None
-        before, after, base = excerpt
-        text = "\n".join([*before, *(dedent(x, base) for x in cursor_line.split("\n")), *after])
-        try:
-            return ast.parse(text)
-        except (SyntaxError, ValueError):
-            return False
-
-    @cached_property
-    def _surroundings_parse(self) -> bool:
-        """The code around the cursor parses with a plain statement (or a block header) in place of the
-        cursor's line: a parse can then tell how an answer fits. (Code that is broken elsewhere, as it
-        often is while typing, fails with any answer.)"""
-        indent = self.ctx.line_prefix[: len(self.ctx.line_prefix) - len(self.ctx.line_prefix.lstrip(' \t'))]
-        return any(self._parse(indent + stmt) not in (None, False) for stmt in ("pass", "if True:", ""))
+        """Does the code around the cursor parse with *insertion* after what the answer put before it?"""
+        return self._around.fits(self._lead + insertion)
 
     def _start_block(self, line: str, prefix: str | None = None) -> None:
         """Block mode from the first line of code on; *prefix* "": the block starts on a new line."""
         prefix = self.ctx.line_prefix if prefix is None else prefix
         ctx = self.ctx
-        above = (ctx.line_prefix + self._head + ctx.line_suffix).rstrip() if self._breaks else self._prev_line
+        above = (ctx.line_prefix + self._head + ctx.line_suffix).rstrip() if self._breaks else self._around.prev_line
         if above and (prefix + fit_first(prefix, line)[0]).rstrip() == above:
             self._stop(None if self._head else "repeat")  # after a header: the header alone
             return
-        state = scan_line(ctx.line_prefix + self._head, self._line_start).state if self._head else self._cursor.state
-        block = BlockLayout(prefix, line, state, self._after, ctx.max_lines, self._fits)
+        around = self._around
+        state = scan_line(ctx.line_prefix + self._head, around.line_start).state if self._head else around.cursor.state
+        block = BlockLayout(prefix, line, state, self._around.after, ctx.max_lines, self._fits)
         if block.copies_target:
             if self._head:
                 self._stop()  # the body is the code after the cursor: the header alone
-            elif len(self._after) < 2:
+            elif len(self._around.after) < 2:
                 self._stop("suffix")
             else:
                 # Equal to the line after the hole: a copy of the code that follows only if the next line
