@@ -4,6 +4,7 @@ resident memory follows its high-water mark (the parse of a large document, a bu
 than what it holds.
 
 - `release_memory()`: do it now (the jedi worker calls it once it goes idle).
+- `rss_mib(pid)`: a process's resident memory (Linux), for stats and for deciding to tidy up.
 - `IdleTidy`: do it once a process has been idle for a while after work that churned memory (the server:
   after opening, editing, closing documents and completions), never while work comes in.
 """
@@ -74,3 +75,15 @@ class IdleTidy:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+def rss_mib(pid: int) -> float | None:
+    """Resident memory of a process (Linux), in MiB."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None

@@ -14,7 +14,7 @@ import pytest
 
 from haiku_lsp.errors import JediError
 from haiku_lsp.python import JediWorker
-from haiku_lsp.python.jedi_worker import ChannelClosed
+from haiku_lsp.python.jedi_channel import ChannelClosed
 
 _pids = itertools.count(1000)
 

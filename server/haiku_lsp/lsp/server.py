@@ -23,8 +23,8 @@ from haiku_lsp.lsp import compat
 from haiku_lsp.lsp.acceptance import Acceptance
 from haiku_lsp.lsp.diagnostics import RuffDiagnostics
 from haiku_lsp.lsp.status import Status
-from haiku_lsp.memory import IdleTidy
-from haiku_lsp.python import relative_to_root, rss_mib
+from haiku_lsp.memory import IdleTidy, rss_mib
+from haiku_lsp.python import relative_to_root
 from haiku_lsp.session import Session
 from haiku_lsp.settings import load_settings
 from haiku_lsp.text import split_lines

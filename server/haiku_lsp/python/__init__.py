@@ -8,11 +8,11 @@ source folders and a file's import name. No LSP; jedi is imported by the worker 
 """
 
 from haiku_lsp.python.jedi_service import MAX_SOURCE_CHARS, hover_info, jedi_inline, jedi_script, trim_parser_cache
-from haiku_lsp.python.jedi_worker import JediWorker, rss_mib
+from haiku_lsp.python.jedi_worker import JediWorker
 from haiku_lsp.python.outline import enclosing_definition
 from haiku_lsp.python.paths import module_name, relative_to_root, source_roots
 from haiku_lsp.python.symbols import Symbol, symbol_at, symbols
 
-__all__ = ["MAX_SOURCE_CHARS", "JediWorker", "rss_mib", "Symbol", "enclosing_definition", "hover_info", "jedi_inline",
+__all__ = ["MAX_SOURCE_CHARS", "JediWorker", "Symbol", "enclosing_definition", "hover_info", "jedi_inline",
            "jedi_script", "module_name", "relative_to_root", "source_roots", "symbol_at", "symbols",
            "trim_parser_cache"]

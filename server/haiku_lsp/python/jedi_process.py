@@ -99,18 +99,13 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         except OSError:  # the server is gone
             os._exit(0)
         del body, fn, args, reply
-        if calls.empty() and _rss_mib() > TIDY_ABOVE_MIB:
+        if calls.empty() and (memory.rss_mib(os.getpid()) or 0.0) > TIDY_ABOVE_MIB:
             _tidy()
             worked = False
 
 
 IDLE_TIDY_S = 1.0  # the worker tidies up once no call has come for this long after some work
 TIDY_ABOVE_MIB = 80  # resident memory above which it also tidies up between calls (~45 MiB once warm)
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/statm", encoding="ascii") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _tidy() -> None:
@@ -131,7 +126,7 @@ def worker_stats() -> dict:
     tidied up, the files whose parse trees parso keeps."""
     from parso.cache import parser_cache
 
-    return {"pid": os.getpid(), "rssMiB": round(_rss_mib(), 1), "tidies": memory.releases,
+    return {"pid": os.getpid(), "rssMiB": memory.rss_mib(os.getpid()), "tidies": memory.releases,
             "parsed": sorted({str(key) for items in parser_cache.values() for key in items})}
 
 

@@ -25,7 +25,8 @@ collections (parse trees are ~100,000 objects a file), not for parso's caches (t
   kills the workers; a worker also ends by itself when the server's end closes its stdin.
 
 Processes are started as `python -m haiku_lsp.python.jedi_process` (a fresh interpreter, no fork of the
-server's threads). `spawn` is injectable: unit tests give an in-process channel (they may start no process).
+server's threads) and spoken to through `jedi_channel.ProcessChannel`. `spawn` is injectable: unit tests
+give an in-process channel (they may start no process).
 """
 
 from __future__ import annotations
@@ -33,20 +34,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import os
-import pickle
-import subprocess
-import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from haiku_lsp.errors import JediError
+from haiku_lsp.memory import rss_mib
+from haiku_lsp.python.jedi_channel import Channel, ChannelClosed, ProcessChannel
 from haiku_lsp.python.jedi_service import forget_documents
-from haiku_lsp.python.jedi_wire import HEADER, frame
 
 log = logging.getLogger(__name__)
 
@@ -55,122 +52,6 @@ T = TypeVar("T")
 SMALL_LANE_CHARS = 200_000  # documents above this go to the large lane (jedi: ~3 s for 200 kB, cold)
 LARGE_IDLE_S = 10.0  # the large lane's worker ends after this long without calls
 FORGET_TIMEOUT_S = 5.0  # dropping a closed document's parse tree (a dict lookup; the rest is the queue)
-STARTUP_TIMEOUT_S = 60.0  # a worker not ready (jedi imported, builtins parsed) after this long is given up
-
-
-class Channel(Protocol):
-    """One worker: sends a call, returns (ok, result or error message); raises `ChannelClosed` when the
-    worker is gone (`sent` on the exception: whether the call reached it)."""
-
-    pid: int | None
-
-    async def request(self, call_id: int, fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]: ...
-
-    def alive(self) -> bool: ...
-
-    def kill(self) -> None: ...
-
-    async def wait(self) -> int | None: ...
-
-
-class ChannelClosed(Exception):
-    def __init__(self, message: str, *, sent: bool) -> None:
-        super().__init__(message)
-        self.sent = sent
-
-
-class ProcessChannel:
-    """A worker process over pipes (the frames of `jedi_wire`). Started with `subprocess.Popen` and its
-    pipes then watched by the event loop: asyncio's own subprocess start can hang for good when it is
-    cancelled half-way (at the loop's end after an early `exit`, its pipes never connect); the process is
-    reaped by polling."""
-
-    def __init__(self, popen: subprocess.Popen, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 read_transport: asyncio.BaseTransport) -> None:
-        self.popen, self.reader, self.writer = popen, reader, writer
-        self._read_transport = read_transport
-        self.pid: int | None = popen.pid
-
-    @classmethod
-    async def start(cls) -> ProcessChannel:
-        env = dict(os.environ)
-        # The worker imports haiku_lsp from where this process did (a checkout run with PYTHONPATH, an install).
-        here = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
-        popen = subprocess.Popen([sys.executable, "-m", "haiku_lsp.python.jedi_process"], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, env=env)
-        assert popen.stdin is not None and popen.stdout is not None
-        loop = asyncio.get_running_loop()
-        try:
-            reader = asyncio.StreamReader()
-            read_transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
-                                                             popen.stdout)
-            write_transport, protocol = await loop.connect_write_pipe(
-                lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), popen.stdin)
-        except BaseException:
-            popen.kill()
-            raise
-        channel = cls(popen, reader, asyncio.StreamWriter(write_transport, protocol, None, loop), read_transport)
-        try:  # an empty frame once it is ready
-            ready = await asyncio.wait_for(reader.readexactly(HEADER.size), STARTUP_TIMEOUT_S)
-        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as err:
-            channel.kill()
-            code = await channel.wait()
-            raise OSError(f"the jedi worker (pid {popen.pid}) did not get ready (exit code {code})") from err
-        except BaseException:
-            channel.kill()
-            raise
-        if ready != HEADER.pack(0):  # pragma: no cover - not our worker
-            channel.kill()
-            raise OSError(f"the jedi worker (pid {popen.pid}) said {ready!r} instead of being ready")
-        log.info("jedi worker ready (pid %d)", popen.pid)
-        return channel
-
-    async def request(self, call_id: int, fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]:
-        data = frame((call_id, fn, args))
-        try:
-            self.writer.write(data)
-            await self.writer.drain()
-        except (ConnectionError, RuntimeError) as err:  # the worker is gone (closed pipe)
-            raise ChannelClosed(f"the jedi worker (pid {self.pid}) is gone: {err}", sent=False) from err
-        received = False
-        try:
-            while not (size := HEADER.unpack(await self.reader.readexactly(HEADER.size))[0]):
-                received = True  # the empty frame that acknowledges the call
-            reply_id, ok, value = pickle.loads(await self.reader.readexactly(size))
-        except (asyncio.IncompleteReadError, ConnectionError) as err:
-            code = await self._exit_code()
-            when = "during the call" if received else "before it got the call"
-            raise ChannelClosed(f"the jedi worker (pid {self.pid}) exited with {code} {when}",
-                                sent=received) from err
-        if reply_id != call_id:  # pragma: no cover - one call at a time: a bug
-            raise ChannelClosed(f"the jedi worker answered call {reply_id} for {call_id}", sent=True)
-        return ok, value
-
-    async def _exit_code(self) -> int | None:
-        try:
-            return await asyncio.wait_for(self.wait(), 1.0)
-        except TimeoutError:
-            return None
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def kill(self) -> None:
-        if self.popen.poll() is None:
-            try:
-                self.popen.kill()
-            except ProcessLookupError:
-                pass
-        self.writer.close()
-        self._read_transport.close()
-
-    async def wait(self) -> int | None:
-        while (code := self.popen.poll()) is None:
-            await asyncio.sleep(0.02)
-        self.writer.close()
-        self._read_transport.close()
-        return code
 
 
 @dataclass
@@ -343,18 +224,6 @@ class _Lane:
 def _retrieved(task: asyncio.Future) -> None:
     if not task.cancelled():
         task.exception()
-
-
-def rss_mib(pid: int) -> float | None:
-    """Resident memory of a process (Linux), in MiB."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
 
 
 class JediWorker:
