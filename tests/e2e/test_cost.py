@@ -320,6 +320,17 @@ async def test_two_servers_writing_at_once_lose_no_record(start_session, fake_an
 
 # Processes writing the store and the audit log at once (servers of one user, through the same code).
 
+def _at_once(target, folder: Path, n: int) -> None:
+    """`target(folder, tag, n)` in three processes at once (tags a, b, c); each must end cleanly."""
+    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded test process
+    workers = [ctx.Process(target=target, args=(str(folder), tag, n)) for tag in ("a", "b", "c")]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+        assert w.exitcode == 0
+
+
 def _append_many(folder: str, tag: str, n: int) -> None:
     store = UsageStore(Path(folder))
     for i in range(n):
@@ -327,13 +338,7 @@ def _append_many(folder: str, tag: str, n: int) -> None:
 
 
 def test_processes_appending_at_once_lose_nothing(tmp_path):
-    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded test process
-    workers = [ctx.Process(target=_append_many, args=(str(tmp_path), tag, 400)) for tag in ("a", "b", "c")]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(60)
-        assert w.exitcode == 0
+    _at_once(_append_many, tmp_path, 400)
     [records] = UsageStore(tmp_path).read_days(1).values()  # every line whole
     assert len(records) == 1200 and {r["feature"] for r in records} == {"a", "b", "c"}
     assert UsageStore(tmp_path).spent_today() == pytest.approx(1.2)
@@ -346,13 +351,7 @@ def _audit_many(folder: str, tag: str, n: int) -> None:
 
 
 def test_processes_writing_the_audit_log_at_once_rotate_it_without_breaking_a_line(tmp_path):
-    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded test process
-    workers = [ctx.Process(target=_audit_many, args=(str(tmp_path), tag, 200)) for tag in ("a", "b", "c")]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(60)
-        assert w.exitcode == 0
+    _at_once(_audit_many, tmp_path, 200)
     files = AuditLog(tmp_path, keep=3).files()
     assert len(files) == 4 and all(p.stat().st_size <= 100_000 for p in files)
     records = [json.loads(line) for p in files for line in p.read_text().splitlines()]

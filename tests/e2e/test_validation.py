@@ -385,12 +385,15 @@ async def test_a_generated_test_cannot_reach_home_outside_or_the_network(start_s
     assert "Read-only file system" in failure and PLANTED not in failure
 
 
+# A good generated test for more_itertools.recipes.take, as the model answers it.
+TAKE_TEST = {"test_path": "tests/test_take.py", "command": "pytest", "notes": "Covers take.",
+             "code": "from more_itertools.recipes import take\n\n\n"
+                     "def test_take():\n    assert take(1, 'ab') == ['a']\n"}
+
+
 async def test_without_bubblewrap_model_code_is_refused_unless_the_user_opts_out(start_session, fake_anthropic,
                                                                                  workspace, tmp_path):
-    answer = {"test_path": "tests/test_take.py", "command": "pytest", "notes": "Covers take.",
-              "code": "from more_itertools.recipes import take\n\n\n"
-                      "def test_take():\n    assert take(1, 'ab') == ['a']\n"}
-    fake_anthropic.script(Reply(text=json.dumps(answer)))
+    fake_anthropic.script(Reply(text=json.dumps(TAKE_TEST)))
     (tmp_path / "bin").mkdir()
     s = await start_session(env={"PATH": str(tmp_path / "bin")})  # no bwrap on PATH
     uri = s.open("more_itertools/recipes.py", (workspace / "more_itertools" / "recipes.py").read_text())
@@ -440,10 +443,7 @@ async def test_a_refactor_whose_checks_cannot_run_says_which_and_asks(start_sess
 
 async def test_a_generated_test_that_cannot_be_run_is_not_repaired_nor_offered(start_session, fake_anthropic,
                                                                                workspace, tmp_path):
-    answer = {"test_path": "tests/test_take.py", "command": "pytest", "notes": "Covers take.",
-              "code": "from more_itertools.recipes import take\n\n\n"
-                      "def test_take():\n    assert take(1, 'ab') == ['a']\n"}
-    fake_anthropic.script(Reply(text=json.dumps(answer)))
+    fake_anthropic.script(Reply(text=json.dumps(TAKE_TEST)))
     s = await start_session(init_options={"testPython": str(tmp_path / "no-such-python")})
     uri = s.open("more_itertools/recipes.py", (workspace / "more_itertools" / "recipes.py").read_text())
     line = next(i for i, t in enumerate((workspace / "more_itertools/recipes.py").read_text().split("\n"))

@@ -148,12 +148,18 @@ async def test_a_worker_found_dead_while_idle_is_replaced_and_the_call_sent_to_t
     assert stats["crashes"] == 0 and stats["starts"] == 2
 
 
-async def test_a_call_cancelled_while_queued_is_never_sent(worker):
+async def busy_with_one_queued(worker, x: int) -> tuple[Gate, asyncio.Future, asyncio.Future]:
+    """The small lane running `gate(1)` (held until the gate opens) with `double(x)` queued behind it."""
     gate = Gate()
     running = asyncio.ensure_future(worker.call(gate, 1, size=10, timeout=5))
     await gate.until_entered()
-    queued = asyncio.ensure_future(worker.call(double, 5, size=10, timeout=5))
+    queued = asyncio.ensure_future(worker.call(double, x, size=10, timeout=5))
     await asyncio.sleep(0)
+    return gate, running, queued
+
+
+async def test_a_call_cancelled_while_queued_is_never_sent(worker):
+    gate, running, queued = await busy_with_one_queued(worker, 5)
     queued.cancel()
     gate.opened.set()
     assert await running == 1
@@ -199,11 +205,7 @@ async def test_the_large_worker_ends_when_idle():
 
 
 async def test_close_fails_what_is_queued(worker):
-    gate = Gate()
-    running = asyncio.ensure_future(worker.call(gate, 1, size=10, timeout=5))
-    await gate.until_entered()
-    queued = asyncio.ensure_future(worker.call(double, 1, size=10, timeout=5))
-    await asyncio.sleep(0)
+    gate, running, queued = await busy_with_one_queued(worker, 1)
     worker.close()
     for fut in (running, queued):
         with pytest.raises(JediError):
