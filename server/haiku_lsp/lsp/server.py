@@ -283,9 +283,12 @@ def describe(err: ProviderError) -> str:
 
 
 def create_server() -> HaikuLanguageServer:
-    from haiku_lsp.lsp import acceptance, code_actions, commands, hover, inline_completion, memtrace
+    from haiku_lsp.lsp import acceptance, code_actions, commands, hover, inline_completion
 
-    memtrace.install()  # only with HAIKU_LSP_TRACEMALLOC set (a diagnostic for memory growth)
+    if os.environ.get("HAIKU_LSP_TRACEMALLOC"):  # a diagnostic for memory growth (ctypes, tracemalloc: only then)
+        from haiku_lsp.lsp import memtrace
+
+        memtrace.install()
     server = HaikuLanguageServer()
 
     @server.feature(types.INITIALIZE)
