@@ -11,12 +11,14 @@ than what it holds.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import gc
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ class IdleTidy:
     def note_work(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        import asyncio  # here: the jedi worker process imports this module without an event loop
+
         self._timer = asyncio.get_running_loop().call_later(self.delay_s, self._run)
 
     def _run(self) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from haiku_lsp.python import module_name, symbol_at, symbols
+from haiku_lsp.python import module_name, symbol_at
+from haiku_lsp.python.symbols import symbols
 from haiku_lsp.testgen import (
     TESTGEN_SCHEMA,
     doctest_test,

@@ -5,8 +5,29 @@ jedi-resolved names) and shapes the answer (:mod:`haiku_lsp.completion.shaping`)
 latency-critical path: nothing here imports the other capabilities.
 """
 
-from haiku_lsp.completion.breaker import Breaker, Episode
-from haiku_lsp.completion.engine import CompletionEngine, EngineStats
-from haiku_lsp.completion.query import CompletionQuery, Suggestion
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from haiku_lsp.completion.breaker import Breaker, Episode
+    from haiku_lsp.completion.engine import CompletionEngine, EngineStats
+    from haiku_lsp.completion.query import CompletionQuery, Suggestion
+
+# name -> submodule, imported on first use: the jedi worker process runs `completion.context`'s
+# functions and must not import the engine (and the provider behind it) for that.
+_WHERE = {"Breaker": "breaker", "Episode": "breaker", "CompletionEngine": "engine", "EngineStats": "engine",
+          "CompletionQuery": "query", "Suggestion": "query"}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["Breaker", "CompletionEngine", "CompletionQuery", "EngineStats", "Episode", "Suggestion"]

@@ -150,14 +150,15 @@ class NameContext:
         fut = self._jedi.call(resolve_names, source, q.path, q.root, q.line, q.col, missing, self._ignore(),
                               positions, size=len(source), timeout=RESOLVE_DEADLINE_S, stale=stale)
         entry = (frozenset(missing), fut)
-        self._running.setdefault(q.uri, []).append(entry)
+        uri = q.uri  # not `q`: its lines would stay alive while the call waits in the queue
+        self._running.setdefault(uri, []).append(entry)
 
         def remember(f: asyncio.Future) -> None:
-            running = self._running.get(q.uri, [])
+            running = self._running.get(uri, [])
             if entry in running:
                 running.remove(entry)
             if not running:
-                self._running.pop(q.uri, None)
+                self._running.pop(uri, None)
             if f.cancelled():
                 return
             stamp = time.monotonic()

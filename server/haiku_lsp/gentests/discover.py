@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.python import Symbol, module_name, relative_to_root, symbols
+from haiku_lsp.python import Symbol, module_name, relative_to_root
+from haiku_lsp.python.symbols import symbols
 from haiku_lsp.tools import SKIP_DIRS
 
 _ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")

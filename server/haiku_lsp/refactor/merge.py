@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from haiku_lsp.errors import MergeConflict
-from haiku_lsp.python import symbols
+from haiku_lsp.python.symbols import symbols
 from haiku_lsp.refactor.plan import Plan
 from haiku_lsp.text import split_lines
 

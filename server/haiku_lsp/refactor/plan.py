@@ -19,7 +19,7 @@ from haiku_lsp.errors import ActionError, PlanError
 from haiku_lsp.llm.access import ModelAccess
 from haiku_lsp.llm.cache import content_key
 from haiku_lsp.privacy import redact
-from haiku_lsp.python import symbols
+from haiku_lsp.python.symbols import symbols
 from haiku_lsp.text import numbered
 
 PLAN_VERSION = "refactor-plan-1"

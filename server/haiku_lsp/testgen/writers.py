@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from haiku_lsp.privacy import IgnoreRules
-from haiku_lsp.python import Symbol, symbols
+from haiku_lsp.python import Symbol
+from haiku_lsp.python.symbols import symbols
 from haiku_lsp.testgen.layout import import_names, validate_generated
 from haiku_lsp.tools import run_in_sandbox
 
