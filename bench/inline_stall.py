@@ -131,7 +131,7 @@ async def stalls(bench: Bench) -> None:
         f"in it (answered in {huge_completion * 1000:.0f} ms), and right after it a hover on a small file: "
         f"answered in {hover_text}" + ("" if hover_ok else " (**without** jedi's signature)") + ". "
         f"Resident memory at that point: server process {main_mib:.0f} MiB, its descendant processes "
-        f"(jedi workers, jedi's own interpreter subprocess) {workers_mib:.0f} MiB.")
+        f"(the jedi workers) {workers_mib:.0f} MiB.")
 
 
 def main() -> None:

@@ -40,6 +40,17 @@ def _libc() -> Any:
 
 releases = 0  # calls of release_memory in this process
 
+M_ARENA_MAX = -8  # mallopt's parameter number (glibc malloc.h)
+
+
+def one_heap() -> bool:
+    """Have every thread allocate from glibc's main heap, before the threads that allocate much start (the
+    server's background import of the SDK, its warm-up): each thread would otherwise get a heap of its own,
+    whose free chunks no other thread reuses (~1 MiB more once the SDK is imported). The server's threads
+    allocate little after start-up, so they do not contend for it. True when glibc took the setting."""
+    libc = _libc()
+    return bool(libc is not None and libc.mallopt(M_ARENA_MAX, 1))
+
 
 def release_memory() -> None:
     """Collect garbage (parse trees and other cycles), then return free heap pages to the system."""

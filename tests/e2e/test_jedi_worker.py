@@ -186,3 +186,31 @@ async def test_the_worker_tidies_up_once_idle_and_drops_closed_documents(tmp_pat
         assert str(path) not in (await worker.call(worker_stats, size=0, timeout=60))["parsed"]
     finally:
         await worker.aclose()
+
+
+async def test_a_worker_grown_past_its_limit_is_recycled_once_idle_and_the_next_call_works(tmp_path):
+    from haiku_lsp.python import JediWorker, hover_info
+
+    path = tmp_path / "small.py"
+    path.write_text(SMALL)
+    args = (SMALL, str(path), str(tmp_path), 4, len("    return os.path.jo"), False)
+    # Any growth counts here: the real worker is recycled after its first call, once idle for 0.3 s.
+    worker = JediWorker(recycle_above_mib=0.0, recycle_idle_s=0.3)
+    try:
+        markdown, _ = await worker.call(hover_info, *args, size=len(SMALL), timeout=60)
+        assert markdown and "join(" in markdown
+        old = worker.small.stats()["pid"]
+        deadline = time.monotonic() + 60
+        while worker.small.recycles == 0:
+            assert time.monotonic() < deadline, "the idle worker was never recycled"
+            await asyncio.sleep(0.05)
+        await wait_gone([old])
+        st = worker.small.stats()
+        assert st["pid"] and st["pid"] != old and st["recycles"] == 1 and st["rssMiB"] > 10
+        markdown, _ = await worker.call(hover_info, *args, size=len(SMALL), timeout=60)
+        assert markdown and "join(" in markdown
+        assert worker.small.stats()["pid"] == st["pid"]
+    finally:
+        pid = worker.small.stats()["pid"]
+        await worker.aclose()
+    await wait_gone([pid])

@@ -84,7 +84,7 @@ def fails(x: int) -> int:
 
 @pytest.fixture
 async def worker():
-    w = JediWorker(ThreadChannel.start, small_lane_chars=100, large_idle_s=60)
+    w = JediWorker(ThreadChannel.start, small_lane_chars=100, large_idle_s=60, recycle_above_mib=None)
     yield w
     await w.aclose()
 
@@ -241,3 +241,116 @@ async def test_forgetting_a_closed_document_starts_no_worker_and_reaches_a_runni
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.01)
     assert worker.large.starts == 0  # the large lane had no worker: left alone
+
+
+class Grown:
+    """Resident memory of the in-process workers, set by the test: each starts at 40 MiB."""
+
+    def __init__(self) -> None:
+        self.mib: dict[int, float] = {}
+
+    def __call__(self, pid: int) -> float:
+        return self.mib.setdefault(pid, 40.0)
+
+
+async def settle(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
+
+
+async def test_an_idle_worker_that_grew_is_replaced_by_a_fresh_one_and_calls_go_on():
+    rss = Grown()
+    w = JediWorker(ThreadChannel.start, recycle_above_mib=30, recycle_idle_s=0.05, rss=rss)
+    try:
+        assert await w.call(double, 1, size=10, timeout=5) == 2
+        old = w.small.channel
+        assert old is not None and old.pid is not None and w.small.ready_rss == 40.0
+        await asyncio.sleep(0.15)  # idle, but it has not grown: kept
+        assert w.small.channel is old and w.small.recycles == 0
+        rss.mib[old.pid] = 75.0
+        assert await w.call(double, 2, size=10, timeout=5) == 4  # a call restarts the idle clock
+        await settle(lambda: w.small.recycles == 1)
+        fresh = w.small.channel
+        assert fresh is not None and fresh is not old and fresh.alive() and not old.alive()
+        assert await w.call(double, 3, size=10, timeout=5) == 6
+        assert fresh.calls == ["double"]  # type: ignore[attr-defined]
+        assert w.small.stats()["starts"] == 2 and w.small.ready_rss == 40.0
+    finally:
+        await w.aclose()
+
+
+async def test_a_fresh_worker_ready_during_a_call_takes_over_only_once_that_call_has_its_answer():
+    rss, spawned = Grown(), asyncio.Event()
+    starts: list[ThreadChannel] = []
+
+    async def spawn() -> ThreadChannel:
+        if starts:  # the recycling start: held until the test lets it finish
+            await spawned.wait()
+        starts.append(ThreadChannel())
+        return starts[-1]
+
+    w = JediWorker(spawn, recycle_above_mib=30, recycle_idle_s=0.05, rss=rss)
+    try:
+        assert await w.call(double, 1, size=10, timeout=5) == 2
+        old = starts[0]
+        rss.mib[old.pid] = 90.0  # type: ignore[index]
+        await asyncio.sleep(0.15)  # idle: the fresh worker is starting
+        assert w.small._recycling is not None and not w.small._recycling.done()
+        gate = Gate()
+        running = asyncio.ensure_future(w.call(gate, "kept", size=10, timeout=5))
+        await gate.until_entered()  # on the old worker
+        spawned.set()
+        await settle(lambda: len(starts) == 2 and w.small._standby is starts[1])
+        assert w.small.channel is old and old.alive()  # not while its call runs
+        gate.opened.set()
+        assert await running == "kept"
+        await settle(lambda: w.small.channel is starts[1])
+        assert not old.alive() and w.small.recycles == 1
+        assert await w.call(double, 5, size=10, timeout=5) == 10
+    finally:
+        await w.aclose()
+
+
+async def test_closing_while_a_fresh_worker_starts_leaves_no_worker_running():
+    rss, spawned = Grown(), asyncio.Event()
+    starts: list[ThreadChannel] = []
+
+    async def spawn() -> ThreadChannel:
+        if starts:
+            await spawned.wait()
+        starts.append(ThreadChannel())
+        return starts[-1]
+
+    w = JediWorker(spawn, recycle_above_mib=30, recycle_idle_s=0.05, rss=rss)
+    assert await w.call(double, 1, size=10, timeout=5) == 2
+    rss.mib[starts[0].pid] = 90.0  # type: ignore[index]
+    await settle(lambda: w.small._recycling is not None)
+    await w.aclose()
+    spawned.set()
+    await asyncio.sleep(0.05)
+    assert all(not c.alive() for c in starts)
+    assert w.small.recycles == 0
+
+
+async def test_a_fresh_worker_that_regrows_at_once_gets_a_higher_bar_instead_of_recycling_again_and_again():
+    rss = Grown()
+    w = JediWorker(ThreadChannel.start, recycle_above_mib=30, recycle_idle_s=0.05, rss=rss)
+    try:
+        for round_, bar in enumerate((30, 60, 120, 120), 1):  # doubled each time, up to 4x
+            assert await w.call(double, round_, size=10, timeout=5) == 2 * round_
+            channel = w.small.channel
+            assert channel is not None and channel.pid is not None
+            rss.mib[channel.pid] = 40.0 + bar  # holds just as much more as its bar allows
+            await settle(lambda n=round_: w.small.recycles == n)
+        assert w.small.recycle_bar == 120
+        channel = w.small.channel
+        assert channel is not None and channel.pid is not None
+        for i in range(40):  # a worker that lasts: the bar goes back down when it is recycled
+            await w.call(double, i, size=10, timeout=5)
+        rss.mib[channel.pid] = 40.0 + 120
+        await settle(lambda: w.small.recycles == 5)
+        assert w.small.recycle_bar == 30
+    finally:
+        await w.aclose()

@@ -23,7 +23,7 @@ from haiku_lsp.lsp import compat
 from haiku_lsp.lsp.acceptance import Acceptance
 from haiku_lsp.lsp.diagnostics import RuffDiagnostics
 from haiku_lsp.lsp.status import Status
-from haiku_lsp.memory import IdleTidy, rss_mib
+from haiku_lsp.memory import IdleTidy, one_heap, rss_mib
 from haiku_lsp.python import relative_to_root
 from haiku_lsp.session import Session
 from haiku_lsp.settings import load_settings
@@ -246,6 +246,7 @@ class HaikuLanguageServer(LanguageServer):
         """Heavy imports and the disk cache, off the `initialize` path; the jedi worker process starts (it
         imports jedi itself: the server process never does)."""
         provider, cache = self.session.upstream, self.session.cache
+        one_heap()
         if isinstance(provider, AnthropicProvider) and provider.available:
             provider.start_import()
         self.session.jedi.start()
