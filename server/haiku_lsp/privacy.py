@@ -8,6 +8,7 @@ sent upstream, neither as the document being edited nor as context for another o
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
@@ -43,6 +44,7 @@ class _Rule:
     negate: bool
     dir_only: bool
     pattern: str
+    from_gitignore: bool = False
 
 
 def _translate(pattern: str) -> str:
@@ -108,26 +110,32 @@ def _compile(line: str) -> _Rule | None:
 class IgnoreRules:
     """Decides whether a workspace file may be sent upstream."""
 
-    def __init__(self, patterns: list[str] | tuple[str, ...] = (), root: Path | None = None) -> None:
+    def __init__(self, patterns: list[str] | tuple[str, ...] = (), root: Path | None = None,
+                 gitignore: list[str] | tuple[str, ...] = ()) -> None:
         self.root = root
-        self._rules = [r for r in (_compile(p) for p in (*BUILTIN_IGNORES, *patterns)) if r]
+        rules = [r for r in (_compile(p) for p in (*BUILTIN_IGNORES, *gitignore)) if r]
+        for i in range(len(BUILTIN_IGNORES), len(rules)):
+            rules[i] = dataclasses.replace(rules[i], from_gitignore=True)
+        self._rules = rules + [r for r in (_compile(p) for p in patterns) if r]
 
     @classmethod
     def for_workspace(cls, root: Path | None, extra: tuple[str, ...] = ()) -> IgnoreRules:
-        patterns: list[str] = []
+        read: dict[str, list[str]] = {".gitignore": [], ".haikuignore": []}
         if root is not None:
-            for name in (".gitignore", ".haikuignore"):
+            for name in read:
                 try:
-                    patterns += (root / name).read_text(encoding="utf-8", errors="replace").splitlines()
+                    read[name] = (root / name).read_text(encoding="utf-8", errors="replace").splitlines()
                 except OSError:
                     pass
-        return cls([*patterns, *extra], root)
+        return cls([*read[".haikuignore"], *extra], root, gitignore=read[".gitignore"])
 
-    def is_ignored(self, path: str | Path | None) -> bool:
-        """True when `path` (absolute or workspace-relative) must not be sent."""
-        return self.why(path) is not None
+    def is_ignored(self, path: str | Path | None, *, installed: bool = False) -> bool:
+        """True when `path` (absolute or workspace-relative) must not be sent. `installed`: a file of a package
+        installed in the workspace's virtualenv, which `.gitignore` rules do not cover (a virtualenv is listed
+        there because it is generated, not private); the other rules do."""
+        return self.why(path, installed=installed) is not None
 
-    def why(self, path: str | Path | None) -> str | None:
+    def why(self, path: str | Path | None, *, installed: bool = False) -> str | None:
         """The pattern that keeps `path` from being sent (the last matching rule), None when it may go."""
         if path is None:
             return None
@@ -139,6 +147,8 @@ class IgnoreRules:
         rel = PurePosixPath(*[part for part in p.parts if part not in ("/", "\\")]).as_posix()
         why: str | None = None
         for rule in self._rules:
+            if installed and rule.from_gitignore:
+                continue
             m = rule.regex.match(rel)
             if m is None:
                 continue

@@ -214,3 +214,32 @@ async def test_a_worker_grown_past_its_limit_is_recycled_once_idle_and_the_next_
         pid = worker.small.stats()["pid"]
         await worker.aclose()
     await wait_gone([pid])
+
+
+async def test_context_finds_the_packages_of_the_workspace_virtualenv_even_when_gitignore_lists_it(
+        start_session, fake_anthropic, workspace, request):
+    """A server installed as a tool, apart from the project: the definitions of the project's dependencies come
+    from its `.venv` (a real one, holding the real `inflection` wheel, which the server's own environment lacks)."""
+    import subprocess
+    import sys
+
+    from tests.harness.pypi import INFLECTION, pinned_wheel, unpack_package
+
+    from .test_gen_tests import pypi_cache
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(workspace / ".venv")], check=True, timeout=120)
+    [site] = (workspace / ".venv" / "lib").glob("python*/site-packages")
+    unpack_package(pinned_wheel(*INFLECTION, pypi_cache(request)), site)
+    (site / "inflection.py").unlink()  # the 0.5.1 wheel also ships a stale copy beside the package
+    (workspace / ".gitignore").write_text(".venv/\n__pycache__/\n")
+    text = "import inflection\n\n\ndef label(word):\n    return inflection.pluralize(word"
+    fake_anthropic.script(Reply(text=")"))
+    s = await start_session(init_options={"contextTimeBudgetMs": 5000, "hoverExplanations": False})
+    small = s.open("small.py", SMALL)
+    assert "join(" in await hover_text(s, small, SMALL, "os.path.jo")  # the worker is up and warm
+    uri = s.open("labels.py", text)
+    await s.inline(uri, end_of(text, "pluralize(word"), invoked=True)
+    [req] = fake_anthropic.message_requests
+    sent = req.system_text + req.last_user_text
+    assert "def pluralize(word: str) -> str" in sent
+    assert ".venv" not in sent  # named as the library module it is, not as a file of the project

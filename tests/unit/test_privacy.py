@@ -33,6 +33,18 @@ def test_rules_come_from_workspace_files(tmp_path):
     assert not rules.is_ignored(tmp_path / "pkg" / "public.py")
 
 
+def test_an_installed_package_is_not_covered_by_gitignore_but_by_every_other_rule(tmp_path):
+    (tmp_path / ".gitignore").write_text(".venv/\n")
+    site = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages"
+    rules = IgnoreRules.for_workspace(tmp_path)
+    assert rules.is_ignored(site / "inflection" / "__init__.py")  # as a file of the workspace
+    assert not rules.is_ignored(site / "inflection" / "__init__.py", installed=True)
+    assert rules.is_ignored(site / "pkg" / ".env", installed=True)  # the built-in rules still hold
+    (tmp_path / ".haikuignore").write_text(".venv/\n")
+    assert IgnoreRules.for_workspace(tmp_path).is_ignored(site / "inflection" / "__init__.py", installed=True)
+    assert IgnoreRules([".venv/"], tmp_path).is_ignored(site / "inflection" / "__init__.py", installed=True)
+
+
 def test_redaction_of_secret_looking_strings():
     text = (
         'ANTHROPIC = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz012345"\n'

@@ -21,6 +21,7 @@ from typing import Any
 from haiku_lsp.completion.shaping import ANCHOR_RE, CursorContext
 from haiku_lsp.privacy import IgnoreRules, redact
 from haiku_lsp.python import jedi_script, relative_to_root, trim_parser_cache
+from haiku_lsp.python.jedi_service import in_venv
 
 log = logging.getLogger(__name__)
 
@@ -313,9 +314,10 @@ def resolve_names(source: str, path: str | None, root: str | None, line: int, co
         for d in defs[:1]:
             mpath = str(d.module_path) if d.module_path else None
             same_file = path is not None and mpath is not None and Path(mpath) == Path(path)
-            if mpath is not None and ignore.is_ignored(mpath):
+            installed = in_venv(mpath)  # a package in the workspace's virtualenv: a library, not the project's
+            if mpath is not None and ignore.is_ignored(mpath, installed=installed):
                 continue  # never send ignored files, not even a signature
-            rel = relative_to_root(mpath, root)
+            rel = relative_to_root(mpath, root) if not installed else None
             in_workspace = rel is not None
             if not in_workspace and _is_stdlib(Path(mpath) if mpath else None):
                 continue  # builtins and the stdlib (classes too: `class str`) are known to the model

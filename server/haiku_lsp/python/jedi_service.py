@@ -58,10 +58,42 @@ def jedi_inline(source: str, path: str | None, root: str | None, line: int, col:
 
 
 def jedi_script(source: str, path: str | None, root: str | None) -> Any:
-    """A jedi.Script of `source` in the workspace `root` (jedi imported here, on first use)."""
+    """A jedi.Script of `source` in the workspace `root` (jedi imported here, on first use). The packages
+    installed in the workspace's own virtualenv are found too (`venv_site_packages`)."""
     import jedi
 
-    return jedi.Script(source, path=path, project=jedi.Project(root) if root else None, environment=_environment())
+    project = jedi.Project(root, added_sys_path=list(venv_site_packages(root))) if root else None
+    return jedi.Script(source, path=path, project=project, environment=_environment())
+
+
+VENV_DIRS = (".venv", "venv")  # where a workspace keeps its virtualenv (as `testPython` looks for it too)
+_venv_roots: set[str] = set()  # every site-packages folder found so far: library sources, not documents
+
+
+@functools.lru_cache(maxsize=16)
+def venv_site_packages(root: str | None) -> tuple[str, ...]:
+    """The site-packages folders of the workspace's virtualenv (`.venv/` or `venv/` in `root`), for a server
+    installed apart from the project (as a tool): its dependencies resolve as they do for the project. Read
+    once per workspace and worker."""
+    if not root:
+        return ()
+    found: list[str] = []
+    for name in VENV_DIRS:
+        venv = os.path.join(root, name)
+        if not os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
+            continue
+        lib = os.path.join(venv, "lib")
+        candidates = [os.path.join(lib, d, "site-packages") for d in sorted(os.listdir(lib))
+                      if d.startswith("python")] if os.path.isdir(lib) else []
+        candidates.append(os.path.join(venv, "Lib", "site-packages"))  # Windows
+        found += [os.path.realpath(c) for c in candidates if os.path.isdir(c)]
+    _venv_roots.update(f.rstrip(os.sep) + os.sep for f in found)
+    return tuple(found)
+
+
+def in_venv(path: str | None) -> bool:
+    """Whether `path` is inside a workspace virtualenv's site-packages (found by `venv_site_packages`)."""
+    return path is not None and os.path.realpath(path).startswith(tuple(_venv_roots))
 
 
 @functools.cache
@@ -174,7 +206,7 @@ def trim_parser_cache(documents: int = 2, library: int = 2, stubs: int = 8) -> N
         from parso.cache import parser_cache
     except ImportError:  # pragma: no cover
         return
-    roots = _library_roots()
+    roots = _library_roots() + tuple(_venv_roots)
     for items in parser_cache.values():
         kinds: dict[str, list] = {"stub": [], "library": [], "document": []}
         for key in list(items):
