@@ -243,3 +243,25 @@ async def test_context_finds_the_packages_of_the_workspace_virtualenv_even_when_
     sent = req.system_text + req.last_user_text
     assert "def pluralize(word: str) -> str" in sent
     assert ".venv" not in sent  # named as the library module it is, not as a file of the project
+
+
+async def test_each_name_resolved_by_the_worker_process_is_published_before_the_call_ends(tmp_path):
+    from haiku_lsp.completion.context import resolve_names
+    from haiku_lsp.privacy import IgnoreRules
+    from haiku_lsp.python import JediWorker
+
+    (tmp_path / "shop.py").write_text("class Cart:\n    def add(self, item: str) -> None:\n        pass\n")
+    (tmp_path / "pricing.py").write_text("def total(cart, tax: float = 0.2) -> float:\n    return 0.0\n")
+    source = "from shop import Cart\nfrom pricing import total\n\nCart().add\n"
+    positions = {"Cart": (0, 17), "total": (1, 20)}
+    worker = JediWorker()
+    landed: list[tuple[str, bool]] = []
+    try:
+        fut = worker.call(resolve_names, source, str(tmp_path / "m.py"), str(tmp_path), 3, 0, ["Cart", "total"],
+                          IgnoreRules(), positions, size=len(source), timeout=60,
+                          on_partial=lambda part: landed.extend((n, fut.done()) for n in part))
+        result = await fut
+    finally:
+        await worker.aclose()
+    assert landed == [("Cart", False), ("total", False)]  # one frame per name, each before the answer
+    assert "class Cart" in result["Cart"].text and "def total(cart, tax: float=0.2)" in result["total"].text

@@ -15,6 +15,7 @@ import pytest
 from haiku_lsp.errors import JediError
 from haiku_lsp.python import JediWorker
 from haiku_lsp.python.jedi_channel import ChannelClosed
+from haiku_lsp.python.jedi_wire import publishing
 
 _pids = itertools.count(1000)
 
@@ -32,11 +33,21 @@ class ThreadChannel:
     async def start(cls) -> ThreadChannel:
         return cls()
 
-    async def request(self, call_id: int, fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]:
+    async def request(self, call_id: int, fn: Callable[..., Any], args: tuple,
+                      on_partial: Callable[[Any], None] | None = None) -> tuple[bool, Any]:
         if self.dead.is_set():
             raise ChannelClosed("gone", sent=False)
         self.calls.append(getattr(fn, "__name__", "?"))
-        work = asyncio.get_running_loop().run_in_executor(None, lambda: fn(*args))
+        loop = asyncio.get_running_loop()
+
+        def run() -> Any:  # what `fn` publishes reaches `on_partial` on the loop, as from a worker's frames
+            publishing((lambda v: loop.call_soon_threadsafe(on_partial, v)) if on_partial else None)
+            try:
+                return fn(*args)
+            finally:
+                publishing(None)
+
+        work = loop.run_in_executor(None, run)
         died = asyncio.ensure_future(self.dead.wait())
         await asyncio.wait({work, died}, return_when=asyncio.FIRST_COMPLETED)
         died.cancel()
@@ -354,3 +365,59 @@ async def test_a_fresh_worker_that_regrows_at_once_gets_a_higher_bar_instead_of_
         assert w.small.recycle_bar == 30
     finally:
         await w.aclose()
+
+
+async def test_a_worker_big_only_with_garbage_is_tidied_up_not_recycled_and_not_asked_after_every_call(monkeypatch):
+    import haiku_lsp.python.jedi_worker as jedi_worker
+
+    rss, tidies = Grown(), []
+
+    def tidy_worker() -> None:  # the worker collects its garbage: down to what it really holds
+        tidies.append(1)
+        for pid in rss.mib:
+            rss.mib[pid] = 50.0
+
+    monkeypatch.setattr(jedi_worker, "tidy_worker", tidy_worker)
+    w = JediWorker(ThreadChannel.start, recycle_above_mib=30, recycle_idle_s=0.02, rss=rss)
+    try:
+        assert await w.call(double, 1, size=10, timeout=5) == 2
+        channel = w.small.channel
+        assert channel is not None and channel.pid is not None
+        rss.mib[channel.pid] = 90.0  # right after a call: its parse trees not collected yet
+        assert await w.call(double, 2, size=10, timeout=5) == 4
+        await settle(lambda: len(tidies) == 1)
+        await asyncio.sleep(0.1)
+        assert w.small.channel is channel and w.small.recycles == 0
+        for i in range(jedi_worker.RECYCLE_CHECK_CALLS - 2):  # big again after each call: no check before 10 calls
+            rss.mib[channel.pid] = 90.0
+            await w.call(double, i, size=10, timeout=5)
+            await asyncio.sleep(0.05)
+        assert len(tidies) == 1
+        rss.mib[channel.pid] = 90.0
+        await w.call(double, 0, size=10, timeout=5)
+        await settle(lambda: len(tidies) == 2)
+        assert w.small.recycles == 0
+    finally:
+        await w.aclose()
+
+
+async def test_what_a_call_publishes_arrives_before_its_answer_and_also_after_its_caller_left(worker):
+    from haiku_lsp.python.jedi_wire import publish
+
+    gate, parts = Gate(), []
+
+    def parts_then_wait(n: int) -> int:
+        publish("first")
+        gate(None)
+        publish("second")
+        return n
+
+    fut = worker.call(parts_then_wait, 3, size=10, timeout=5, on_partial=parts.append)
+    await gate.until_entered()
+    await settle(lambda: parts == ["first"])
+    assert not fut.done()
+    fut.cancel()  # the request that wanted it is gone: on the small lane the call runs on, its parts still land
+    gate.opened.set()
+    await settle(lambda: parts == ["first", "second"])
+    assert await worker.call(double, 1, size=10, timeout=5) == 2
+    publish("outside a worker's call: nowhere")  # a direct call in the server publishes nothing

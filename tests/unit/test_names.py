@@ -210,3 +210,38 @@ async def test_names_whose_resolution_overran_are_retried_soon_not_after_the_ttl
     finally:
         slow.set()
         await worker.aclose()
+
+
+async def test_a_request_goes_on_as_soon_as_its_names_land_not_when_the_whole_resolution_ends(monkeypatch):
+    """The worker publishes each name's resolution as soon as it has it: a request that needs `Cart` (being
+    resolved in the background after the document was opened) need not wait for `slow`, resolved after it."""
+    from haiku_lsp.completion.context import Resolved
+    from haiku_lsp.python.jedi_wire import publish
+
+    gate = threading.Event()
+    cart = Resolved("/ws/shop.py", 0, "shop.py", "class Cart:\n    def add(self, item): ...", True)
+
+    def resolve(source, path, root, line, col, missing, ignore, positions=None):
+        out = {}
+        for name in missing:
+            if name == "slow":
+                gate.wait(10)  # a big module being parsed
+            out[name] = cart if name == "Cart" else None
+            publish({name: out[name]})
+        return out
+
+    monkeypatch.setattr(names_module, "resolve_names", resolve)
+    worker = JediWorker(ThreadChannel.start)
+    context = names_module.NameContext(worker, IgnoreRules)
+    lines = ["from shop import Cart", "from big import slow", *["# ..."] * 9, "Cart("]
+    try:
+        context.prefetch(CompletionQuery("file:///m.py", lines, 0, 0, invoked=False, path="/ws/m.py"))
+        t0 = time.monotonic()
+        q = CompletionQuery("file:///m.py", lines, 11, len("Cart("), invoked=False, path="/ws/m.py")
+        snippets = await context.snippets(q, max_tokens=300, wait_s=5)
+        assert time.monotonic() - t0 < 2  # not the 10 s `slow` takes
+        assert [s.text for s in snippets] == [cart.text]
+        assert not gate.is_set() and context.jobs == 1  # answered from the prefetch still running
+    finally:
+        gate.set()
+        await worker.aclose()

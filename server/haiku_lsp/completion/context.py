@@ -22,6 +22,7 @@ from haiku_lsp.completion.shaping import ANCHOR_RE, CursorContext
 from haiku_lsp.privacy import IgnoreRules, redact
 from haiku_lsp.python import jedi_script, relative_to_root, trim_parser_cache
 from haiku_lsp.python.jedi_service import in_venv
+from haiku_lsp.python.jedi_wire import publish
 
 log = logging.getLogger(__name__)
 
@@ -290,12 +291,12 @@ def resolve_names(source: str, path: str | None, root: str | None, line: int, co
                   ) -> dict[str, Resolved | None]:
     """jedi: the definition of each name (its last occurrence at or above the cursor). None for names
     worth nothing to the model (builtins and the standard library, which it knows; ignored files;
-    unresolvable)."""
+    unresolvable). In the jedi worker, each name's answer is also published as soon as it is known
+    (`jedi_wire.publish`): a request waiting for one name need not wait for the others."""
     lines = source.split("\n")
     script = jedi_script(source, path, root)
     out: dict[str, Resolved | None] = {}
     for name in names:
-        out[name] = None
         pos = (positions or {}).get(name)
         for i in range(line, max(-1, line - 12), -1) if pos is None else ():
             text = lines[i][:col] if i == line else lines[i]
@@ -304,31 +305,36 @@ def resolve_names(source: str, path: str | None, root: str | None, line: int, co
                     pos = (i, m.start())
             if pos:
                 break
-        if pos is None:
-            continue
-        try:
-            defs = script.goto(pos[0] + 1, pos[1], follow_imports=True)
-        except Exception as err:
-            log.debug("jedi goto failed for %s: %s", name, err)
-            continue
-        for d in defs[:1]:
-            mpath = str(d.module_path) if d.module_path else None
-            same_file = path is not None and mpath is not None and Path(mpath) == Path(path)
-            installed = in_venv(mpath)  # a package in the workspace's virtualenv: a library, not the project's
-            if mpath is not None and ignore.is_ignored(mpath, installed=installed):
-                continue  # never send ignored files, not even a signature
-            rel = relative_to_root(mpath, root) if not installed else None
-            in_workspace = rel is not None
-            if not in_workspace and _is_stdlib(Path(mpath) if mpath else None):
-                continue  # builtins and the stdlib (classes too: `class str`) are known to the model
-            described = _describe(d, full=in_workspace or same_file)
-            if not described:
-                continue
-            text, _ = redact(described)
-            src = rel.as_posix() if rel is not None else (d.module_name or "")
-            out[name] = Resolved(mpath, (d.line or 1) - 1, src, text, in_workspace)
+        out[name] = _resolve_one(script, name, pos, path, root, ignore) if pos is not None else None
+        publish({name: out[name]})
     trim_parser_cache()
     return out
+
+
+def _resolve_one(script: Any, name: str, pos: tuple[int, int], path: str | None, root: str | None,
+                 ignore: IgnoreRules) -> Resolved | None:
+    try:
+        defs = script.goto(pos[0] + 1, pos[1], follow_imports=True)
+    except Exception as err:
+        log.debug("jedi goto failed for %s: %s", name, err)
+        return None
+    for d in defs[:1]:
+        mpath = str(d.module_path) if d.module_path else None
+        same_file = path is not None and mpath is not None and Path(mpath) == Path(path)
+        installed = in_venv(mpath)  # a package in the workspace's virtualenv: a library, not the project's
+        if mpath is not None and ignore.is_ignored(mpath, installed=installed):
+            return None  # never send ignored files, not even a signature
+        rel = relative_to_root(mpath, root) if not installed else None
+        in_workspace = rel is not None
+        if not in_workspace and _is_stdlib(Path(mpath) if mpath else None):
+            return None  # builtins and the stdlib (classes too: `class str`) are known to the model
+        described = _describe(d, full=in_workspace or same_file)
+        if not described:
+            return None
+        text, _ = redact(described)
+        src = rel.as_posix() if rel is not None else (d.module_name or "")
+        return Resolved(mpath, (d.line or 1) - 1, src, text, in_workspace)
+    return None
 
 
 def select_snippets(resolved: dict[str, Resolved | None], names: list[str], path: str | None,

@@ -52,6 +52,7 @@ class NameContext:
         # uri -> (names, future) of the resolutions running for that document
         self._running: dict[str, list[tuple[frozenset, asyncio.Future]]] = {}
         self.jobs = 0  # resolutions sent to the jedi worker
+        self._landed: asyncio.Future[None] | None = None  # done (and replaced) each time resolutions land
         self._latest_prefetch: object | None = None  # a queued prefetch is skipped once this is another's
 
     def forget_all(self) -> None:
@@ -81,14 +82,36 @@ class NameContext:
             both = asyncio.gather(*waits)
             both.add_done_callback(lambda f: f.cancelled() or f.exception())  # failures: logged below or moot
             try:
-                await asyncio.wait_for(asyncio.shield(both), wait_s)
-                await asyncio.sleep(0)  # let `remember` run
+                await self._until_known(known, missing, both, wait_s)
             except TimeoutError:
                 log.debug("jedi context for %s over its time budget; sent without it", missing)
             except JediError as err:
                 log.debug("jedi context failed: %s", err)
         resolved = {n: known[n][0] for n in names if n in known}
         return select_snippets(resolved, names, q.path, max(0, q.line - 60), q.line + 20, max_tokens)
+
+    async def _until_known(self, known: dict, missing: list[str], running: asyncio.Future, wait_s: float) -> None:
+        """Return once every name in `missing` has a fresh resolution in `known` (each lands as soon as the
+        worker has it, before the rest of its call), or the resolutions `running` for them are over
+        (JediError when they failed); TimeoutError after `wait_s`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while not running.done():
+            now = time.monotonic()
+            if all(n in known and now - known[n][1] <= NAME_TTL_S for n in missing):
+                return
+            left = deadline - loop.time()
+            if left <= 0:
+                raise TimeoutError
+            if self._landed is None or self._landed.done():
+                self._landed = loop.create_future()
+            await asyncio.wait({self._landed, running}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.sleep(0)  # let `remember` run
+        running.result()
+
+    def _wake(self) -> None:
+        if self._landed is not None and not self._landed.done():
+            self._landed.set_result(None)
 
     def prefetch(self, q: CompletionQuery) -> None:
         """Resolve what the document imports, in the background (after it is opened): the first
@@ -146,9 +169,15 @@ class NameContext:
         resolution that overran its deadline marks its names unresolved, retried after RETRY_AFTER_TIMEOUT_S
         (jedi is warm by then; not at once: a request would only overrun again)."""
         self.jobs += 1
+        started = time.monotonic()
         source = "\n".join(q.lines)
+        def landed(part: dict) -> None:  # one name's resolution, published by the worker as soon as it has it
+            _remember(known, {n: (r, time.monotonic()) for n, r in part.items()})
+            self._wake()
+
         fut = self._jedi.call(resolve_names, source, q.path, q.root, q.line, q.col, missing, self._ignore(),
-                              positions, size=len(source), timeout=RESOLVE_DEADLINE_S, stale=stale)
+                              positions, size=len(source), timeout=RESOLVE_DEADLINE_S, stale=stale,
+                              on_partial=landed)
         entry = (frozenset(missing), fut)
         uri = q.uri  # not `q`: its lines would stay alive while the call waits in the queue
         self._running.setdefault(uri, []).append(entry)
@@ -167,7 +196,9 @@ class NameContext:
                 _remember(known, {n: (r, stamp) for n, r in f.result().items()})
             elif isinstance(err, JediError) and err.kind == "timeout":
                 aged = stamp - NAME_TTL_S + RETRY_AFTER_TIMEOUT_S  # counts as stale RETRY_AFTER_TIMEOUT_S from now
-                _remember(known, {n: (None, aged) for n in missing})
+                landed_before = {n for n in missing if n in known and known[n][1] >= started}
+                _remember(known, {n: (None, aged) for n in missing if n not in landed_before})
+            self._wake()
 
         fut.add_done_callback(remember)
         return fut

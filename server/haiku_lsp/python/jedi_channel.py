@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from haiku_lsp.python.jedi_wire import HEADER, frame
+from haiku_lsp.python.jedi_wire import HEADER, PARTIAL, frame
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,8 @@ class Channel(Protocol):
 
     pid: int | None
 
-    async def request(self, call_id: int, fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]: ...
+    async def request(self, call_id: int, fn: Callable[..., Any], args: tuple,
+                      on_partial: Callable[[Any], None] | None = None) -> tuple[bool, Any]: ...
 
     def alive(self) -> bool: ...
 
@@ -89,7 +90,9 @@ class ProcessChannel:
         log.info("jedi worker ready (pid %d)", popen.pid)
         return channel
 
-    async def request(self, call_id: int, fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]:
+    async def request(self, call_id: int, fn: Callable[..., Any], args: tuple,
+                      on_partial: Callable[[Any], None] | None = None) -> tuple[bool, Any]:
+        """Send the call, hand what it publishes meanwhile to `on_partial`, return (ok, its answer)."""
         data = frame((call_id, fn, args))
         try:
             self.writer.write(data)
@@ -98,9 +101,17 @@ class ProcessChannel:
             raise ChannelClosed(f"the jedi worker (pid {self.pid}) is gone: {err}", sent=False) from err
         received = False
         try:
-            while not (size := HEADER.unpack(await self.reader.readexactly(HEADER.size))[0]):
-                received = True  # the empty frame that acknowledges the call
-            reply_id, ok, value = pickle.loads(await self.reader.readexactly(size))
+            while True:
+                while not (size := HEADER.unpack(await self.reader.readexactly(HEADER.size))[0]):
+                    received = True  # the empty frame that acknowledges the call
+                reply_id, ok, value = pickle.loads(await self.reader.readexactly(size))
+                if ok != PARTIAL:
+                    break
+                if on_partial is not None and reply_id == call_id:
+                    try:
+                        on_partial(value)
+                    except Exception:  # pragma: no cover - a bug of the caller must not lose the call
+                        log.exception("jedi worker: a partial answer of %s", getattr(fn, "__name__", fn))
         except (asyncio.IncompleteReadError, ConnectionError) as err:
             code = await self._exit_code()
             when = "during the call" if received else "before it got the call"

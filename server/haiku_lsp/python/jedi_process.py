@@ -17,13 +17,12 @@ import logging
 import os
 import pickle
 import queue
-import re
 import sys
 import threading
 from typing import BinaryIO
 
 from haiku_lsp import memory
-from haiku_lsp.python.jedi_wire import ACK, frame, read_frame
+from haiku_lsp.python.jedi_wire import ACK, PARTIAL, frame, publishing, read_frame
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +90,20 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         except Exception as err:
             log.error("jedi worker: an unreadable call (%s)", err)
             continue
-        reply = _reply(call_id, fn, args)
+        def publish(value: object, call_id: int = call_id) -> None:
+            data = frame((call_id, PARTIAL, value))
+            try:
+                with writing:
+                    stdout.write(data)
+                    stdout.flush()
+            except OSError:  # the server is gone
+                os._exit(0)
+
+        publishing(publish)
+        try:
+            reply = _reply(call_id, fn, args)
+        finally:
+            publishing(None)
         try:
             with writing:
                 stdout.write(reply)
@@ -109,15 +121,10 @@ TIDY_ABOVE_MIB = 80  # resident memory above which it also tidies up between cal
 
 
 def _tidy() -> None:
-    """When the worker goes idle (or between calls, when none waits and memory is high): collect what the
-    last calls left (parse trees are cycles of ~100,000 objects) and give freed heap memory back to the
-    system, so that the worker's resident memory follows what parso keeps rather than its high-water mark.
-    Only partly: Python's own allocator keeps an arena (1 MiB) as long as one object in it lives, and the few
-    that outlive each call pin many (after a completion in each of 50 documents: 36 MiB of live objects in
-    78 MiB of arenas). glibc's malloc for every object (PYTHONMALLOC=malloc) would let malloc_trim return
-    ~20 MiB more, but makes jedi ~20 % slower: fewer names resolved before a completion asks for them."""
-    re.purge()  # jedi compiles patterns per parameter name (docstring search): re's cache holds up to 512
-    memory.release_memory()
+    """When the worker goes idle (or between calls, when none waits and memory is high): `tidy_worker`."""
+    from haiku_lsp.python.jedi_service import tidy_worker
+
+    tidy_worker()
 
 
 def worker_stats() -> dict:

@@ -23,12 +23,13 @@ collections (parse trees are ~100,000 objects a file), not for parso's caches (t
   one that died while idle is replaced and the call is sent again; queued calls go on in a fresh worker.
 - **Recycling.** Parse trees come and go by the hundred thousand objects, and the few objects each call leaves
   behind keep Python's memory arenas from going back to the system: after completions in 50 large files
-  the small lane's worker holds ~90 MiB for ~40 MiB of live objects. Once it has been idle for
-  `RECYCLE_IDLE_S` and holds `RECYCLE_ABOVE_MIB` more than when it was ready, a fresh worker is started
-  beside it (its warm-up runs while the old one still answers) and takes over; the old one is stopped
-  (after the call it is running, if any). The price: the next call about a document parses it afresh. A
-  fresh worker that grows as much within `RECYCLE_REGROWN_CALLS` calls needs that memory (one large file
-  being worked on): the bar is doubled for it, up to 4 times `RECYCLE_ABOVE_MIB`.
+  the small lane's worker holds ~90 MiB for ~40 MiB of live objects. When the lane goes idle
+  (`RECYCLE_IDLE_S`) and its worker holds `RECYCLE_ABOVE_MIB` more than when it was ready, the worker is
+  asked to tidy up at once (`tidy_worker`, at most once every `RECYCLE_CHECK_CALLS` calls); if it still holds
+  that much, a fresh worker is started beside it (its warm-up runs while the old one still answers) and
+  takes over; the old one is stopped (after the call it is running, if any). The price: the next call about
+  a document parses it afresh. A fresh worker that grows as much within `RECYCLE_REGROWN_CALLS` calls needs
+  that memory (one large file being worked on): the bar is doubled for it, up to 4 times `RECYCLE_ABOVE_MIB`.
 - **Start and end.** Nothing starts before the first call or `start()` (start-up stays cheap); `close()`
   kills the workers; a worker also ends by itself when the server's end closes its stdin.
 
@@ -51,7 +52,7 @@ from typing import Any, TypeVar
 from haiku_lsp.errors import JediError
 from haiku_lsp.memory import rss_mib
 from haiku_lsp.python.jedi_channel import Channel, ChannelClosed, ProcessChannel
-from haiku_lsp.python.jedi_service import forget_documents
+from haiku_lsp.python.jedi_service import forget_documents, tidy_worker
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,10 @@ T = TypeVar("T")
 SMALL_LANE_CHARS = 200_000  # documents above this go to the large lane (jedi: ~3 s for 200 kB, cold)
 LARGE_IDLE_S = 10.0  # the large lane's worker ends after this long without calls
 FORGET_TIMEOUT_S = 5.0  # dropping a closed document's parse tree (a dict lookup; the rest is the queue)
-RECYCLE_IDLE_S = 2.0  # the small lane's worker is recycled once idle this long (it tidies up after 1 s) ...
-RECYCLE_ABOVE_MIB = 32.0  # ... while holding this much more than when it was ready (~41 MiB then)
+RECYCLE_IDLE_S = 0.3  # the small lane's worker is checked once idle this long ...
+RECYCLE_ABOVE_MIB = 32.0  # ... and recycled when, tidied up, it holds this much more than when ready (~41 MiB)
+RECYCLE_CHECK_CALLS = 10  # calls between two checks (a check makes the worker tidy up: ~0.1 s of its time)
+TIDY_TIMEOUT_S = 10.0
 RECYCLE_REGROWN_CALLS = 40  # a fresh worker grown as much within this many calls holds what it needs: the
 # bar is doubled (up to 4x) rather than recycling it again and again (one large file's parse tree)
 
@@ -74,6 +77,7 @@ class _Call:
     timeout: float
     stale: Callable[[], bool] | None
     submitted: float
+    on_partial: Callable[[Any], None] | None = None  # what the function publishes while it runs
 
 
 class _Lane:
@@ -86,6 +90,7 @@ class _Lane:
         self.ready_rss: float | None = None  # the worker's resident memory when it was ready
         self.recycle_bar = recycle_above_mib  # growth over ready_rss that gets the worker recycled
         self.worker_calls = 0  # calls sent to the current worker
+        self._checked_at = -RECYCLE_CHECK_CALLS  # worker_calls at the last check
         self._check: asyncio.TimerHandle | None = None  # the idle check for recycling
         self._recycling: asyncio.Task | None = None  # a fresh worker starting to take over
         self._standby: Channel | None = None  # a fresh worker ready, waiting for the running call to end
@@ -128,6 +133,7 @@ class _Lane:
         self.channel = channel
         self.ready_rss = self._ready_rss(channel)
         self.worker_calls = 0
+        self._checked_at = -RECYCLE_CHECK_CALLS
         return channel
 
     def _ready_rss(self, channel: Channel) -> float | None:
@@ -158,20 +164,40 @@ class _Lane:
         elif self.recycle_above_mib is not None and self.channel is not None:
             self._check = asyncio.get_running_loop().call_later(self.recycle_idle_s, self._maybe_recycle)
 
+    def _grown(self, channel: Channel | None) -> bool:
+        """Whether `channel` is the lane's live worker, may be recycled, and holds the bar's worth more
+        than when it was ready."""
+        if (channel is None or channel is not self.channel or not channel.alive() or not channel.pid
+                or self.ready_rss is None or self.recycle_bar is None or self.closed
+                or (self._recycling is not None and not self._recycling.done())):
+            return False
+        now = self._rss(channel.pid)
+        return now is not None and now - self.ready_rss >= self.recycle_bar
+
     def _maybe_recycle(self) -> None:
-        """Idle for `recycle_idle_s`: start a fresh worker if this one has grown too far (see the module
-        docstring)."""
+        """Idle for `recycle_idle_s`: when the worker holds too much, have it tidy up first (what it holds
+        right after a call includes its garbage), then recycle it if it still does (see the module docstring)."""
         self._check = None
         old = self.channel
-        if (old is None or not old.alive() or not old.pid or self.ready_rss is None or self.closed
-                or (self._recycling is not None and not self._recycling.done())):
+        if self.worker_calls - self._checked_at < RECYCLE_CHECK_CALLS or not self._grown(old):
             return
-        now = self._rss(old.pid)
-        grown = now - self.ready_rss if now is not None else None
-        if grown is not None and self.recycle_bar is not None and grown >= self.recycle_bar:
-            log.info("jedi lane %s: the worker grew by %.0f MiB; a fresh one takes over", self.name, grown)
+        self._checked_at = self.worker_calls
+        tidied: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Skipped when other calls came meanwhile: they go first, and the next check comes later.
+        self.submit(_Call(tidy_worker, (), tidied, TIDY_TIMEOUT_S, lambda: bool(self.urgent or self.queue),
+                          time.monotonic()))
+
+        def then(f: asyncio.Future[None]) -> None:
+            if f.cancelled() or f.exception() is not None or not self._grown(old):
+                return
+            assert old is not None and old.pid is not None and self.ready_rss is not None
+            grown = (self._rss(old.pid) or 0.0) - self.ready_rss
+            log.info("jedi lane %s: the worker holds %.0f MiB more than when ready; a fresh one takes over",
+                     self.name, grown)
             self._recycling = asyncio.ensure_future(self._recycle(old))
             self._recycling.add_done_callback(_retrieved)
+
+        tidied.add_done_callback(then)
 
     async def _recycle(self, old: Channel) -> None:
         try:
@@ -198,6 +224,7 @@ class _Lane:
             regrown = self.recycles > 1 and self.worker_calls < RECYCLE_REGROWN_CALLS
             self.recycle_bar = min(2 * bar, 4 * base) if regrown else base
         self.worker_calls = 0
+        self._checked_at = -RECYCLE_CHECK_CALLS
         self.ready_rss = self._ready_rss(fresh)
         if old is not None:
             old.kill()
@@ -215,7 +242,7 @@ class _Lane:
             if call.future.done():
                 return  # its caller stopped waiting while the worker started
             deadline = time.monotonic() + call.timeout  # the call's own time: not the worker's start
-            request = asyncio.ensure_future(channel.request(next(self._ids), call.fn, call.args))
+            request = asyncio.ensure_future(channel.request(next(self._ids), call.fn, call.args, call.on_partial))
             request.add_done_callback(_retrieved)  # also when the lane is closed in the middle of it
             waits: set[asyncio.Future] = {request, call.future} if self.kill_abandoned else {request}
             await asyncio.wait(waits, timeout=max(0.0, deadline - time.monotonic()),
@@ -334,15 +361,17 @@ class JediWorker:
         self.large = _Lane("large", spawn, idle_s=large_idle_s, kill_abandoned=True)
 
     def call(self, fn: Callable[..., T], *args: Any, size: int, timeout: float,
-             stale: Callable[[], bool] | None = None, urgent: bool = False) -> asyncio.Future[T]:
+             stale: Callable[[], bool] | None = None, urgent: bool = False,
+             on_partial: Callable[[Any], None] | None = None) -> asyncio.Future[T]:
         """`fn(*args)` in the worker of the lane for a document of `size` characters, queued now (calls
         run in the order of this method's calls; `urgent` ones, what a user waits on, before the others);
         the future fails with `JediError` when there is no answer within `timeout` seconds (from now) or
-        the worker fails. Cancelling it (or a task awaiting it) takes a queued call off the queue. Needs a
-        running event loop."""
+        the worker fails. Cancelling it (or a task awaiting it) takes a queued call off the queue. What `fn`
+        publishes while it runs (`jedi_wire.publish`) goes to `on_partial` at once, also when nobody waits
+        for the future any more. Needs a running event loop."""
         lane = self.small if size <= self.small_lane_chars else self.large
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        lane.submit(_Call(fn, args, future, timeout, stale, time.monotonic()), urgent)
+        lane.submit(_Call(fn, args, future, timeout, stale, time.monotonic(), on_partial), urgent)
         return future
 
     def start(self) -> None:
