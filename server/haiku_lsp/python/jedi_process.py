@@ -141,6 +141,9 @@ NICENESS = 5  # below the server: on a busy machine the event loop gets the CPU 
 
 
 def main() -> None:
+    # hashlib without OpenSSL: parso hashes sources with it (sha256 of a file: well under a millisecond with
+    # Python's own code too), and nothing else here needs OpenSSL; libcrypto mapped in is ~3.4 MiB resident.
+    sys.modules.setdefault("_hashlib", None)  # type: ignore[arg-type]
     try:
         os.nice(NICENESS)
     except OSError:  # pragma: no cover - not permitted here: run at the server's priority
