@@ -100,12 +100,19 @@ class Run:
         await self.barrier()  # the SDK import (the first model request waits for it)
 
     async def barrier(self) -> None:
-        """Returns once the server's jedi thread has done what was queued before: the model answers
-        only prose here, so the Invoked request falls back to jedi's own completions, on that thread."""
+        """Returns once the server's jedi worker has done what was queued before. The model answers only prose
+        here, so the Invoked request falls back to jedi's own completions; those go before queued background
+        work (they are urgent), so the worker's own figures are then polled until it is idle."""
         self.barriers += 1
         uri = (self.ws / SCRATCH).as_uri()
         self.lsp.set_line(uri, 1, f"# {self.barriers}")  # a new prompt: no cache, no typed-ahead
         await self.lsp.inline(uri, self.lsp.position(uri, 0, len("value = 1")), invoked=True).wait(120)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            lanes = (await self.lsp.command("haiku.showStats").wait(30))["jedi"]
+            if not any(lanes[lane]["busy"] or lanes[lane]["queued"] for lane in ("small", "large")):
+                return
+            await asyncio.sleep(0.05)
 
     async def measure(self, site: Site, condition: str, index: int) -> Measure:
         copy = self.ws / condition / f"{index:03d}"
