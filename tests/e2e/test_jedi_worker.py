@@ -39,6 +39,14 @@ async def hover_text(s, uri: str, text: str, needle: str) -> str:
     return result.contents.value if result else ""
 
 
+async def warm_session(start_session):
+    """A session with a generous context budget whose jedi worker is up and warm (a hover answered)."""
+    s = await start_session(init_options={"contextTimeBudgetMs": 5000, "hoverExplanations": False})
+    small = s.open("small.py", SMALL)
+    assert "join(" in await hover_text(s, small, SMALL, "os.path.jo")
+    return s
+
+
 async def stats(s) -> dict:
     return await s.command("haiku.showStats").wait(30)
 
@@ -57,9 +65,7 @@ async def test_hover_is_answered_by_a_worker_process_of_its_own(start_session, f
 async def test_context_and_offline_completions_come_through_the_worker(start_session, fake_anthropic, workspace):
     (workspace / "geometry.py").write_text(GEOMETRY)
     fake_anthropic.script(Reply(text="x, 2.0)"))
-    s = await start_session(init_options={"contextTimeBudgetMs": 5000, "hoverExplanations": False})
-    small = s.open("small.py", SMALL)
-    assert "join(" in await hover_text(s, small, SMALL, "os.path.jo")  # the worker is up and warm
+    s = await warm_session(start_session)
     uri = s.open("main.py", CALLS_SCALE)
     await s.inline(uri, end_of(CALLS_SCALE, "return scale("), invoked=True)
     [req] = fake_anthropic.message_requests
@@ -236,9 +242,7 @@ async def test_context_finds_the_packages_of_the_workspace_virtualenv_even_when_
     (workspace / ".gitignore").write_text(".venv/\n__pycache__/\n")
     text = "import inflection\n\n\ndef label(word):\n    return inflection.pluralize(word"
     fake_anthropic.script(Reply(text=")"))
-    s = await start_session(init_options={"contextTimeBudgetMs": 5000, "hoverExplanations": False})
-    small = s.open("small.py", SMALL)
-    assert "join(" in await hover_text(s, small, SMALL, "os.path.jo")  # the worker is up and warm
+    s = await warm_session(start_session)
     uri = s.open("labels.py", text)
     await s.inline(uri, end_of(text, "pluralize(word"), invoked=True)
     [req] = fake_anthropic.message_requests

@@ -264,6 +264,30 @@ class Grown:
         return self.mib.setdefault(pid, 40.0)
 
 
+class HeldSpawn:
+    """Starts in-process workers; every start after the first (a recycling one) waits until `released`."""
+
+    def __init__(self) -> None:
+        self.starts: list[ThreadChannel] = []
+        self.released = asyncio.Event()
+
+    async def __call__(self) -> ThreadChannel:
+        if self.starts:
+            await self.released.wait()
+        self.starts.append(ThreadChannel())
+        return self.starts[-1]
+
+
+async def grown_with_its_recycling_held() -> tuple[JediWorker, HeldSpawn]:
+    """A worker that answered one call and holds 50 MiB more than when it was ready: once idle it is recycled,
+    and the fresh worker's start waits until the test releases it."""
+    rss, spawn = Grown(), HeldSpawn()
+    w = JediWorker(spawn, recycle_above_mib=30, recycle_idle_s=0.05, rss=rss)
+    assert await w.call(double, 1, size=10, timeout=5) == 2
+    rss.mib[spawn.starts[0].pid] = 90.0  # type: ignore[index]
+    return w, spawn
+
+
 async def settle(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
@@ -293,20 +317,10 @@ async def test_an_idle_worker_that_grew_is_replaced_by_a_fresh_one_and_calls_go_
 
 
 async def test_a_fresh_worker_ready_during_a_call_takes_over_only_once_that_call_has_its_answer():
-    rss, spawned = Grown(), asyncio.Event()
-    starts: list[ThreadChannel] = []
-
-    async def spawn() -> ThreadChannel:
-        if starts:  # the recycling start: held until the test lets it finish
-            await spawned.wait()
-        starts.append(ThreadChannel())
-        return starts[-1]
-
-    w = JediWorker(spawn, recycle_above_mib=30, recycle_idle_s=0.05, rss=rss)
+    w, spawn = await grown_with_its_recycling_held()
+    starts, spawned = spawn.starts, spawn.released
     try:
-        assert await w.call(double, 1, size=10, timeout=5) == 2
         old = starts[0]
-        rss.mib[old.pid] = 90.0  # type: ignore[index]
         await asyncio.sleep(0.15)  # idle: the fresh worker is starting
         assert w.small._recycling is not None and not w.small._recycling.done()
         gate = Gate()
@@ -325,18 +339,8 @@ async def test_a_fresh_worker_ready_during_a_call_takes_over_only_once_that_call
 
 
 async def test_closing_while_a_fresh_worker_starts_leaves_no_worker_running():
-    rss, spawned = Grown(), asyncio.Event()
-    starts: list[ThreadChannel] = []
-
-    async def spawn() -> ThreadChannel:
-        if starts:
-            await spawned.wait()
-        starts.append(ThreadChannel())
-        return starts[-1]
-
-    w = JediWorker(spawn, recycle_above_mib=30, recycle_idle_s=0.05, rss=rss)
-    assert await w.call(double, 1, size=10, timeout=5) == 2
-    rss.mib[starts[0].pid] = 90.0  # type: ignore[index]
+    w, spawn = await grown_with_its_recycling_held()
+    starts, spawned = spawn.starts, spawn.released
     await settle(lambda: w.small._recycling is not None)
     await w.aclose()
     spawned.set()

@@ -7,8 +7,9 @@ latency-critical path: nothing here imports the other capabilities.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from haiku_lsp import lazy
 
 if TYPE_CHECKING:
     from haiku_lsp.completion.breaker import Breaker, Episode
@@ -21,13 +22,7 @@ _WHERE = {"Breaker": "breaker", "Episode": "breaker", "CompletionEngine": "engin
           "CompletionQuery": "query", "Suggestion": "query"}
 
 
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy.exports(__name__, _WHERE)
 
 
 __all__ = ["Breaker", "CompletionEngine", "CompletionQuery", "EngineStats", "Episode", "Suggestion"]

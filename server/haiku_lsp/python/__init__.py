@@ -9,8 +9,9 @@ source folders and a file's import name. No LSP; jedi is imported by the worker 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from haiku_lsp import lazy
 
 if TYPE_CHECKING:
     from haiku_lsp.python.jedi_service import MAX_SOURCE_CHARS, hover_info, jedi_inline, jedi_script, trim_parser_cache
@@ -28,13 +29,7 @@ _WHERE = {"MAX_SOURCE_CHARS": "jedi_service", "hover_info": "jedi_service", "jed
 # (`symbols` the function is imported from its submodule: the package attribute of that name is the module)
 
 
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy.exports(__name__, _WHERE)
 
 
 __all__ = ["MAX_SOURCE_CHARS", "JediWorker", "Symbol", "enclosing_definition", "hover_info", "jedi_inline",

@@ -12,6 +12,7 @@ work, it collects its garbage and gives the memory freed back to the system (`_t
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -19,6 +20,7 @@ import pickle
 import queue
 import sys
 import threading
+from collections.abc import Callable
 from typing import BinaryIO
 
 from haiku_lsp import memory
@@ -58,24 +60,28 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     calls: queue.Queue[bytes] = queue.Queue()
     writing = threading.Lock()
 
+    def send(data: bytes) -> None:
+        """One whole frame to the server (from either thread); the server gone, the worker ends."""
+        try:
+            with writing:
+                stdout.write(data)
+                stdout.flush()
+        except OSError:
+            os._exit(0)
+
     def read() -> None:
         try:
             while (body := read_frame(stdin)) is not None:
-                with writing:  # received: an empty frame says so, before the reply (the server then knows
-                    stdout.write(ACK)  # that a worker dying from here on died with the call)
-                    stdout.flush()
+                # Received: an empty frame says so, before the reply (the server then knows that a worker
+                # dying from here on died with the call).
+                send(ACK)
                 calls.put(body)
         finally:  # end of input, or a pipe broken: the server is gone (or let this worker go)
             os._exit(0)  # end now, even in the middle of a call
 
     threading.Thread(target=read, name="jedi-calls", daemon=True).start()
     _warm()
-    try:
-        with writing:
-            stdout.write(ACK)  # ready
-            stdout.flush()
-    except OSError:  # the server is gone
-        os._exit(0)
+    send(ACK)  # ready
     worked = False  # since the last tidy-up
     while True:
         try:
@@ -90,30 +96,21 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         except Exception as err:
             log.error("jedi worker: an unreadable call (%s)", err)
             continue
-        def publish(value: object, call_id: int = call_id) -> None:
-            data = frame((call_id, PARTIAL, value))
-            try:
-                with writing:
-                    stdout.write(data)
-                    stdout.flush()
-            except OSError:  # the server is gone
-                os._exit(0)
-
-        publishing(publish)
+        # What the function publishes while it runs goes out at once, each part a frame of its own.
+        publishing(functools.partial(_publish_to, send, call_id))
         try:
             reply = _reply(call_id, fn, args)
         finally:
             publishing(None)
-        try:
-            with writing:
-                stdout.write(reply)
-                stdout.flush()
-        except OSError:  # the server is gone
-            os._exit(0)
+        send(reply)
         del body, fn, args, reply
         if calls.empty() and (memory.rss_mib(os.getpid()) or 0.0) > TIDY_ABOVE_MIB:
             _tidy()
             worked = False
+
+
+def _publish_to(send: Callable[[bytes], None], call_id: int, value: object) -> None:
+    send(frame((call_id, PARTIAL, value)))
 
 
 IDLE_TIDY_S = 1.0  # the worker tidies up once no call has come for this long after some work
