@@ -11,7 +11,7 @@ from pathlib import Path
 from _common import med, met, ms, table  # bench/ is on sys.path when run
 from inline_common import STDLIB, Bench, memory_apart, quiet, rss_mib
 
-from haiku_lsp.python.jedi_worker import RECYCLE_ABOVE_MIB, RECYCLE_IDLE_S
+from haiku_lsp.python.jedi_lane import RECYCLE_ABOVE_MIB, RECYCLE_IDLE_S
 from tests.fakes.anthropic_api import Reply
 
 IDLE_READ_S = 3.0  # the last reading: after this long without requests
@@ -105,7 +105,7 @@ async def memory(bench: Bench, init_rss: dict[str, list[float]]) -> None:
         "last 2 documents, 2 library sources and 8 type stubs). When its lane goes idle "
         f"({RECYCLE_IDLE_S:.1f} s without calls), a worker that still holds {RECYCLE_ABOVE_MIB:.0f} MiB more than "
         "when it was ready once it has tidied up is replaced by a fresh one started beside it "
-        "(haiku_lsp/python/jedi_worker.py: Python's arenas stay pinned by the few objects each parse leaves "
+        "(haiku_lsp/python/jedi_lane.py: Python's arenas stay pinned by the few objects each parse leaves "
         "behind); the next call about a document parses it afresh. The first completion "
         f"after initialize took {ms(first)} ms (it waits for the background SDK import). A completion "
         f"requested right after the {n} didOpens took {ms(right_away)} ms; its jedi work "

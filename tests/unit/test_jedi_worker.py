@@ -372,7 +372,7 @@ async def test_a_fresh_worker_that_regrows_at_once_gets_a_higher_bar_instead_of_
 
 
 async def test_a_worker_big_only_with_garbage_is_tidied_up_not_recycled_and_not_asked_after_every_call(monkeypatch):
-    import haiku_lsp.python.jedi_worker as jedi_worker
+    import haiku_lsp.python.jedi_lane as jedi_lane
 
     rss, tidies = Grown(), []
 
@@ -381,7 +381,7 @@ async def test_a_worker_big_only_with_garbage_is_tidied_up_not_recycled_and_not_
         for pid in rss.mib:
             rss.mib[pid] = 50.0
 
-    monkeypatch.setattr(jedi_worker, "tidy_worker", tidy_worker)
+    monkeypatch.setattr(jedi_lane, "tidy_worker", tidy_worker)
     w = JediWorker(ThreadChannel.start, recycle_above_mib=30, recycle_idle_s=0.02, rss=rss)
     try:
         assert await w.call(double, 1, size=10, timeout=5) == 2
@@ -392,7 +392,7 @@ async def test_a_worker_big_only_with_garbage_is_tidied_up_not_recycled_and_not_
         await settle(lambda: len(tidies) == 1)
         await asyncio.sleep(0.1)
         assert w.small.channel is channel and w.small.recycles == 0
-        for i in range(jedi_worker.RECYCLE_CHECK_CALLS - 2):  # big again after each call: no check before 10 calls
+        for i in range(jedi_lane.RECYCLE_CHECK_CALLS - 2):  # big again after each call: no check before 10 calls
             rss.mib[channel.pid] = 90.0
             await w.call(double, i, size=10, timeout=5)
             await asyncio.sleep(0.05)
