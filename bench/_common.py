@@ -5,6 +5,7 @@ benchmarks measure this checkout's code and import the test harness and the fake
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import os
 import platform
@@ -67,6 +68,20 @@ def header(start: str, title: str, command: str, elapsed: float, software: str =
             f"- Machine: {len(os.sched_getaffinity(0))} CPUs (`nproc`), {platform.platform()}, "
             f"Python {platform.python_version()}" + (f" ({software})" if software else ""),
             f"- Command: `{command}`"]
+
+
+def arguments(doc: str | None, quick: str) -> argparse.ArgumentParser:
+    """A benchmark's command line: its docstring's first paragraph as the description, `--quick` (what it
+    does: `quick`) and `--no-write`; the benchmark adds its own options."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--no-write", action="store_true", help="print the tables, leave BENCHMARKS.md alone")
+    return parser
+
+
+def notes_section(notes: list[str]) -> list[str]:
+    """The closing "Notes" of a BENCHMARKS.md section (nothing without notes)."""
+    return ["### Notes", "", *[f"- {n}" for n in notes], ""] if notes else []
 
 
 def table(header: list[str], rows: list[list[Any]]) -> str:

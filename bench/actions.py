@@ -25,14 +25,13 @@ The figures land in BENCHMARKS.md between ``<!-- bench:actions:start -->`` and `
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from _common import MD_PATH, ROOT, Report, header, write_section  # bench/ is on sys.path when run
+from _common import MD_PATH, ROOT, Report, arguments, header, write_section  # bench/ is on sys.path when run
 from actions_common import END, START, Config, Holder
 from actions_hover import hover_section
 from actions_listing import listing_section
@@ -77,9 +76,7 @@ async def run(cfg: Config, report: Report, only: set[str]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer samples (about 1 minute)")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    parser = arguments(__doc__, "fewer samples (about 1 minute)")
     parser.add_argument("--only", choices=["listing", "hover", "testgen"], action="append",
                         help="run only these sections (implies --no-write)")
     args = parser.parse_args()

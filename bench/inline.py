@@ -17,14 +17,22 @@ The figures land in BENCHMARKS.md between ``<!-- bench:inline:start -->`` and ``
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import shutil
 import sys
 import time
 
-from _common import MD_PATH, ROOT, Report, header, table, write_section  # bench/ is on sys.path when run
+from _common import (  # bench/ is on sys.path when run
+    MD_PATH,
+    ROOT,
+    Report,
+    arguments,
+    header,
+    notes_section,
+    table,
+    write_section,
+)
 from inline_cache import cache_hits
 from inline_cancel import cancel
 from inline_common import END, START, Bench, Config
@@ -100,15 +108,12 @@ def render(report: Report, command: str, elapsed: float) -> str:
     body = ["### Summary", "", table(["§", "Measure", "Figure", "Baseline", "Target", "Met"], summary), ""]
     for title, text in sorted(report.sections, key=lambda s: int(s[0].split(".")[0])):
         body += [f"### {title}", "", text, ""]
-    if report.notes:
-        body += ["### Notes", ""] + [f"- {n}" for n in report.notes] + [""]
+    body += notes_section(report.notes)
     return "\n".join(head + body + [END])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer samples (for a smoke run)")
-    parser.add_argument("--no-write", action="store_true", help="print the tables, leave BENCHMARKS.md alone")
+    parser = arguments(__doc__, "fewer samples (for a smoke run)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     if args.quick:

@@ -20,7 +20,6 @@ The figures land in BENCHMARKS.md between ``<!-- bench:quality:start -->`` and `
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
@@ -33,7 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import MD_PATH, ROOT, header, write_section  # bench/ is on sys.path when run
+from _common import MD_PATH, ROOT, arguments, header, notes_section, write_section  # bench/ is on sys.path when run
 from lsprotocol import types
 from quality_report import (
     END,
@@ -351,15 +350,11 @@ def render(cells: list[Cell], notes: list[str], totals: dict[str, int], cfg: Con
         "### Examples", "", "One failed answer of each kind per set: task, expected, inserted.", "",
         "````text", *examples(cells, per_kind=1, width=100, by_set=True), "````", "",
     ]
-    if notes:
-        lines += ["### Notes", "", *[f"- {n}" for n in notes], ""]
-    return "\n".join(lines + [END])
+    return "\n".join(lines + notes_section(notes) + [END])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="30 tasks a set (a smoke run)")
-    parser.add_argument("--no-write", action="store_true", help="print the tables, leave BENCHMARKS.md alone")
+    parser = arguments(__doc__, "30 tasks a set (a smoke run)")
     parser.add_argument("--sample", type=int, default=300, help="tasks drawn (seeded) from multi-line and "
                         "random-span (default 300; single-line runs whole unless --quick)")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))

@@ -23,7 +23,6 @@ The figures land in BENCHMARKS.md between ``<!-- bench:context:start -->`` and `
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
@@ -36,7 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import MD_PATH, ROOT, header, write_section  # bench/ is on sys.path when run
+from _common import MD_PATH, ROOT, arguments, header, notes_section, write_section  # bench/ is on sys.path when run
 from quality import Replies, request_path
 from quality_context_report import (
     CONDITIONS,
@@ -224,15 +223,11 @@ def render(measures: list[Measure], total: int, notes: list[str], command: str, 
         "### Missed 1 s after opening (first of them)", "",
         *[f"- {line}" for line in misses(measures, "1s")], "",
     ]
-    if notes:
-        lines += ["### Notes", "", *[f"- {n}" for n in notes], ""]
-    return "\n".join(lines + [END])
+    return "\n".join(lines + notes_section(notes) + [END])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 sites (a smoke run); implies --no-write")
-    parser.add_argument("--no-write", action="store_true", help="print the tables, leave BENCHMARKS.md alone")
+    parser = arguments(__doc__, "3 sites (a smoke run); implies --no-write")
     parser.add_argument("--sites", type=int, default=120, help="sites in the seeded sample (default 120)")
     parser.add_argument("--conditions", nargs="+", choices=list(CONDITIONS), default=list(CONDITIONS))
     parser.add_argument("--seed", type=int, default=9)

@@ -32,7 +32,6 @@ The figures land in BENCHMARKS.md between `<!-- bench:refactor:start -->` and `<
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import shutil
@@ -41,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import MD_PATH, ROOT, write_section  # bench/ is on sys.path when run
+from _common import MD_PATH, ROOT, arguments, write_section  # bench/ is on sys.path when run
 from refactor_report import END, START, render
 from refactor_run import Run, instrument_validation, one_run
 from refactor_script import make_workspace
@@ -101,9 +100,7 @@ async def bench(reps: int, scale: float, work: Path) -> dict[str, list[Run]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one repetition instead of 3")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    parser = arguments(__doc__, "one repetition instead of 3")
     parser.add_argument("--scale", type=float, default=0.25, help="factor applied to every simulated latency")
     args = parser.parse_args()
     instrument_validation()
