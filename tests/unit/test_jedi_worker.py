@@ -362,11 +362,11 @@ async def test_a_fresh_worker_that_regrows_at_once_gets_a_higher_bar_instead_of_
         assert w.small.recycle_bar == 120
         channel = w.small.channel
         assert channel is not None and channel.pid is not None
-        for i in range(40):  # a worker that lasts: the bar goes back down when it is recycled
+        for i in range(40):  # a worker that lasts: the bar goes back down, halved, when it is recycled
             await w.call(double, i, size=10, timeout=5)
         rss.mib[channel.pid] = 40.0 + 120
         await settle(lambda: w.small.recycles == 5)
-        assert w.small.recycle_bar == 30
+        assert w.small.recycle_bar == 60
     finally:
         await w.aclose()
 

@@ -181,7 +181,7 @@ class Lane:
         base, bar = self.recycle_above_mib, self.recycle_bar
         if base is not None and bar is not None:  # the old worker, itself fresh, regrew at once: raise the bar
             regrown = self.recycles > 1 and self.worker_calls < RECYCLE_REGROWN_CALLS
-            self.recycle_bar = min(2 * bar, 4 * base) if regrown else base
+            self.recycle_bar = min(2 * bar, 4 * base) if regrown else max(bar / 2, base)
         self.worker_calls = 0
         self._checked_at = -RECYCLE_CHECK_CALLS
         self.ready_rss = self._ready_rss(fresh)

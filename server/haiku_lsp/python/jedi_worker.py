@@ -29,7 +29,8 @@ collections (parse trees are ~100,000 objects a file), not for parso's caches (t
   that much, a fresh worker is started beside it (its warm-up runs while the old one still answers) and
   takes over; the old one is stopped (after the call it is running, if any). The price: the next call about
   a document parses it afresh. A fresh worker that grows as much within `RECYCLE_REGROWN_CALLS` calls needs
-  that memory (one large file being worked on): the bar is doubled for it, up to 4 times `RECYCLE_ABOVE_MIB`.
+  that memory (one large file being worked on): the bar is doubled for it, up to 4 times `RECYCLE_ABOVE_MIB`,
+  and halved again (down to `RECYCLE_ABOVE_MIB`) each time a worker lasted longer.
 - **Start and end.** Nothing starts before the first call or `start()` (start-up stays cheap); `close()`
   kills the workers; a worker also ends by itself when the server's end closes its stdin.
 
