@@ -357,3 +357,28 @@ def test_processes_writing_the_audit_log_at_once_rotate_it_without_breaking_a_li
     records = [json.loads(line) for p in files for line in p.read_text().splitlines()]
     assert len(records) == 600 and {(r["tag"], r["i"]) for r in records} == {
         (tag, i) for tag in "abc" for i in range(200)}
+
+
+async def test_under_a_reached_budget_hover_still_shows_an_explanation_already_cached(start_session, fake_anthropic,
+                                                                                     workspace):
+    fake_anthropic.script(Reply(text="rt(v)", usage={"input_tokens": 50_000}), match=lambda b: "output_config" not in b)
+    script(fake_anthropic)
+    s = await start_session(init_options={"budgetUsd": 0.04, "hoverBudgetMs": 5000})
+    (workspace / "calc.py").write_text(DOCTESTED)
+    uri = s.open("calc.py", DOCTESTED)
+
+    async def hover(needle: str) -> str:
+        result = await s.client.text_document_hover_async(types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=end_of(DOCTESTED, needle)))
+        return result.contents.value
+
+    assert "**Haiku:** Adds two numbers." in await hover("def ad")  # asked once, within the budget
+    await s.inline(uri, end_of(DOCTESTED, "math.sq"), invoked=True)  # the cap is reached
+    await wait_for_state(s, "budget")
+    n = len(fake_anthropic.message_requests)
+    shown = await hover("def ad")
+    assert "add(a, b)" in shown and "**Haiku:** Adds two numbers." in shown  # from the cache: no call
+    other = await hover("def unus")
+    assert "unused" in other and "Haiku" not in other  # not cached: jedi's part only, nothing asked
+    await asyncio.sleep(0.3)  # a background fetch would have been sent by now
+    assert len(fake_anthropic.message_requests) == n

@@ -1,5 +1,6 @@
 """textDocument/hover: jedi's signature and docstring at once, plus Haiku's explanation when it is
-cached or arrives within the budget (otherwise it is fetched in the background for next time)."""
+cached or arrives within the budget (otherwise it is fetched in the background for next time). Without the
+model (no key, a reached budget), an explanation already cached is still shown; none is asked for."""
 
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ def register(server: HaikuLanguageServer) -> None:
             return None
         source, path, root = "\n".join(lines), document.path, ls.root_path()
         settings = ls.session.settings
-        explain = settings.hover_explanations and not ls.session.offline_for(path)
+        ignored = path is not None and ls.session.ignore_rules.is_ignored(path)
+        explain = settings.hover_explanations and not ignored
+        may_ask = explain and not ls.session.offline_for(path)  # else only what the cache holds
         if len(source) > MAX_SOURCE_CHARS:
             return None  # jedi would take longer on it than anyone waits for a hover
         try:
@@ -49,7 +52,7 @@ def register(server: HaikuLanguageServer) -> None:
         if definition is not None and not ls.session.ignore_rules.is_ignored(definition["path"]):
             key = ls.session.hover.key(settings.fast_model, definition)
             text = ls.session.hover.cached(key)
-            if text is None:
+            if text is None and may_ask:
                 task = ls.session.hover.fetch(key, settings.fast_model, definition, settings.action_timeout_s)
                 try:
                     text = await asyncio.wait_for(asyncio.shield(task), settings.hover_budget_ms / 1000)
