@@ -93,6 +93,15 @@ def fails(x: int) -> int:
     raise ValueError(f"bad {x}")
 
 
+@pytest.fixture(autouse=True)
+def no_real_tidy_up(monkeypatch):
+    """The in-process workers run their calls in this process: asking one to tidy up would collect the
+    garbage of the whole test run (slow, and nothing the fake resident memory would show)."""
+    import haiku_lsp.python.jedi_lane as jedi_lane
+
+    monkeypatch.setattr(jedi_lane, "tidy_worker", lambda: None)
+
+
 @pytest.fixture
 async def worker():
     w = JediWorker(ThreadChannel.start, small_lane_chars=100, large_idle_s=60, recycle_above_mib=None)
@@ -321,8 +330,8 @@ async def test_a_fresh_worker_ready_during_a_call_takes_over_only_once_that_call
     starts, spawned = spawn.starts, spawn.released
     try:
         old = starts[0]
-        await asyncio.sleep(0.15)  # idle: the fresh worker is starting
-        assert w.small._recycling is not None and not w.small._recycling.done()
+        await settle(lambda: w.small._recycling is not None)  # idle: tidied up, still big: a fresh one starts
+        assert not w.small._recycling.done()  # type: ignore[union-attr]
         gate = Gate()
         running = asyncio.ensure_future(w.call(gate, "kept", size=10, timeout=5))
         await gate.until_entered()  # on the old worker
