@@ -13,12 +13,13 @@ from haiku_lsp import lazy
 
 if TYPE_CHECKING:
     from haiku_lsp.completion.breaker import Breaker, Episode
-    from haiku_lsp.completion.engine import CompletionEngine, EngineStats
+    from haiku_lsp.completion.engine import CompletionEngine
     from haiku_lsp.completion.query import CompletionQuery, Suggestion
+    from haiku_lsp.completion.streaming import EngineStats
 
 # name -> submodule, imported on first use: the jedi worker process runs `completion.context`'s
 # functions and must not import the engine (and the provider behind it) for that.
-_WHERE = {"Breaker": "breaker", "Episode": "breaker", "CompletionEngine": "engine", "EngineStats": "engine",
+_WHERE = {"Breaker": "breaker", "Episode": "breaker", "CompletionEngine": "engine", "EngineStats": "streaming",
           "CompletionQuery": "query", "Suggestion": "query"}
 
 
