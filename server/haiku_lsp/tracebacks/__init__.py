@@ -14,7 +14,8 @@ from haiku_lsp.tracebacks.explain import Explanation, SuggestedFix, explain
 from haiku_lsp.tracebacks.frames import Frame, ParsedTraceback
 from haiku_lsp.tracebacks.parse import find_traceback, parse_traceback
 from haiku_lsp.tracebacks.patches import EXPLAIN_SCHEMA, apply_unified_diff, validate_explanation
-from haiku_lsp.tracebacks.render import explanation_markdown, model_payload, offline_markdown, patch_target
+from haiku_lsp.tracebacks.payload import model_payload, patch_target
+from haiku_lsp.tracebacks.render import explanation_markdown, offline_markdown
 from haiku_lsp.tracebacks.resolve import frame_source, is_library_path, resolve_frames
 
 __all__ = [

@@ -11,7 +11,8 @@ from haiku_lsp.llm.access import ModelAccess
 from haiku_lsp.llm.cache import content_key
 from haiku_lsp.tracebacks.frames import ParsedTraceback
 from haiku_lsp.tracebacks.patches import EXPLAIN_SCHEMA, apply_unified_diff, validate_explanation
-from haiku_lsp.tracebacks.render import explanation_markdown, model_payload, offline_markdown, patch_target
+from haiku_lsp.tracebacks.payload import model_payload, patch_target
+from haiku_lsp.tracebacks.render import explanation_markdown, offline_markdown
 
 EXPLAIN_VERSION = "explain-1"
 EXPLAIN_SYSTEM = (
