@@ -321,7 +321,7 @@ def _resolve_one(script: Any, name: str, pos: tuple[int, int], path: str | None,
     for d in defs[:1]:
         mpath = str(d.module_path) if d.module_path else None
         same_file = path is not None and mpath is not None and Path(mpath) == Path(path)
-        installed = in_venv(mpath)  # a package in the workspace's virtualenv: a library, not the project's
+        installed = in_venv(mpath, root)  # a package in the workspace's virtualenv: a library, not the project's
         if mpath is not None and ignore.is_ignored(mpath, installed=installed):
             return None  # never send ignored files, not even a signature
         rel = relative_to_root(mpath, root) if not installed else None

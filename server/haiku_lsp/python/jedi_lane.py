@@ -88,15 +88,16 @@ class Lane:
 
     async def _start(self) -> Channel:
         channel = await self._spawn()
-        self.starts += 1
-        self.channel = channel
-        self.ready_rss = self._ready_rss(channel)
-        self.worker_calls = 0
-        self._checked_at = -RECYCLE_CHECK_CALLS
+        self._adopt(channel)
         return channel
 
-    def _ready_rss(self, channel: Channel) -> float | None:
-        return self._rss(channel.pid) if self.recycle_above_mib is not None and channel.pid else None
+    def _adopt(self, channel: Channel) -> None:
+        """`channel`, a worker just ready, becomes the lane's: its calls and growth are counted from now."""
+        self.channel = channel
+        self.starts += 1
+        self.worker_calls = 0
+        self._checked_at = -RECYCLE_CHECK_CALLS
+        self.ready_rss = self._rss(channel.pid) if self.recycle_above_mib is not None and channel.pid else None
 
     async def _run(self) -> None:
         while self.urgent or self.queue:
@@ -123,22 +124,24 @@ class Lane:
         elif self.recycle_above_mib is not None and self.channel is not None:
             self._check = asyncio.get_running_loop().call_later(self.recycle_idle_s, self._maybe_recycle)
 
-    def _grown(self, channel: Channel | None) -> bool:
-        """Whether `channel` is the lane's live worker, may be recycled, and holds the bar's worth more
-        than when it was ready."""
+    def _over_bar(self, channel: Channel | None) -> float | None:
+        """How much more `channel` holds than when it was ready (MiB), when it is the lane's live worker, may be
+        recycled and holds at least the bar's worth more; else None."""
         if (channel is None or channel is not self.channel or not channel.alive() or not channel.pid
                 or self.ready_rss is None or self.recycle_bar is None or self.closed
                 or (self._recycling is not None and not self._recycling.done())):
-            return False
+            return None
         now = self._rss(channel.pid)
-        return now is not None and now - self.ready_rss >= self.recycle_bar
+        grown = now - self.ready_rss if now is not None else None
+        return grown if grown is not None and grown >= self.recycle_bar else None
 
     def _maybe_recycle(self) -> None:
         """Idle for `recycle_idle_s`: when the worker holds too much, have it tidy up first (what it holds
-        right after a call includes its garbage), then recycle it if it still does (see the module docstring)."""
+        right after a call includes its garbage), then recycle it if it still does (see `jedi_worker`'s
+        docstring)."""
         self._check = None
         old = self.channel
-        if self.worker_calls - self._checked_at < RECYCLE_CHECK_CALLS or not self._grown(old):
+        if self.worker_calls - self._checked_at < RECYCLE_CHECK_CALLS or self._over_bar(old) is None:
             return
         self._checked_at = self.worker_calls
         tidied: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -147,10 +150,9 @@ class Lane:
                           time.monotonic()))
 
         def then(f: asyncio.Future[None]) -> None:
-            if f.cancelled() or f.exception() is not None or not self._grown(old):
+            grown = None if f.cancelled() or f.exception() is not None else self._over_bar(old)
+            if old is None or grown is None:
                 return
-            assert old is not None and old.pid is not None and self.ready_rss is not None
-            grown = (self._rss(old.pid) or 0.0) - self.ready_rss
             log.info("jedi lane %s: the worker holds %.0f MiB more than when ready; a fresh one takes over",
                      self.name, grown)
             self._recycling = asyncio.ensure_future(self._recycle(old))
@@ -175,16 +177,13 @@ class Lane:
     def _take_over(self, fresh: Channel) -> None:
         """`fresh` becomes the lane's worker; the one before is stopped (no call is running on it)."""
         self._standby = None
-        old, self.channel = self.channel, fresh
-        self.starts += 1
+        old = self.channel
         self.recycles += 1
         base, bar = self.recycle_above_mib, self.recycle_bar
         if base is not None and bar is not None:  # the old worker, itself fresh, regrew at once: raise the bar
             regrown = self.recycles > 1 and self.worker_calls < RECYCLE_REGROWN_CALLS
             self.recycle_bar = min(2 * bar, 4 * base) if regrown else max(bar / 2, base)
-        self.worker_calls = 0
-        self._checked_at = -RECYCLE_CHECK_CALLS
-        self.ready_rss = self._ready_rss(fresh)
+        self._adopt(fresh)
         if old is not None:
             old.kill()
             self._reap(old)

@@ -7,7 +7,7 @@ reference: a module-level function of haiku_lsp); the reply is `(call_id, True, 
 False, message)`. jedi and parso's caches live here, with their own garbage collections, so the server's
 event loop never waits for them. The process ends as soon as its stdin closes (the server ended or let it
 go), also in the middle of a call: no orphan outlives the server. Once idle for `IDLE_TIDY_S` after some
-work, it collects its garbage and gives the memory freed back to the system (`_tidy`).
+work, it collects its garbage and gives the memory freed back to the system (`tidy_worker`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from haiku_lsp import memory
+from haiku_lsp.python.jedi_service import tidy_worker
 from haiku_lsp.python.jedi_wire import ACK, PARTIAL, frame, publishing, read_frame
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         try:
             body = calls.get(timeout=IDLE_TIDY_S) if worked else calls.get()
         except queue.Empty:  # idle for a while after some work: give what it freed back to the system
-            _tidy()
+            tidy_worker()
             worked = False
             continue
         worked = True
@@ -105,7 +106,7 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
         send(reply)
         del body, fn, args, reply
         if calls.empty() and (memory.rss_mib(os.getpid()) or 0.0) > TIDY_ABOVE_MIB:
-            _tidy()
+            tidy_worker()
             worked = False
 
 
@@ -115,13 +116,6 @@ def _publish_to(send: Callable[[bytes], None], call_id: int, value: object) -> N
 
 IDLE_TIDY_S = 1.0  # the worker tidies up once no call has come for this long after some work
 TIDY_ABOVE_MIB = 80  # resident memory above which it also tidies up between calls (~45 MiB once warm)
-
-
-def _tidy() -> None:
-    """When the worker goes idle (or between calls, when none waits and memory is high): `tidy_worker`."""
-    from haiku_lsp.python.jedi_service import tidy_worker
-
-    tidy_worker()
 
 
 def worker_stats() -> dict:

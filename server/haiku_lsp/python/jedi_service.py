@@ -14,6 +14,7 @@ import re
 import sys
 from typing import Any
 
+from haiku_lsp.python.paths import VENV_DIRS
 from haiku_lsp.text import fence
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,6 @@ def jedi_script(source: str, path: str | None, root: str | None) -> Any:
     return jedi.Script(source, path=path, project=project, environment=_environment())
 
 
-VENV_DIRS = (".venv", "venv")  # where a workspace keeps its virtualenv (as `testPython` looks for it too)
 _venv_roots: set[str] = set()  # every site-packages folder found so far: library sources, not documents
 
 
@@ -91,9 +91,11 @@ def venv_site_packages(root: str | None) -> tuple[str, ...]:
     return tuple(found)
 
 
-def in_venv(path: str | None) -> bool:
-    """Whether `path` is inside a workspace virtualenv's site-packages (found by `venv_site_packages`)."""
-    return path is not None and os.path.realpath(path).startswith(tuple(_venv_roots))
+def in_venv(path: str | None, root: str | None) -> bool:
+    """Whether `path` is inside the site-packages of the virtualenv of the workspace `root`."""
+    folders = venv_site_packages(root)
+    return path is not None and bool(folders) and os.path.realpath(path).startswith(
+        tuple(f.rstrip(os.sep) + os.sep for f in folders))
 
 
 @functools.cache
@@ -224,7 +226,7 @@ def tidy_worker() -> None:
     give freed heap memory back to the system, so that resident memory follows what parso keeps rather than
     its high-water mark. Only partly: Python's own allocator keeps an arena (1 MiB) as long as one object in
     it lives, and the few that outlive each call pin many (after a completion in each of 50 documents: ~40 MiB
-    of live objects in ~90 MiB of arenas; the lane then replaces the worker, see `jedi_worker`). glibc's malloc
+    of live objects in ~90 MiB of arenas; the lane then replaces the worker, see `jedi_lane`). glibc's malloc
     for every object (PYTHONMALLOC=malloc) would let malloc_trim return ~20 MiB more, but makes jedi ~20 %
     slower: fewer names resolved before a completion asks for them."""
     from haiku_lsp import memory

@@ -11,6 +11,8 @@ import os
 import tomllib
 from pathlib import Path, PurePosixPath
 
+VENV_DIRS = (".venv", "venv")  # where a workspace keeps its virtualenv (its tests' Python, jedi's packages)
+
 
 def relative_to_root(path: str | os.PathLike[str] | None, root: str | os.PathLike[str] | None, *,
                      resolve: bool = False) -> PurePosixPath | None:

@@ -33,6 +33,7 @@ from typing import Any
 from haiku_lsp.llm.cache import default_cache_dir
 from haiku_lsp.privacy import IgnoreRules, redact
 from haiku_lsp.python import relative_to_root, source_roots
+from haiku_lsp.python.paths import VENV_DIRS
 from haiku_lsp.tools.os_sandbox import confine, require_os_sandbox
 from haiku_lsp.tools.pytest_result import RunResult, pytest_result
 
@@ -190,7 +191,7 @@ def project_python(root: Path | None, configured: str | None = None) -> str:
             expanded = str(root / expanded)
         return expanded
     if root is not None:
-        for venv in (".venv", "venv"):
+        for venv in VENV_DIRS:
             for rel in (("bin", "python"), ("Scripts", "python.exe")):
                 candidate = root.joinpath(venv, *rel)
                 if candidate.exists():
