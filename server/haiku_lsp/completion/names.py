@@ -70,7 +70,7 @@ class NameContext:
         names = [n for n in names_near(q.lines, q.line, q.col) if n not in skip][:10]
         now = time.monotonic()
         known = self._known_for(q.uri)
-        missing = [n for n in names if n not in known or now - known[n][1] > NAME_TTL_S]
+        missing = [n for n in names if not _fresh(known, n, now)]
         if missing and _size(q.lines) > MAX_CONTEXT_CHARS:
             missing = []
         if missing:
@@ -98,7 +98,7 @@ class NameContext:
         deadline = loop.time() + wait_s
         while not running.done():
             now = time.monotonic()
-            if all(n in known and now - known[n][1] <= NAME_TTL_S for n in missing):
+            if all(_fresh(known, n, now) for n in missing):
                 return
             left = deadline - loop.time()
             if left <= 0:
@@ -137,7 +137,7 @@ class NameContext:
         known = self._known_for(q.uri)
         now = time.monotonic()
         busy = set().union(*(names for names, _ in self._running.get(q.uri, [])))
-        missing = [n for n in positions if n not in busy and (n not in known or now - known[n][1] > NAME_TTL_S)]
+        missing = [n for n in positions if n not in busy and not _fresh(known, n, now)]
         if missing:
             # One at a time: when an editor restores many tabs at once, only the latest opened document
             # is worth the jedi worker's time (and parser memory); one still queued is skipped (it resolves
@@ -202,6 +202,11 @@ class NameContext:
 
         fut.add_done_callback(remember)
         return fut
+
+
+def _fresh(known: dict, name: str, now: float) -> bool:
+    """Whether a document's `known` resolutions hold one of `name` younger than NAME_TTL_S."""
+    return name in known and now - known[name][1] <= NAME_TTL_S
 
 
 def _remember(known: dict, new: dict) -> None:
