@@ -8,7 +8,6 @@ sent upstream, neither as the document being edited nor as context for another o
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import re
@@ -87,7 +86,7 @@ def _translate(pattern: str) -> str:
     return "".join(out)
 
 
-def _compile(line: str) -> _Rule | None:
+def _compile(line: str, from_gitignore: bool = False) -> _Rule | None:
     line = line.rstrip("\n").rstrip()
     if not line or line.startswith("#"):
         return None
@@ -104,7 +103,7 @@ def _compile(line: str) -> _Rule | None:
     body = _translate(line)
     prefix = "" if anchored else "(?:.*/)?"
     # A match on a directory ignores everything below it.
-    return _Rule(re.compile(f"^{prefix}{body}(?P<below>/.*)?$"), negate, dir_only, pattern)
+    return _Rule(re.compile(f"^{prefix}{body}(?P<below>/.*)?$"), negate, dir_only, pattern, from_gitignore)
 
 
 class IgnoreRules:
@@ -113,10 +112,9 @@ class IgnoreRules:
     def __init__(self, patterns: list[str] | tuple[str, ...] = (), root: Path | None = None,
                  gitignore: list[str] | tuple[str, ...] = ()) -> None:
         self.root = root
-        rules = [r for r in (_compile(p) for p in (*BUILTIN_IGNORES, *gitignore)) if r]
-        for i in range(len(BUILTIN_IGNORES), len(rules)):
-            rules[i] = dataclasses.replace(rules[i], from_gitignore=True)
-        self._rules = rules + [r for r in (_compile(p) for p in patterns) if r]
+        compiled = [*(_compile(p) for p in BUILTIN_IGNORES), *(_compile(p, from_gitignore=True) for p in gitignore),
+                    *(_compile(p) for p in patterns)]
+        self._rules = [r for r in compiled if r]
 
     @classmethod
     def for_workspace(cls, root: Path | None, extra: tuple[str, ...] = ()) -> IgnoreRules:

@@ -35,9 +35,8 @@ def register(server: HaikuLanguageServer) -> None:
             return None
         source, path, root = "\n".join(lines), document.path, ls.root_path()
         settings = ls.session.settings
-        ignored = path is not None and ls.session.ignore_rules.is_ignored(path)
-        explain = settings.hover_explanations and not ignored
-        may_ask = explain and not ls.session.offline_for(path)  # else only what the cache holds
+        explain = settings.hover_explanations and not (path is not None and ls.session.ignore_rules.is_ignored(path))
+        may_ask = explain and not ls.session.offline_for(None)  # a key, no budget reached: else only the cache
         if len(source) > MAX_SOURCE_CHARS:
             return None  # jedi would take longer on it than anyone waits for a hover
         try:
