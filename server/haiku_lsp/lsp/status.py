@@ -82,8 +82,7 @@ class Status:
         ledger, settings = session.ledger, session.settings
         calls = sum(t.calls for t in ledger.by_model.values())
         totals = session.usage.today_totals()  # incremental: only the records added since the last look
-        today = {"usd": round(totals["usd"], 6), "inputTokens": totals["inputTokens"],
-                 "outputTokens": totals["outputTokens"], "calls": totals["calls"]}
+        today = {**totals, "usd": round(totals["usd"], 6)}
         state, message, retry = "ready", f"Haiku ready ({settings.fast_model})", 0.0
         error = self._error
         if error is not None and calls > error[2]:
